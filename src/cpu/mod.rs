@@ -1,0 +1,5 @@
+//! CPU reference implementations of the GPU passes, one file per shader with the same name.
+//! They favour clarity over speed and are what the GPU results are tested against.
+
+pub mod preprocess;
+pub mod telea;

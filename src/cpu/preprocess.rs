@@ -1,0 +1,91 @@
+//! CPU reference of `shaders/preprocess.wgsl`: squash, triangle-filter, reorder, normalise.
+
+use image::RgbaImage;
+
+use crate::models::InputSpec;
+
+/// Triangle-filter taps `(index, weight)` for output sample `o` when resizing `src` samples to
+/// `dst` (unnormalised; the same arithmetic as the shader).
+fn taps(o: u32, src: u32, dst: u32) -> Vec<(u32, f64)> {
+    let ratio = f64::from(src) / f64::from(dst);
+    let support = ratio.max(1.0);
+    let center = (f64::from(o) + 0.5) * ratio;
+    let lo = ((center - support).floor() as i64).max(0);
+    let hi = ((center + support).ceil() as i64).min(i64::from(src) - 1);
+    (lo..=hi)
+        .filter_map(|i| {
+            let w = (1.0 - ((i as f64) + 0.5 - center).abs() / support).max(0.0);
+            (w > 0.0).then_some((i as u32, w))
+        })
+        .collect()
+}
+
+/// The model input for `img` as `[3, s, s]` row-major f32.
+pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
+    let (w, h) = img.dimensions();
+    let s = spec.size;
+    let xs: Vec<_> = (0..s).map(|o| taps(o, w, s)).collect();
+    let ys: Vec<_> = (0..s).map(|o| taps(o, h, s)).collect();
+    let plane = (s * s) as usize;
+    let mut out = vec![0.0f32; 3 * plane];
+    for (oy, ytaps) in ys.iter().enumerate() {
+        for (ox, xtaps) in xs.iter().enumerate() {
+            let mut acc = [0.0f64; 3];
+            let mut wsum = 0.0;
+            for &(y, wy) in ytaps {
+                for &(x, wx) in xtaps {
+                    let p = img.get_pixel(x, y);
+                    for c in 0..3 {
+                        acc[c] += wy * wx * f64::from(p[c]);
+                    }
+                    wsum += wy * wx;
+                }
+            }
+            for c in 0..3 {
+                let v = acc[spec.source[c] as usize] / wsum;
+                out[c * plane + oy * s as usize + ox] =
+                    ((v - f64::from(spec.mean[c])) * f64::from(spec.scale[c])) as f32;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_size_copies_pixels() {
+        let img = RgbaImage::from_fn(4, 4, |x, y| {
+            image::Rgba([(x * 10) as u8, (y * 10) as u8, 7, 255])
+        });
+        let spec = InputSpec {
+            size: 4,
+            source: [2, 1, 0],
+            mean: [0.0; 3],
+            scale: [1.0; 3],
+        };
+        let out = preprocess(&img, &spec);
+        // Channel 0 is blue (7), channel 2 is red (x * 10).
+        assert!(out[..16].iter().all(|&v| (v - 7.0).abs() < 1e-4));
+        assert!((out[2 * 16 + 3] - 30.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn downscale_averages() {
+        // 2x downscale of a 0/255 checkerboard gives a flat mid-grey away from the border.
+        let img = RgbaImage::from_fn(8, 8, |x, y| {
+            let v = if (x + y) % 2 == 0 { 255 } else { 0 };
+            image::Rgba([v, v, v, 255])
+        });
+        let spec = InputSpec {
+            size: 4,
+            source: [0, 1, 2],
+            mean: [0.0; 3],
+            scale: [1.0; 3],
+        };
+        let out = preprocess(&img, &spec);
+        assert!((out[5] - 127.5).abs() < 1.0, "{}", out[5]);
+    }
+}

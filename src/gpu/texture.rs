@@ -1,0 +1,121 @@
+//! Creating, uploading and reading back RGBA8 textures. The 256-byte row padding of
+//! texture↔buffer copies lives here and nowhere else.
+
+use image::RgbaImage;
+
+use crate::{Error, Result};
+
+/// Format of every working image texture: linear 8-bit RGBA (pixel values as stored in the file;
+/// the classifiers were trained on those, not on linearised sRGB).
+pub const IMAGE_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+/// Creates an RGBA8 texture holding `img`, usable by shaders, copies and storage writes.
+pub fn upload_rgba(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    img: &RgbaImage,
+    label: &str,
+) -> Result<wgpu::Texture> {
+    let (width, height) = img.dimensions();
+    let max = device.limits().max_texture_dimension_2d;
+    if width > max || height > max {
+        return Err(Error::Invalid(format!(
+            "image {width}x{height} exceeds the GPU's texture limit of {max} pixels a side"
+        )));
+    }
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: extent(width, height),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: IMAGE_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::STORAGE_BINDING
+            | wgpu::TextureUsages::COPY_DST
+            | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    queue.write_texture(
+        texture.as_image_copy(),
+        img.as_raw(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(4 * width),
+            rows_per_image: Some(height),
+        },
+        extent(width, height),
+    );
+    Ok(texture)
+}
+
+/// A 2D extent of one layer.
+pub fn extent(width: u32, height: u32) -> wgpu::Extent3d {
+    wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    }
+}
+
+/// Reads an RGBA8 texture back into an image (blocking). For tests, saving and export: never
+/// on the frame path.
+pub fn read_rgba(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+) -> Result<RgbaImage> {
+    let (width, height) = (texture.width(), texture.height());
+    let unpadded = 4 * width;
+    let padded =
+        unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("texture.readback"),
+        size: u64::from(padded) * u64::from(height),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("texture.readback"),
+    });
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(height),
+            },
+        },
+        extent(width, height),
+    );
+    queue.submit([encoder.finish()]);
+    let bytes = read_buffer(device, &buffer)?;
+    let mut out = Vec::with_capacity((unpadded * height) as usize);
+    for row in bytes.chunks_exact(padded as usize) {
+        out.extend_from_slice(&row[..unpadded as usize]);
+    }
+    RgbaImage::from_raw(width, height, out)
+        .ok_or_else(|| Error::Gpu("texture readback has the wrong size".into()))
+}
+
+/// Maps a `MAP_READ` buffer and copies its contents out (blocking).
+pub fn read_buffer(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(e.to_string()))?;
+    rx.recv()
+        .map_err(|_| Error::Gpu("buffer mapping was dropped".into()))?
+        .map_err(|e| Error::Gpu(format!("mapping a buffer for reading: {e}")))?;
+    let data = buffer
+        .get_mapped_range(..)
+        .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e:?}")))?
+        .to_vec();
+    buffer.unmap();
+    Ok(data)
+}

@@ -1,0 +1,15 @@
+//! unsee: erase part of a photo on the GPU and watch an ImageNet classifier change its mind.
+//!
+//! The library holds everything the `unsee` binary, the tests and the benches share: the one GPU
+//! device (shared with burn), the classifiers and their weights, the GPU passes and their CPU
+//! references.
+
+pub mod classify;
+pub mod cpu;
+pub mod error;
+pub mod gpu;
+pub mod image_io;
+pub mod models;
+pub mod passes;
+
+pub use error::{Error, Result};

@@ -1,0 +1,32 @@
+//! The `unsee` command: parse arguments, run a subcommand, print any error as one line.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use unsee::gpu::GpuOptions;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error,unsee=warn"))
+        .format_timestamp(None)
+        .init();
+    let args = cli::Args::parse();
+    let gpu_options = GpuOptions::from_arg(args.adapter.clone());
+    let models = args
+        .models
+        .clone()
+        .unwrap_or_else(unsee::models::default_models_dir);
+    let result = match args.command {
+        cli::Command::Classify(a) => commands::classify::run(a, gpu_options, models),
+        cli::Command::Adapters => commands::adapters::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

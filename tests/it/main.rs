@@ -1,0 +1,9 @@
+//! The one integration-test harness (one binary links the GPU stack once). GPU tests share one
+//! device; with `REQUIRE_GPU=1` (CI) a missing adapter fails them instead of skipping.
+
+mod cli_errors;
+mod common;
+mod models;
+mod paper;
+mod photos;
+mod preprocess;

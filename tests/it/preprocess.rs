@@ -1,0 +1,55 @@
+//! The GPU preprocessing pass against its CPU reference (`unsee::cpu::preprocess`).
+
+use image::RgbaImage;
+use unsee::classify::ClassifyPipeline;
+use unsee::cpu;
+use unsee::gpu::texture;
+use unsee::models::{ModelKind, Preset};
+
+use crate::common;
+
+/// A deterministic test image with edges, gradients and noise-like texture.
+fn test_image(w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        let n = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)) % 251;
+        image::Rgba([
+            ((x * 255) / w) as u8,
+            if (x / 7 + y / 5) % 2 == 0 { 30 } else { 220 },
+            n as u8,
+            255,
+        ])
+    })
+}
+
+#[test]
+fn gpu_preprocess_matches_cpu_reference() {
+    let Some(gpu) = common::gpu() else { return };
+    let models = common::models_dir();
+    for (kind, preset) in [
+        (ModelKind::SqueezeNet, Preset::Default),
+        (ModelKind::MobileNetV2, Preset::Default),
+        (ModelKind::SqueezeNet, Preset::Paper2018),
+    ] {
+        let pipeline = ClassifyPipeline::new(gpu, kind, preset, &models).unwrap();
+        // Downscale (non-integer, anisotropic), identity-ish and upscale.
+        for (w, h) in [(640, 333), (227, 227), (50, 91)] {
+            let img = test_image(w, h);
+            let tex = texture::upload_rgba(&gpu.device, &gpu.queue, &img, "test.image").unwrap();
+            let input = pipeline.input_from_texture(gpu, &tex).unwrap();
+            let got: Vec<f32> = input.try_into_data().unwrap().try_into_vec().unwrap();
+            gpu.health.check().unwrap();
+            let want = cpu::preprocess::preprocess(&img, &pipeline.spec);
+            assert_eq!(got.len(), want.len());
+            let max_abs = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let max_diff = got
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            // f32 accumulation on the GPU against f64 on the CPU.
+            assert!(
+                max_diff <= 1e-4 * max_abs.max(1.0),
+                "{kind:?}/{preset:?} {w}x{h}: max|Δ| {max_diff} (max |v| {max_abs})"
+            );
+        }
+    }
+}
