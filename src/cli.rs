@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use unsee::inpaint::Method;
 use unsee::models::{ModelKind, Preset};
 
 /// Find out what an image classifier looks at by erasing parts of a photo.
@@ -25,8 +26,32 @@ pub struct Args {
 pub enum Command {
     /// Print the top-5 classes of each image.
     Classify(ClassifyArgs),
+    /// Erase the masked region of an image by inpainting, and save the result.
+    Inpaint(InpaintArgs),
     /// List the GPU adapters unsee can use, best first.
     Adapters,
+}
+
+/// `unsee inpaint`.
+#[derive(clap::Args, Debug)]
+pub struct InpaintArgs {
+    /// Fill method.
+    #[arg(long, value_enum, default_value = "telea")]
+    pub method: Method,
+    /// The mask: same size as the image, white (non-zero) = erase. Use PNG.
+    #[arg(long)]
+    pub mask: PathBuf,
+    /// Telea's neighbourhood radius ε in pixels.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub radius: u32,
+    /// Run the CPU reference implementation instead of the GPU pass.
+    #[arg(long)]
+    pub cpu: bool,
+    /// Where to write the result (PNG).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The image to edit.
+    pub image: PathBuf,
 }
 
 /// `unsee classify`.

@@ -4,7 +4,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{ImageReader, RgbaImage};
+use image::{GrayImage, ImageReader, RgbaImage};
 
 use crate::{Error, Result};
 
@@ -100,6 +100,13 @@ fn check_size(path: &Path, width: u32, height: u32) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Reads a mask image: any image format, converted to luminance; non-zero = erase. Use a lossless
+/// format (PNG): JPEG noise turns black into small non-zero values.
+pub fn load_mask(path: &Path) -> Result<GrayImage> {
+    let rgba = load_image(path)?;
+    Ok(image::DynamicImage::ImageRgba8(rgba).into_luma8())
 }
 
 /// Composites transparent pixels over white, so the classifier sees what a viewer shows rather

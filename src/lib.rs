@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod error;
 pub mod gpu;
 pub mod image_io;
+pub mod inpaint;
 pub mod models;
 pub mod passes;
 

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(unsee::models::default_models_dir);
     let result = match args.command {
         cli::Command::Classify(a) => commands::classify::run(a, gpu_options, models),
+        cli::Command::Inpaint(a) => commands::inpaint::run(a, gpu_options),
         cli::Command::Adapters => commands::adapters::run(),
     };
     match result {

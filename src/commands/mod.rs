@@ -2,3 +2,4 @@
 
 pub mod adapters;
 pub mod classify;
+pub mod inpaint;

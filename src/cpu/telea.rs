@@ -1,7 +1,11 @@
 //! CPU reference of Telea's inpainting (A. Telea, "An image inpainting technique based on the fast
 //! marching method", J. Graphics Tools 2004), sequential as in the paper: a fast-marching front
-//! advances from the hole's boundary in order of the distance T, and each pixel is filled when the
-//! front first reaches it, from the already known pixels within radius ε.
+//! advances from the hole's boundary in order of the distance T, and each pixel is filled from the
+//! already known pixels within radius ε. The paper fills a pixel when the front first touches it,
+//! with its tentative T and the narrow band counted as known; here it is filled when its T becomes
+//! final (it is accepted), from the pixels of strictly smaller T. Same order, same weights, but no
+//! dependence on the narrow band's tentative values or on the queue order among equal T; it is
+//! also the limit of the GPU's banded schedule as the bands get thin.
 //!
 //! Weights and the gradient term follow OpenCV's `cv2.inpaint(..., INPAINT_TELEA)`:
 //! w = |dir| · dst · lev with dst = 1/|r|³, lev = 1/(1 + |T(q) − T(p)|), dir = r·∇T (floored at
@@ -115,14 +119,14 @@ fn update_t(g: &Grid, flags: &[Flag], t: &[f32], x: i64, y: i64) -> f32 {
         .fold(FAR, f32::min)
 }
 
-/// Runs a fast-marching front from `front` over the pixels flagged `Inside`, calling `visit` when a
-/// pixel is first reached (after its T is set). Pixels accepted become `Known`.
+/// Runs a fast-marching front from `front` over the pixels flagged `Inside`, calling `accept` as
+/// each pixel's T becomes final (in increasing T), before it is flagged `Known`.
 fn march(
     g: &Grid,
     flags: &mut [Flag],
     t: &mut [f32],
     front: Vec<usize>,
-    mut visit: impl FnMut(&[Flag], &[f32], i64, i64),
+    mut accept: impl FnMut(&[Flag], &[f32], i64, i64),
 ) {
     let mut heap = BinaryHeap::new();
     let mut seq = 0u64;
@@ -138,16 +142,15 @@ fn march(
         if flags[index] == Flag::Known || te > t[index] {
             continue; // stale entry
         }
-        flags[index] = Flag::Known;
         let (x, y) = ((index as i64) % g.w, (index as i64) / g.w);
+        accept(flags, t, x, y);
+        flags[index] = Flag::Known;
         for (nx, ny) in [(x, y - 1), (x - 1, y), (x, y + 1), (x + 1, y)] {
             let Some(n) = g.at(nx, ny) else { continue };
             match flags[n] {
-                Flag::Known => {}
                 Flag::Inside => {
                     t[n] = update_t(g, flags, t, nx, ny);
                     flags[n] = Flag::Band;
-                    visit(flags, t, nx, ny);
                     heap.push(Entry {
                         t: t[n],
                         seq,
@@ -155,7 +158,8 @@ fn march(
                     });
                     seq += 1;
                 }
-                Flag::Band => {
+                // The initial front (T = 0) is fixed; only pixels the march reached are updated.
+                Flag::Band if t[n] > 0.0 => {
                     let updated = update_t(g, flags, t, nx, ny);
                     if updated < t[n] {
                         t[n] = updated;
@@ -167,6 +171,7 @@ fn march(
                         seq += 1;
                     }
                 }
+                Flag::Known | Flag::Band => {}
             }
         }
     }
@@ -223,7 +228,8 @@ pub fn telea(img: &RgbaImage, mask: &GrayImage, radius: u32) -> Result<RgbaImage
         }
     }
 
-    // Inside: march into the hole, filling each pixel when first reached.
+    // Inside: march into the hole, filling each pixel as its T becomes final, from the pixels
+    // accepted before it.
     for i in 0..n {
         flags[i] = if hole[i] { Flag::Inside } else { Flag::Known };
         if hole[i] {
@@ -238,9 +244,18 @@ pub fn telea(img: &RgbaImage, mask: &GrayImage, radius: u32) -> Result<RgbaImage
         .map(|p| [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])])
         .collect();
     march(&g, &mut flags, &mut t, band, |flags, t, x, y| {
-        let known = |x: i64, y: i64| g.at(x, y).filter(|&j| flags[j] != Flag::Inside);
-        let value = fill_pixel(&g, radius, x, y, t, &pixels, known);
         let i = (y * g.w + x) as usize;
+        if !hole[i] {
+            return; // the initial band
+        }
+        // Pixels of equal T (common: a straight edge) are accepted in queue order; none may see
+        // another, so the result does not depend on that order.
+        let tp = t[i];
+        let known = |x: i64, y: i64| {
+            g.at(x, y)
+                .filter(|&j| flags[j] == Flag::Known && (!hole[j] || t[j] < tp))
+        };
+        let value = fill_pixel(&g, radius, x, y, t, &pixels, known);
         pixels[i] = value;
         let p = out.get_pixel_mut(x as u32, y as u32);
         for c in 0..3 {

@@ -119,3 +119,39 @@ pub fn read_buffer(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<Vec<u
     buffer.unmap();
     Ok(data)
 }
+
+/// Format of mask textures: one byte per pixel, non-zero = erase.
+pub const MASK_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R8Unorm;
+
+/// Creates an R8 mask texture holding `mask` (non-zero = erase).
+pub fn upload_mask(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    mask: &image::GrayImage,
+    label: &str,
+) -> wgpu::Texture {
+    let (width, height) = mask.dimensions();
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: extent(width, height),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: MASK_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_DST
+            | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    queue.write_texture(
+        texture.as_image_copy(),
+        mask.as_raw(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width),
+            rows_per_image: Some(height),
+        },
+        extent(width, height),
+    );
+    texture
+}

@@ -3,8 +3,10 @@
 //! `src/cpu/<name>.rs`.
 
 pub mod preprocess;
+pub mod telea;
 
 pub use preprocess::PreprocessPass;
+pub use telea::{HoleBounds, TeleaParams, TeleaPass};
 
 /// Workgroups needed to cover `n` items with groups of `size`.
 pub fn workgroup_count(n: u32, size: u32) -> u32 {
@@ -20,6 +22,18 @@ pub fn compute_pipeline(
     source: &str,
     layout: &wgpu::PipelineLayout,
 ) -> crate::Result<wgpu::ComputePipeline> {
+    compute_pipeline_entry(device, label, file, source, "main", layout)
+}
+
+/// [`compute_pipeline`] for a named entry point of a shader with several.
+pub fn compute_pipeline_entry(
+    device: &wgpu::Device,
+    label: &str,
+    file: &str,
+    source: &str,
+    entry: &str,
+    layout: &wgpu::PipelineLayout,
+) -> crate::Result<wgpu::ComputePipeline> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
@@ -29,7 +43,7 @@ pub fn compute_pipeline(
         label: Some(label),
         layout: Some(layout),
         module: &module,
-        entry_point: Some("main"),
+        entry_point: Some(entry),
         compilation_options: Default::default(),
         cache: None,
     });

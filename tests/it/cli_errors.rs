@@ -172,6 +172,29 @@ fn bad_weights_and_arguments_are_one_line_errors() {
 }
 
 #[test]
+fn bad_inpaint_masks_are_one_line_errors() {
+    let dir = scratch();
+    let image = photo("coffee.png");
+    let small = save(
+        &dir,
+        "small_mask.png",
+        image::DynamicImage::new_luma8(64, 64),
+    );
+    let out_path = dir.join("out.png").display().to_string();
+    let out = unsee(&["inpaint", "--mask", &small, &image, "-o", &out_path], &[]);
+    assert_one_line_error(&out, &["small_mask.png", "64x64"]);
+
+    let (w, h) = image::image_dimensions(common::models_dir().join("gallery/coffee.png")).unwrap();
+    let full = save(
+        &dir,
+        "full_mask.png",
+        image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(w, h, image::Luma([255]))),
+    );
+    let out = unsee(&["inpaint", "--mask", &full, &image, "-o", &out_path], &[]);
+    assert_one_line_error(&out, &["full_mask.png", "whole image"]);
+}
+
+#[test]
 fn unusual_pixel_formats_are_classified() {
     if common::gpu().is_none() {
         return;

@@ -7,3 +7,4 @@ mod models;
 mod paper;
 mod photos;
 mod preprocess;
+mod telea;

@@ -1,0 +1,32 @@
+//! `unsee inpaint`: fill the masked region of an image file and save the result.
+
+use anyhow::Context;
+use unsee::gpu::{GpuContext, GpuOptions};
+use unsee::inpaint::{Inpainter, Method};
+use unsee::passes::TeleaParams;
+use unsee::{cpu, image_io};
+
+use crate::cli::InpaintArgs;
+
+/// Loads image and mask, fills on the GPU (or with the CPU reference) and writes the output.
+pub fn run(args: InpaintArgs, gpu_options: GpuOptions) -> anyhow::Result<()> {
+    let img = image_io::load_image(&args.image)?;
+    let mask = image_io::load_mask(&args.mask)?;
+    cpu::telea::validate_mask(img.dimensions(), &mask)
+        .with_context(|| format!("mask {}", args.mask.display()))?;
+    let params = TeleaParams {
+        radius: args.radius,
+    };
+    let start = std::time::Instant::now();
+    let out = match (args.method, args.cpu) {
+        (Method::Telea, true) => cpu::telea::telea(&img, &mask, params.radius)?,
+        (Method::Telea, false) => {
+            let gpu = GpuContext::headless(&gpu_options)?;
+            Inpainter::new(&gpu.device)?.inpaint_image(&gpu, &img, &mask, &params)?
+        }
+    };
+    log::info!("inpainted in {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    out.save(&args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    Ok(())
+}

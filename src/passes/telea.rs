@@ -1,0 +1,418 @@
+//! `TeleaPass`: Telea's fast-marching inpainting on the GPU (see `shaders/telea.wgsl` for the
+//! parallel schedule and how it differs from the sequential original in `src/cpu/telea.rs`).
+
+use image::GrayImage;
+
+use crate::{Error, Result};
+
+/// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/telea.wgsl.
+const WORKGROUP: u32 = 8;
+/// Bands per unit of T. NOTE: keep in sync with BANDS_PER_PIXEL in shaders/telea.wgsl.
+const BANDS_PER_PIXEL: u32 = 4;
+
+/// Settings of a Telea fill.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TeleaParams {
+    /// Neighbourhood radius ε in pixels (OpenCV's `inpaintRadius`).
+    pub radius: u32,
+}
+
+impl Default for TeleaParams {
+    fn default() -> Self {
+        Self {
+            radius: crate::cpu::telea::DEFAULT_RADIUS,
+        }
+    }
+}
+
+/// Where the hole is and how deep it can be: decides the region the passes cover and how many
+/// dispatches they need (the GPU is never asked, so nothing is read back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoleBounds {
+    /// Bounding box of the hole: x, y, width, height (image pixels).
+    pub rect: [u32; 4],
+    /// Upper bound of the distance from any hole pixel to the nearest known pixel.
+    pub depth: u32,
+}
+
+impl HoleBounds {
+    /// Bounds of the non-zero pixels of `mask`, or `None` for an empty mask. The depth comes from
+    /// a chamfer distance transform (3-4 weights), which never underestimates by more than 8%;
+    /// the margin added covers that and the eikonal solution's own excess.
+    pub fn from_mask(mask: &GrayImage) -> Option<Self> {
+        let (w, h) = (mask.width() as usize, mask.height() as usize);
+        let hole = |x: usize, y: usize| mask.as_raw()[y * w + x] != 0;
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                if hole(x, y) {
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                }
+            }
+        }
+        if x0 == usize::MAX {
+            return None;
+        }
+        // Chamfer distance (in thirds of a pixel) from each hole pixel to the nearest known one;
+        // beyond the image there is nothing known.
+        const INF: u32 = u32::MAX / 2;
+        let mut d: Vec<u32> = mask
+            .as_raw()
+            .iter()
+            .map(|&m| if m != 0 { INF } else { 0 })
+            .collect();
+        let at = |d: &Vec<u32>, x: isize, y: isize| -> u32 {
+            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+                INF
+            } else {
+                d[y as usize * w + x as usize]
+            }
+        };
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let i = y as usize * w + x as usize;
+                if d[i] == 0 {
+                    continue;
+                }
+                let m = [
+                    at(&d, x - 1, y) + 3,
+                    at(&d, x, y - 1) + 3,
+                    at(&d, x - 1, y - 1) + 4,
+                    at(&d, x + 1, y - 1) + 4,
+                ];
+                d[i] = d[i].min(m.into_iter().min().unwrap_or(INF));
+            }
+        }
+        for y in (0..h as isize).rev() {
+            for x in (0..w as isize).rev() {
+                let i = y as usize * w + x as usize;
+                if d[i] == 0 {
+                    continue;
+                }
+                let m = [
+                    at(&d, x + 1, y) + 3,
+                    at(&d, x, y + 1) + 3,
+                    at(&d, x + 1, y + 1) + 4,
+                    at(&d, x - 1, y + 1) + 4,
+                ];
+                d[i] = d[i].min(m.into_iter().min().unwrap_or(INF));
+            }
+        }
+        let max = d.iter().copied().max().unwrap_or(0);
+        if max >= INF {
+            return None; // the whole image is hole: nothing to fill from
+        }
+        let depth = (f64::from(max) / 3.0 * 1.1).ceil() as u32 + 2;
+        Some(Self {
+            rect: [
+                x0 as u32,
+                y0 as u32,
+                (x1 - x0 + 1) as u32,
+                (y1 - y0 + 1) as u32,
+            ],
+            depth,
+        })
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    origin: [u32; 2],
+    size: [u32; 2],
+    radius: i32,
+    band: u32,
+    last: u32,
+    _pad: u32,
+}
+
+/// Fills the masked pixels of an RGBA8 texture by Telea's method, on the GPU.
+pub struct TeleaPass {
+    init: wgpu::ComputePipeline,
+    eikonal: wgpu::ComputePipeline,
+    fill: wgpu::ComputePipeline,
+    store: wgpu::ComputePipeline,
+    state_layout: wgpu::BindGroupLayout,
+    input_layout: wgpu::BindGroupLayout,
+    output_layout: wgpu::BindGroupLayout,
+    uniform_stride: u64,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+impl TeleaPass {
+    /// Builds the four pipelines.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
+        let state_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("telea.state_layout"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: wgpu::BufferSize::new(
+                            std::mem::size_of::<Params>() as u64
+                        ),
+                    },
+                    count: None,
+                },
+                storage_entry(1, false),
+                storage_entry(2, false),
+                storage_entry(3, true),
+                storage_entry(4, false),
+            ],
+        });
+        let input_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("telea.input_layout"),
+            entries: &[texture_entry(0), texture_entry(1)],
+        });
+        let output_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("telea.output_layout"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: crate::gpu::texture::IMAGE_FORMAT,
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                },
+                count: None,
+            }],
+        });
+        let source = include_str!("../../shaders/telea.wgsl");
+        let pipeline = |entry: &str, groups: &[Option<&wgpu::BindGroupLayout>]| {
+            let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("telea.pipeline_layout"),
+                bind_group_layouts: groups,
+                immediate_size: 0,
+            });
+            super::compute_pipeline_entry(
+                device,
+                &format!("telea.{entry}"),
+                "shaders/telea.wgsl",
+                source,
+                entry,
+                &layout,
+            )
+        };
+        let init = pipeline("init", &[Some(&state_layout), Some(&input_layout)])?;
+        let eikonal = pipeline("eikonal", &[Some(&state_layout)])?;
+        let fill = pipeline("fill", &[Some(&state_layout)])?;
+        let store = pipeline("store", &[Some(&state_layout), Some(&output_layout)])?;
+        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
+        let uniform_stride = (std::mem::size_of::<Params>() as u64).div_ceil(align) * align;
+        Ok(Self {
+            init,
+            eikonal,
+            fill,
+            store,
+            state_layout,
+            input_layout,
+            output_layout,
+            uniform_stride,
+        })
+    }
+
+    /// Records a fill of the hole described by `mask` (any float-sampled format; red > 0 = hole)
+    /// into `output`. Only hole pixels are written: `output` must already hold the image (it may
+    /// be `image` itself, for an in-place fill). `hole` must bound the mask's non-zero pixels.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+        hole: &HoleBounds,
+        params: &TeleaParams,
+    ) -> Result<()> {
+        let (w, h) = (image.width(), image.height());
+        if (mask.width(), mask.height()) != (w, h) || (output.width(), output.height()) != (w, h) {
+            return Err(Error::Invalid(format!(
+                "the mask is {}x{} but the image is {w}x{h}",
+                mask.width(),
+                mask.height()
+            )));
+        }
+        let radius = params.radius.clamp(1, 100);
+        // Region: the hole's box grown by the radius (the window) plus one (the band).
+        let margin = radius + 2;
+        let [hx, hy, hw, hh] = hole.rect;
+        let x0 = hx.saturating_sub(margin);
+        let y0 = hy.saturating_sub(margin);
+        let x1 = (hx + hw + margin).min(w);
+        let y1 = (hy + hh + margin).min(h);
+        if x1 <= x0 || y1 <= y0 {
+            return Ok(());
+        }
+        let size = [x1 - x0, y1 - y0];
+        let pixels = u64::from(size[0]) * u64::from(size[1]);
+
+        // Jacobi steps: the front moves one pixel a step (up to √2 of T along a diagonal
+        // staircase), inside to the hole's depth and outside to twice the radius. Even, so that
+        // the result ends in `t_a`.
+        let depth = hole.depth.max(1);
+        let steps = ((depth * 3).div_ceil(2) + 2)
+            .max(2 * radius + 4)
+            .next_multiple_of(2);
+        let bands = (depth + 1) * BANDS_PER_PIXEL;
+
+        let entries: Vec<Params> = (0..=bands)
+            .map(|band| Params {
+                origin: [x0, y0],
+                size,
+                radius: radius as i32,
+                band,
+                last: u32::from(band == bands),
+                _pad: 0,
+            })
+            .collect();
+        let stride = self.uniform_stride as usize;
+        let mut bytes = vec![0u8; stride * entries.len()];
+        for (i, e) in entries.iter().enumerate() {
+            bytes[i * stride..i * stride + std::mem::size_of::<Params>()]
+                .copy_from_slice(bytemuck::bytes_of(e));
+        }
+        use wgpu::util::DeviceExt;
+        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("telea.params"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let buffer = |label: &str| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: pixels * 4,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let color = buffer("telea.color");
+        let flags = buffer("telea.flags");
+        let t_a = buffer("telea.t_a");
+        let t_b = buffer("telea.t_b");
+        let state = |t_read: &wgpu::Buffer, t_write: &wgpu::Buffer| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("telea.state"),
+                layout: &self.state_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &uniforms,
+                            offset: 0,
+                            size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+                        }),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: color.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: flags.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: t_read.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: t_write.as_entire_binding(),
+                    },
+                ],
+            })
+        };
+        // to_a: writes t_a (reads t_b); to_b: writes t_b (reads t_a).
+        let to_a = state(&t_b, &t_a);
+        let to_b = state(&t_a, &t_b);
+        let image_view = image.create_view(&Default::default());
+        let mask_view = mask.create_view(&Default::default());
+        let output_view = output.create_view(&Default::default());
+        let input = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("telea.input"),
+            layout: &self.input_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(&image_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&mask_view),
+                },
+            ],
+        });
+        let out = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("telea.output"),
+            layout: &self.output_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&output_view),
+            }],
+        });
+
+        let groups = [
+            super::workgroup_count(size[0], WORKGROUP),
+            super::workgroup_count(size[1], WORKGROUP),
+        ];
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("telea.pass"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.init);
+        pass.set_bind_group(0, &to_a, &[0]);
+        pass.set_bind_group(1, &input, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], 1);
+
+        pass.set_pipeline(&self.eikonal);
+        for step in 0..steps {
+            pass.set_bind_group(0, if step % 2 == 0 { &to_b } else { &to_a }, &[0]);
+            pass.dispatch_workgroups(groups[0], groups[1], 1);
+        }
+
+        // T is in t_a: `to_b` reads it.
+        pass.set_pipeline(&self.fill);
+        for band in 0..=bands {
+            let offset = (u64::from(band) * self.uniform_stride) as u32;
+            pass.set_bind_group(0, &to_b, &[offset]);
+            pass.dispatch_workgroups(groups[0], groups[1], 1);
+        }
+
+        pass.set_pipeline(&self.store);
+        pass.set_bind_group(0, &to_b, &[0]);
+        pass.set_bind_group(1, &out, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], 1);
+        Ok(())
+    }
+}
