@@ -28,8 +28,30 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Erase the masked region of an image by inpainting, and save the result.
     Inpaint(InpaintArgs),
+    /// Measure inference, inpainting and stroke → top-5 latency on this machine.
+    Bench(BenchArgs),
     /// List the GPU adapters unsee can use, best first.
     Adapters,
+}
+
+/// `unsee bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Print JSON: {"adapter", "results": [{"name", "median_ms", "p95_ms", "gpu_median_ms", "n"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Fewer runs and sizes (a quick look, or CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Only this model.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Timed runs per case (after warm-up).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(usize))]
+    pub runs: usize,
+    /// Also write the bench inputs (photo_N.png, mask_N.png) here, for scripts/compare.py.
+    #[arg(long)]
+    pub save_inputs: Option<PathBuf>,
 }
 
 /// `unsee inpaint`.

@@ -4,6 +4,7 @@
 //! device (shared with burn), the classifiers and their weights, the GPU passes and their CPU
 //! references.
 
+pub mod bench;
 pub mod classify;
 pub mod cpu;
 pub mod error;

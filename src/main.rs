@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Classify(a) => commands::classify::run(a, gpu_options, models),
         cli::Command::Inpaint(a) => commands::inpaint::run(a, gpu_options),
+        cli::Command::Bench(a) => commands::bench::run(a, gpu_options, models),
         cli::Command::Adapters => commands::adapters::run(),
     };
     match result {

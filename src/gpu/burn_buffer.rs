@@ -77,3 +77,16 @@ pub fn with_tensor_buffer<const D: usize, R>(
     drop(managed);
     Ok(out)
 }
+
+/// Submits burn's pending work on `tensor`'s device to the shared queue (without waiting), so
+/// that what we submit next runs after it.
+pub fn flush<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
+    let primitive = tensor
+        .clone()
+        .try_into_primitive::<Wgpu>()
+        .map_err(|e| Error::Gpu(format!("tensor is not on the wgpu backend: {e:?}")))?;
+    primitive
+        .client
+        .flush()
+        .map_err(|e| Error::Gpu(format!("flushing burn's queue: {e:?}")))
+}

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod burn_buffer;
 pub mod texture;
+pub mod timer;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,0 +1,71 @@
+//! Criterion benches over the same code as `unsee bench`: Telea (GPU and the CPU reference) and
+//! classification, on whatever adapter the machine has. `UNSEE_BENCH_QUICK=1` keeps to 227².
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use unsee::bench;
+use unsee::classify::ClassifyPipeline;
+use unsee::gpu::{GpuContext, GpuOptions, texture};
+use unsee::inpaint::Inpainter;
+use unsee::models::{ModelKind, Preset, default_models_dir};
+use unsee::passes::HoleBounds;
+
+fn sizes() -> &'static [u32] {
+    if std::env::var_os("UNSEE_BENCH_QUICK").is_some() {
+        &[227]
+    } else {
+        &[227, 512, 1024]
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let gpu = GpuContext::headless(&GpuOptions::from_arg(None)).expect("a GPU adapter");
+    let models = default_models_dir();
+    let inpainter = Inpainter::new(&gpu.device).expect("Telea pipelines");
+
+    let mut group = c.benchmark_group("telea");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for &size in sizes() {
+        let photo = bench::photo(&models, size).expect("bench photo");
+        let mask = bench::stroke_mask(size, size);
+        let hole = HoleBounds::from_mask(&mask).expect("non-empty mask");
+        let image = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.image").unwrap();
+        let output = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.output").unwrap();
+        let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
+        group.throughput(Throughput::Elements(u64::from(size * size)));
+        group.bench_function(format!("gpu/{size}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    bench::telea_once(&gpu, &inpainter, &image, &mask_tex, &output, &hole, None)
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        });
+        group.bench_function(format!("cpu/{size}"), |b| {
+            b.iter(|| unsee::cpu::telea::telea(&photo, &mask, 5).unwrap())
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("classify");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    let photo = bench::photo(&models, 512).expect("bench photo");
+    let image = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.photo").unwrap();
+    for kind in ModelKind::ALL {
+        let pipeline = ClassifyPipeline::new(&gpu, kind, Preset::Default, &models).unwrap();
+        group.bench_function(kind.name(), |b| {
+            b.iter(|| bench::classify_once(&gpu, &pipeline, &image, None).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(unsee_benches, benches);
+criterion_main!(unsee_benches);

@@ -1,0 +1,217 @@
+//! Benchmarks shared by `unsee bench` and the criterion benches: inputs (a photo at a given size,
+//! the standard stroke mask), and one timed case per stage of the pipeline.
+
+use std::time::Instant;
+
+use image::{GrayImage, RgbaImage};
+
+use crate::classify::{ClassifyPipeline, read_probabilities};
+use crate::gpu::{GpuContext, burn_buffer, timer::GpuTimer};
+use crate::inpaint::Inpainter;
+use crate::passes::{HoleBounds, TeleaParams};
+use crate::{Result, image_io};
+
+/// The standard stroke mask at `w` x `h`: three round-capped brush strokes, width 1/32 of the
+/// shorter side, about 5% of the pixels (the kind of edit a user makes to erase an object).
+pub fn stroke_mask(w: u32, h: u32) -> GrayImage {
+    let strokes: [&[(f32, f32)]; 3] = [
+        &[(0.20, 0.30), (0.40, 0.42), (0.62, 0.36), (0.78, 0.48)],
+        &[(0.30, 0.70), (0.50, 0.62), (0.70, 0.78)],
+        &[(0.48, 0.15), (0.52, 0.55)],
+    ];
+    let radius = w.min(h) as f32 / 64.0;
+    let mut mask = GrayImage::new(w, h);
+    for stroke in strokes {
+        let pts: Vec<(f32, f32)> = stroke
+            .iter()
+            .map(|&(x, y)| (x * w as f32, y * h as f32))
+            .collect();
+        for seg in pts.windows(2) {
+            paint_segment(&mut mask, seg[0], seg[1], radius);
+        }
+    }
+    mask
+}
+
+/// Sets every pixel whose centre lies within `radius` of the segment a–b.
+pub fn paint_segment(mask: &mut GrayImage, a: (f32, f32), b: (f32, f32), radius: f32) {
+    let (w, h) = mask.dimensions();
+    let x0 = (a.0.min(b.0) - radius).floor().max(0.0) as u32;
+    let y0 = (a.1.min(b.1) - radius).floor().max(0.0) as u32;
+    let x1 = ((a.0.max(b.0) + radius).ceil() as u32).min(w);
+    let y1 = ((a.1.max(b.1) + radius).ceil() as u32).min(h);
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = (dx * dx + dy * dy).max(1e-12);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let t = (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0);
+            let (ex, ey) = (a.0 + t * dx - px, a.1 + t * dy - py);
+            if ex * ex + ey * ey <= radius * radius {
+                mask.put_pixel(x, y, image::Luma([255]));
+            }
+        }
+    }
+}
+
+/// The bench photo (the bundled dog.jpg) squashed to `size` x `size`.
+pub fn photo(models_dir: &std::path::Path, size: u32) -> Result<RgbaImage> {
+    let img = image_io::load_image(&models_dir.join("gallery/dog.jpg"))?;
+    Ok(image::imageops::resize(
+        &img,
+        size,
+        size,
+        image::imageops::FilterType::Triangle,
+    ))
+}
+
+/// Summary of repeated timings.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Timing {
+    /// Case name, e.g. `telea/512`.
+    pub name: String,
+    /// Median wall time (submit to result), ms.
+    pub median_ms: f64,
+    /// 95th percentile wall time, ms.
+    pub p95_ms: f64,
+    /// Median GPU time from timestamp queries, ms, where the adapter has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_median_ms: Option<f64>,
+    /// Timed runs (after warm-up).
+    pub n: usize,
+}
+
+/// Median and 95th percentile of `samples` (sorted in place).
+pub fn percentiles(samples: &mut [f64]) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+/// Runs `run` `warmup + n` times; `run` returns its GPU time if it measured one.
+pub fn time_case(
+    name: &str,
+    warmup: usize,
+    n: usize,
+    mut run: impl FnMut() -> Result<Option<f64>>,
+) -> Result<Timing> {
+    for _ in 0..warmup {
+        run()?;
+    }
+    let mut wall = Vec::with_capacity(n);
+    let mut gpu = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        let g = run()?;
+        wall.push(start.elapsed().as_secs_f64() * 1e3);
+        gpu.extend(g);
+    }
+    let (median_ms, p95_ms) = percentiles(&mut wall);
+    let gpu_median_ms = (!gpu.is_empty()).then(|| percentiles(&mut gpu).0);
+    Ok(Timing {
+        name: name.to_owned(),
+        median_ms,
+        p95_ms,
+        gpu_median_ms,
+        n,
+    })
+}
+
+/// One classification from a texture already on the GPU: preprocessing, forward pass, softmax and
+/// the 4 KB readback. Returns the GPU time when `timer` is given.
+pub fn classify_once(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    image: &wgpu::Texture,
+    timer: Option<&GpuTimer>,
+) -> Result<Option<f64>> {
+    if let Some(t) = timer {
+        t.start(&gpu.device, &gpu.queue);
+    }
+    let input = pipeline.input_from_texture(gpu, image)?;
+    let logits = pipeline.forward(input).logits;
+    if let Some(t) = timer {
+        burn_buffer::flush(&logits)?;
+        t.stop(&gpu.device, &gpu.queue);
+    }
+    read_probabilities(gpu, logits)?;
+    timer
+        .map(|t| t.read_ms(&gpu.device, &gpu.queue))
+        .transpose()
+}
+
+/// One Telea fill of `mask` into `output` (which holds the photo), waited for.
+pub fn telea_once(
+    gpu: &GpuContext,
+    inpainter: &Inpainter,
+    image: &wgpu::Texture,
+    mask: &wgpu::Texture,
+    output: &wgpu::Texture,
+    hole: &HoleBounds,
+    timer: Option<&GpuTimer>,
+) -> Result<Option<f64>> {
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    if let Some(t) = timer {
+        t.start(&gpu.device, &gpu.queue);
+    }
+    inpainter.telea().encode(
+        &gpu.device,
+        &mut encoder,
+        image,
+        mask,
+        output,
+        hole,
+        &TeleaParams::default(),
+    )?;
+    gpu.queue.submit([encoder.finish()]);
+    if let Some(t) = timer {
+        t.stop(&gpu.device, &gpu.queue);
+        return t.read_ms(&gpu.device, &gpu.queue).map(Some);
+    }
+    gpu.wait_idle()?;
+    Ok(None)
+}
+
+/// One stroke → answer round of the viewer's pipeline, headless: upload the new mask, restore the
+/// modified image from the original, fill the hole with Telea, classify, read the top-5.
+#[allow(clippy::too_many_arguments)]
+pub fn stroke_once(
+    gpu: &GpuContext,
+    inpainter: &Inpainter,
+    pipeline: &ClassifyPipeline,
+    original: &wgpu::Texture,
+    modified: &wgpu::Texture,
+    mask_texture: &wgpu::Texture,
+    mask: &GrayImage,
+    hole: &HoleBounds,
+) -> Result<()> {
+    let (w, h) = mask.dimensions();
+    gpu.queue.write_texture(
+        mask_texture.as_image_copy(),
+        mask.as_raw(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(w),
+            rows_per_image: Some(h),
+        },
+        crate::gpu::texture::extent(w, h),
+    );
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_texture(
+        original.as_image_copy(),
+        modified.as_image_copy(),
+        crate::gpu::texture::extent(w, h),
+    );
+    inpainter.telea().encode(
+        &gpu.device,
+        &mut encoder,
+        original,
+        mask_texture,
+        modified,
+        hole,
+        &TeleaParams::default(),
+    )?;
+    gpu.queue.submit([encoder.finish()]);
+    classify_once(gpu, pipeline, modified, None)?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! `unsee bench`: how fast this machine explores a model — inference, inpainting and the whole
+//! stroke → top-5 round, as a table or JSON.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use unsee::bench::{self, Timing};
+use unsee::classify::ClassifyPipeline;
+use unsee::gpu::timer::GpuTimer;
+use unsee::gpu::{GpuContext, GpuOptions, texture};
+use unsee::inpaint::Inpainter;
+use unsee::models::{ModelKind, Preset};
+use unsee::passes::HoleBounds;
+
+use crate::cli::BenchArgs;
+
+#[derive(serde::Serialize)]
+struct Report {
+    adapter: String,
+    results: Vec<Timing>,
+}
+
+/// Runs every case, with a progress line on stderr, then prints the table or JSON.
+pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow::Result<()> {
+    let gpu = GpuContext::headless(&gpu_options)?;
+    let timer = GpuTimer::new(&gpu.device, &gpu.queue);
+    let (warmup, n) = if args.quick { (1, 5) } else { (3, args.runs) };
+    let sizes: &[u32] = if args.quick {
+        &[227, 512]
+    } else {
+        &[227, 512, 1024]
+    };
+    let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
+    let inpainter = Inpainter::new(&gpu.device)?;
+    let total = kinds.len() * 2 + sizes.len();
+    let mut results = Vec::new();
+    let photo512 = bench::photo(&models, 512)?;
+    let image512 = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.photo")?;
+    let mut pipelines = Vec::new();
+    for &kind in &kinds {
+        let name = format!("{}/infer", kind.name());
+        progress(results.len(), total, &name);
+        let pipeline = ClassifyPipeline::new(&gpu, kind, Preset::Default, &models)?;
+        results.push(bench::time_case(&name, warmup, n, || {
+            bench::classify_once(&gpu, &pipeline, &image512, timer.as_ref())
+        })?);
+        pipelines.push(pipeline);
+    }
+
+    for &size in sizes {
+        let name = format!("telea/{size}");
+        progress(results.len(), total, &name);
+        let photo = bench::photo(&models, size)?;
+        let mask = bench::stroke_mask(size, size);
+        if let Some(dir) = &args.save_inputs {
+            save_inputs(dir, size, &photo, &mask)?;
+        }
+        let hole =
+            HoleBounds::from_mask(&mask).ok_or_else(|| anyhow::anyhow!("empty bench mask"))?;
+        let image = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.image")?;
+        let output = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.output")?;
+        let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
+        results.push(bench::time_case(&name, warmup, n, || {
+            bench::telea_once(
+                &gpu,
+                &inpainter,
+                &image,
+                &mask_tex,
+                &output,
+                &hole,
+                timer.as_ref(),
+            )
+        })?);
+    }
+
+    let mask = bench::stroke_mask(512, 512);
+    let hole = HoleBounds::from_mask(&mask).ok_or_else(|| anyhow::anyhow!("empty bench mask"))?;
+    let modified = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.modified")?;
+    let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
+    for (kind, pipeline) in kinds.iter().zip(&pipelines) {
+        let name = format!("stroke/telea/{}", kind.name());
+        progress(results.len(), total, &name);
+        results.push(bench::time_case(&name, warmup, n, || {
+            bench::stroke_once(
+                &gpu, &inpainter, pipeline, &image512, &modified, &mask_tex, &mask, &hole,
+            )
+            .map(|()| None)
+        })?);
+    }
+    eprintln!("\r{:<40}", "");
+
+    let report = Report {
+        adapter: gpu.adapter_name(),
+        results,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "adapter: {}{}",
+            report.adapter,
+            if gpu.software { " (software)" } else { "" }
+        );
+        println!(
+            "{:<28} {:>10} {:>10} {:>10} {:>5}",
+            "case", "median ms", "p95 ms", "GPU ms", "n"
+        );
+        for r in &report.results {
+            let g = r
+                .gpu_median_ms
+                .map_or("-".to_owned(), |g| format!("{g:.3}"));
+            println!(
+                "{:<28} {:>10.3} {:>10.3} {:>10} {:>5}",
+                r.name, r.median_ms, r.p95_ms, g, r.n
+            );
+        }
+    }
+    Ok(())
+}
+
+fn save_inputs(
+    dir: &Path,
+    size: u32,
+    photo: &image::RgbaImage,
+    mask: &image::GrayImage,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    photo.save(dir.join(format!("photo_{size}.png")))?;
+    mask.save(dir.join(format!("mask_{size}.png")))?;
+    Ok(())
+}
+
+fn progress(done: usize, total: usize, name: &str) {
+    eprint!("\r[{}/{total}] {name:<28}", done + 1);
+    let _ = std::io::stderr().flush();
+}

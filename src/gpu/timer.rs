@@ -1,0 +1,86 @@
+//! GPU time between two points of the queue, from timestamp queries (where the adapter has them).
+//! Stamps are written by empty compute passes submitted on the shared queue, so they also bracket
+//! work that burn submits in between.
+
+use crate::Result;
+
+/// Measures GPU time between [`GpuTimer::start`] and [`GpuTimer::stop`].
+pub struct GpuTimer {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    period_ns: f64,
+}
+
+impl GpuTimer {
+    /// A timer, or `None` when the device lacks timestamp queries.
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Option<Self> {
+        if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return None;
+        }
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("timer.queries"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let buffer = |label, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Some(Self {
+            queries,
+            resolve: buffer(
+                "timer.resolve",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: buffer(
+                "timer.readback",
+                wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            ),
+            period_ns: f64::from(queue.get_timestamp_period()),
+        })
+    }
+
+    fn stamp(&self, device: &wgpu::Device, queue: &wgpu::Queue, index: u32) {
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("timer.stamp"),
+        });
+        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("timer.stamp"),
+            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                query_set: &self.queries,
+                beginning_of_pass_write_index: Some(index),
+                end_of_pass_write_index: None,
+            }),
+        });
+        queue.submit([encoder.finish()]);
+    }
+
+    /// Submits the start stamp.
+    pub fn start(&self, device: &wgpu::Device, queue: &wgpu::Queue) {
+        self.stamp(device, queue, 0);
+    }
+
+    /// Submits the stop stamp (after everything submitted since `start`).
+    pub fn stop(&self, device: &wgpu::Device, queue: &wgpu::Queue) {
+        self.stamp(device, queue, 1);
+    }
+
+    /// Waits for the stamps and returns the time between them in milliseconds.
+    pub fn read_ms(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<f64> {
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("timer.resolve"),
+        });
+        encoder.resolve_query_set(&self.queries, 0..2, &self.resolve, 0);
+        encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, 16);
+        queue.submit([encoder.finish()]);
+        let bytes = super::texture::read_buffer(device, &self.readback)?;
+        let t0 = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
+        let t1 = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+        Ok(t1.saturating_sub(t0) as f64 * self.period_ns / 1e6)
+    }
+}
