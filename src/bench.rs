@@ -27,31 +27,10 @@ pub fn stroke_mask(w: u32, h: u32) -> GrayImage {
             .map(|&(x, y)| (x * w as f32, y * h as f32))
             .collect();
         for seg in pts.windows(2) {
-            paint_segment(&mut mask, seg[0], seg[1], radius);
+            crate::cpu::paint::paint_segment(&mut mask, seg[0], seg[1], radius, true);
         }
     }
     mask
-}
-
-/// Sets every pixel whose centre lies within `radius` of the segment a–b.
-pub fn paint_segment(mask: &mut GrayImage, a: (f32, f32), b: (f32, f32), radius: f32) {
-    let (w, h) = mask.dimensions();
-    let x0 = (a.0.min(b.0) - radius).floor().max(0.0) as u32;
-    let y0 = (a.1.min(b.1) - radius).floor().max(0.0) as u32;
-    let x1 = ((a.0.max(b.0) + radius).ceil() as u32).min(w);
-    let y1 = ((a.1.max(b.1) + radius).ceil() as u32).min(h);
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = (dx * dx + dy * dy).max(1e-12);
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-            let t = (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0);
-            let (ex, ey) = (a.0 + t * dx - px, a.1 + t * dy - py);
-            if ex * ex + ey * ey <= radius * radius {
-                mask.put_pixel(x, y, image::Luma([255]));
-            }
-        }
-    }
 }
 
 /// The bench photo (the bundled dog.jpg) squashed to `size` x `size`.

@@ -77,6 +77,12 @@ impl ClassifyPipeline {
         self.model.forward(input)
     }
 
+    /// Class activation map of `class` from a forward pass's feature map (see
+    /// [`Classifier::class_activation`]).
+    pub fn class_activation(&self, features: &Tensor<4>, class: usize) -> Tensor<2> {
+        self.model.class_activation(features, class)
+    }
+
     /// Class probabilities for the image in `image` (blocking on the 4 KB readback).
     pub fn probabilities(&self, gpu: &GpuContext, image: &wgpu::Texture) -> Result<Vec<f32>> {
         let input = self.input_from_texture(gpu, image)?;

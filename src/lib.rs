@@ -5,8 +5,11 @@
 //! references.
 
 pub mod bench;
+pub mod cam;
 pub mod classify;
 pub mod cpu;
+pub mod editor;
+pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod image_io;

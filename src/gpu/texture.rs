@@ -58,13 +58,12 @@ pub fn extent(width: u32, height: u32) -> wgpu::Extent3d {
     }
 }
 
-/// Reads an RGBA8 texture back into an image (blocking). For tests, saving and export: never
-/// on the frame path.
-pub fn read_rgba(
+/// Reads a 4-byte-per-texel texture back as raw rows (blocking). For tests and saving.
+pub fn read_texels(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     texture: &wgpu::Texture,
-) -> Result<RgbaImage> {
+) -> Result<Vec<u8>> {
     let (width, height) = (texture.width(), texture.height());
     let unpadded = 4 * width;
     let padded =
@@ -96,7 +95,39 @@ pub fn read_rgba(
     for row in bytes.chunks_exact(padded as usize) {
         out.extend_from_slice(&row[..unpadded as usize]);
     }
-    RgbaImage::from_raw(width, height, out)
+    Ok(out)
+}
+
+/// Reads an R32Float mask texture back as a mask image (non-zero = erased). Blocking.
+pub fn read_mask(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+) -> Result<image::GrayImage> {
+    let texels = read_texels(device, queue, texture)?;
+    let values: Vec<u8> = texels
+        .chunks_exact(4)
+        .map(|b| {
+            if f32::from_le_bytes([b[0], b[1], b[2], b[3]]) > 0.0 {
+                255
+            } else {
+                0
+            }
+        })
+        .collect();
+    image::GrayImage::from_raw(texture.width(), texture.height(), values)
+        .ok_or_else(|| Error::Gpu("mask readback has the wrong size".into()))
+}
+
+/// Reads an RGBA8 texture back into an image (blocking). For tests, saving and export: never
+/// on the frame path.
+pub fn read_rgba(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+) -> Result<RgbaImage> {
+    let texels = read_texels(device, queue, texture)?;
+    RgbaImage::from_raw(texture.width(), texture.height(), texels)
         .ok_or_else(|| Error::Gpu("texture readback has the wrong size".into()))
 }
 

@@ -182,6 +182,22 @@ impl MobileNetV2 {
         })
     }
 
+    /// Row `class` of the classifier: weights `[1, 1280]` and bias `[1]`.
+    pub fn classifier_row(&self, class: usize) -> (Tensor<2>, Tensor<1>) {
+        let weight = self
+            .classifier
+            .weight
+            .val()
+            .slice([0..1280, class..class + 1]);
+        let bias = self
+            .classifier
+            .bias
+            .as_ref()
+            .map(|b| b.val().slice(class..class + 1))
+            .unwrap_or_else(|| Tensor::zeros([1], &weight.device()));
+        (weight.reshape([1, 1280]), bias)
+    }
+
     /// Runs the network on `[n, 3, h, w]`; the feature map returned is the last one, `[n, 1280,
     /// h/32, w/32]`, whose spatial mean feeds the linear classifier.
     pub fn forward(&self, x: Tensor<4>) -> ModelOutput {

@@ -157,6 +157,27 @@ impl Classifier {
             Classifier::MobileNetV2(m) => m.forward(input),
         }
     }
+
+    /// Class activation map (Zhou et al. 2016) of class `class` from the `[1, c, h, w]` feature
+    /// map of a forward pass: `[h, w]`, on the GPU, unnormalised. Its spatial mean is the class's
+    /// logit (SqueezeNet: the class's own map; MobileNetV2: the classifier row applied to the
+    /// features, plus the bias).
+    pub fn class_activation(&self, features: &Tensor<4>, class: usize) -> Tensor<2> {
+        let [_, c, h, w] = features.dims();
+        match self {
+            Classifier::SqueezeNet(_) => features
+                .clone()
+                .slice([0..1, class..class + 1])
+                .reshape([h, w]),
+            Classifier::MobileNetV2(m) => {
+                let (weight, bias) = m.classifier_row(class);
+                weight
+                    .matmul(features.clone().reshape([c, h * w]))
+                    .add(bias.reshape([1, 1]).expand([1, h * w]))
+                    .reshape([h, w])
+            }
+        }
+    }
 }
 
 /// The folder holding weights and labels: `$UNSEE_MODELS`, else `models/` next to the executable

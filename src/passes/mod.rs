@@ -2,9 +2,13 @@
 //! records work with `encode`; its shader is `shaders/<name>.wgsl` and its CPU reference
 //! `src/cpu/<name>.rs`.
 
+pub mod compose;
+pub mod paint;
 pub mod preprocess;
 pub mod telea;
 
+pub use compose::{CamOverlay, ComposePass};
+pub use paint::{PaintPass, Segment};
 pub use preprocess::PreprocessPass;
 pub use telea::{HoleBounds, TeleaParams, TeleaPass};
 

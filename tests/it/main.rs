@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod common;
+mod editor;
 mod models;
 mod paper;
 mod photos;

@@ -1,0 +1,83 @@
+// compose.wgsl — the picture the viewer shows: the modified image (or the original, left of the
+// before/after split), the painted mask as a translucent tint, and on demand a class activation
+// map, bilinearly upsampled from the model's feature grid and colour-mapped (Turbo). Mirrors
+// src/cpu/compose.rs.
+//
+// | binding | type                                   | what                                   |
+// |---------|----------------------------------------|----------------------------------------|
+// | 0       | uniform Params                         | sizes, split, overlay settings         |
+// | 1       | texture_2d<f32> (rgba8)                | original image                         |
+// | 2       | texture_2d<f32> (rgba8)                | modified image                         |
+// | 3       | texture_2d<f32> (r32float)             | mask (> 0 = erased)                    |
+// | 4       | storage array<f32>, read               | CAM, cam_size.x * cam_size.y, 0..1     |
+// | 5       | texture_storage_2d<rgba8unorm, write>  | output                                 |
+
+struct Params {
+    size: vec2<u32>,
+    cam_size: vec2<u32>,
+    // Columns left of this show the original (0 = none, size.x = all).
+    split: u32,
+    cam_enabled: u32,
+    mask_alpha: f32,
+    cam_opacity: f32,
+}
+
+// NOTE: keep in sync with WORKGROUP in src/passes/compose.rs.
+const WORKGROUP: u32 = 8u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var original: texture_2d<f32>;
+@group(0) @binding(2) var modified: texture_2d<f32>;
+@group(0) @binding(3) var mask: texture_2d<f32>;
+@group(0) @binding(4) var<storage, read> cam: array<f32>;
+@group(0) @binding(5) var output: texture_storage_2d<rgba8unorm, write>;
+
+const MASK_TINT: vec3<f32> = vec3<f32>(1.0, 0.15, 0.3);
+
+// Turbo colour map (polynomial approximation), x in 0..1. Same coefficients in compose.rs.
+fn turbo(x: f32) -> vec3<f32> {
+    let t = clamp(x, 0.0, 1.0);
+    let r = 0.13572138 + t * (4.61539260 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))));
+    let g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))));
+    let b = 0.10667330 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
+    return clamp(vec3<f32>(r, g, b), vec3<f32>(0.0), vec3<f32>(1.0));
+}
+
+fn cam_at(x: i32, y: i32) -> f32 {
+    let cx = clamp(x, 0, i32(params.cam_size.x) - 1);
+    let cy = clamp(y, 0, i32(params.cam_size.y) - 1);
+    return cam[u32(cy) * params.cam_size.x + u32(cx)];
+}
+
+// Bilinear sample of the CAM grid at image pixel p (grid cells cover the image evenly).
+fn cam_sample(p: vec2<u32>) -> f32 {
+    let g = (vec2<f32>(p) + 0.5) / vec2<f32>(params.size) * vec2<f32>(params.cam_size) - 0.5;
+    let base = floor(g);
+    let f = g - base;
+    let x = i32(base.x);
+    let y = i32(base.y);
+    let top = mix(cam_at(x, y), cam_at(x + 1, y), f.x);
+    let bottom = mix(cam_at(x, y + 1), cam_at(x + 1, y + 1), f.x);
+    return mix(top, bottom, f.y);
+}
+
+@compute @workgroup_size(WORKGROUP, WORKGROUP)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if gid.x >= params.size.x || gid.y >= params.size.y {
+        return;
+    }
+    let p = vec2<i32>(gid.xy);
+    var rgb: vec3<f32>;
+    if gid.x < params.split {
+        rgb = textureLoad(original, p, 0).rgb;
+    } else {
+        rgb = textureLoad(modified, p, 0).rgb;
+        if textureLoad(mask, p, 0).r > 0.0 {
+            rgb = mix(rgb, MASK_TINT, params.mask_alpha);
+        }
+    }
+    if params.cam_enabled != 0u {
+        rgb = mix(rgb, turbo(cam_sample(gid.xy)), params.cam_opacity);
+    }
+    textureStore(output, p, vec4<f32>(rgb, 1.0));
+}

@@ -1,0 +1,99 @@
+//! CPU reference of `shaders/compose.wgsl`: the viewer's picture (split, mask tint, CAM overlay).
+
+use image::{GrayImage, RgbaImage};
+
+/// Colour of the mask tint. NOTE: keep in sync with MASK_TINT in shaders/compose.wgsl.
+pub const MASK_TINT: [f32; 3] = [1.0, 0.15, 0.3];
+
+/// Turbo colour map (polynomial approximation), x in 0..1 → RGB in 0..1.
+pub fn turbo(x: f32) -> [f32; 3] {
+    let t = x.clamp(0.0, 1.0);
+    let r = 0.135_721_38
+        + t * (4.615_392_6
+            + t * (-42.660_324 + t * (132.131_08 + t * (-152.942_4 + t * 59.286_38))));
+    let g = 0.091_402_61
+        + t * (2.194_188_4
+            + t * (4.842_966_6 + t * (-14.185_033 + t * (4.277_298_6 + t * 2.829_566))));
+    let b = 0.106_673_3
+        + t * (12.641_946
+            + t * (-60.582_047 + t * (110.362_77 + t * (-89.903_11 + t * 27.348_25))));
+    [r.clamp(0.0, 1.0), g.clamp(0.0, 1.0), b.clamp(0.0, 1.0)]
+}
+
+/// What to draw over the image.
+#[derive(Clone, Copy, Debug)]
+pub struct ComposeSettings {
+    /// Columns left of this show the original.
+    pub split: u32,
+    /// Opacity of the mask tint.
+    pub mask_alpha: f32,
+    /// Opacity of the CAM overlay (when a CAM is given).
+    pub cam_opacity: f32,
+}
+
+/// Bilinear sample of a `cw` x `ch` grid at image pixel (x, y) of a `w` x `h` image.
+pub fn cam_sample(cam: &[f32], (cw, ch): (u32, u32), (w, h): (u32, u32), x: u32, y: u32) -> f32 {
+    let gx = (x as f32 + 0.5) / w as f32 * cw as f32 - 0.5;
+    let gy = (y as f32 + 0.5) / h as f32 * ch as f32 - 0.5;
+    let (bx, by) = (gx.floor(), gy.floor());
+    let (fx, fy) = (gx - bx, gy - by);
+    let at = |x: i64, y: i64| {
+        let cx = x.clamp(0, i64::from(cw) - 1) as usize;
+        let cy = y.clamp(0, i64::from(ch) - 1) as usize;
+        cam[cy * cw as usize + cx]
+    };
+    let (x, y) = (bx as i64, by as i64);
+    let top = at(x, y) + (at(x + 1, y) - at(x, y)) * fx;
+    let bottom = at(x, y + 1) + (at(x + 1, y + 1) - at(x, y + 1)) * fx;
+    top + (bottom - top) * fy
+}
+
+/// The composed picture.
+pub fn compose(
+    original: &RgbaImage,
+    modified: &RgbaImage,
+    mask: &GrayImage,
+    cam: Option<(&[f32], (u32, u32))>,
+    s: &ComposeSettings,
+) -> RgbaImage {
+    let (w, h) = original.dimensions();
+    RgbaImage::from_fn(w, h, |x, y| {
+        let src = if x < s.split { original } else { modified };
+        let p = src.get_pixel(x, y);
+        let mut rgb = [0, 1, 2].map(|c| f32::from(p[c]) / 255.0);
+        if x >= s.split && mask.get_pixel(x, y)[0] != 0 {
+            rgb = [0, 1, 2].map(|c| rgb[c] + (MASK_TINT[c] - rgb[c]) * s.mask_alpha);
+        }
+        if let Some((grid, dims)) = cam {
+            let color = turbo(cam_sample(grid, dims, (w, h), x, y));
+            rgb = [0, 1, 2].map(|c| rgb[c] + (color[c] - rgb[c]) * s.cam_opacity);
+        }
+        image::Rgba([
+            (rgb[0] * 255.0).round() as u8,
+            (rgb[1] * 255.0).round() as u8,
+            (rgb[2] * 255.0).round() as u8,
+            255,
+        ])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turbo_runs_dark_blue_to_dark_red() {
+        let lo = turbo(0.0);
+        let hi = turbo(1.0);
+        assert!(lo[2] > lo[0] && hi[0] > hi[2]);
+    }
+
+    #[test]
+    fn cam_sample_interpolates_between_cells() {
+        let grid = [0.0, 1.0];
+        assert_eq!(cam_sample(&grid, (2, 1), (4, 1), 0, 0), 0.0);
+        assert_eq!(cam_sample(&grid, (2, 1), (4, 1), 3, 0), 1.0);
+        let mid = cam_sample(&grid, (2, 1), (4, 1), 2, 0);
+        assert!(mid > 0.5 && mid < 1.0, "{mid}");
+    }
+}

@@ -1,0 +1,175 @@
+//! The edit as data: brush strokes, undo and redo. No GPU types: the mask is always the replay of
+//! the strokes, so undo restores it exactly.
+
+use crate::passes::Segment;
+
+/// One stroke of the brush or the eraser: the pointer positions between press and release.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stroke {
+    /// Eraser (restores the image) rather than brush (erases it).
+    pub restore: bool,
+    /// Brush radius in image pixels.
+    pub radius: f32,
+    /// Pointer positions in image pixels.
+    pub points: Vec<(f32, f32)>,
+}
+
+impl Stroke {
+    /// The capsules the stroke paints: one per pair of consecutive points (so fast pointer moves
+    /// leave no gaps), or a dot for a single point.
+    pub fn segments(&self) -> Vec<Segment> {
+        let seg = |a, b| Segment {
+            a,
+            b,
+            radius: self.radius,
+            erase: !self.restore,
+        };
+        match self.points.as_slice() {
+            [] => Vec::new(),
+            [p] => vec![seg(*p, *p)],
+            pts => pts.windows(2).map(|w| seg(w[0], w[1])).collect(),
+        }
+    }
+}
+
+/// Strokes done, strokes undone, and the stroke being drawn.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    done: Vec<Stroke>,
+    undone: Vec<Stroke>,
+    current: Option<Stroke>,
+}
+
+impl History {
+    /// Starts a stroke at `p`; returns the segment to paint now.
+    pub fn begin(&mut self, restore: bool, radius: f32, p: (f32, f32)) -> Segment {
+        self.end();
+        let stroke = Stroke {
+            restore,
+            radius,
+            points: vec![p],
+        };
+        let seg = stroke.segments()[0];
+        self.current = Some(stroke);
+        seg
+    }
+
+    /// Extends the current stroke to `p`; returns the new segment (none without a stroke or when
+    /// the pointer has not moved).
+    pub fn extend(&mut self, p: (f32, f32)) -> Option<Segment> {
+        let stroke = self.current.as_mut()?;
+        let last = *stroke.points.last()?;
+        if last == p {
+            return None;
+        }
+        stroke.points.push(p);
+        Some(Segment {
+            a: last,
+            b: p,
+            radius: stroke.radius,
+            erase: !stroke.restore,
+        })
+    }
+
+    /// Finishes the current stroke (it becomes undoable; redo history is dropped).
+    pub fn end(&mut self) {
+        if let Some(stroke) = self.current.take() {
+            self.done.push(stroke);
+            self.undone.clear();
+        }
+    }
+
+    /// Whether a stroke is being drawn.
+    pub fn drawing(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Undoes the last stroke; false when there is none.
+    pub fn undo(&mut self) -> bool {
+        self.end();
+        match self.done.pop() {
+            Some(s) => {
+                self.undone.push(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Redoes the last undone stroke; false when there is none.
+    pub fn redo(&mut self) -> bool {
+        self.end();
+        match self.undone.pop() {
+            Some(s) => {
+                self.done.push(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets every stroke (undoable as one step is not offered: Reset is explicit).
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// All segments of the finished strokes and the current one, in painting order.
+    pub fn segments(&self) -> Vec<Segment> {
+        self.done
+            .iter()
+            .chain(self.current.as_ref())
+            .flat_map(Stroke::segments)
+            .collect()
+    }
+
+    /// The finished strokes.
+    pub fn strokes(&self) -> &[Stroke] {
+        &self.done
+    }
+
+    /// Number of strokes that can be undone / redone.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.done.len() + usize::from(self.current.is_some()),
+            self.undone.len(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_redo_and_new_stroke_drops_redo() {
+        let mut h = History::default();
+        h.begin(false, 3.0, (1.0, 1.0));
+        assert_eq!(h.extend((5.0, 1.0)).map(|s| s.b), Some((5.0, 1.0)));
+        assert!(h.extend((5.0, 1.0)).is_none());
+        h.end();
+        h.begin(true, 2.0, (2.0, 2.0));
+        h.end();
+        assert_eq!(h.counts(), (2, 0));
+        assert!(h.undo());
+        assert_eq!(h.counts(), (1, 1));
+        assert_eq!(h.segments().len(), 1);
+        assert!(h.redo());
+        assert_eq!(h.segments().len(), 2);
+        assert!(h.undo());
+        h.begin(false, 1.0, (0.0, 0.0));
+        h.end();
+        assert!(!h.redo(), "a new stroke drops the redo history");
+        assert!(h.undo() && h.undo() && !h.undo());
+    }
+
+    #[test]
+    fn dot_stroke_is_one_segment() {
+        let s = Stroke {
+            restore: false,
+            radius: 4.0,
+            points: vec![(3.0, 3.0)],
+        };
+        assert_eq!(s.segments().len(), 1);
+        assert!(s.segments()[0].erase);
+    }
+}

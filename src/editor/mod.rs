@@ -1,0 +1,541 @@
+//! One photo being edited: its GPU textures (original, modified, mask, the two displayed
+//! pictures), the stroke history, and the inpaint + classify jobs that keep the Modified table
+//! live. `update` is called once a frame and never waits for the GPU: at most one job is in
+//! flight, and when it lands the newest edit (not every intermediate one) starts the next.
+
+pub mod history;
+
+use std::time::Instant;
+
+use burn::tensor::Tensor;
+use image::{GrayImage, RgbaImage};
+
+use crate::cpu::compose::ComposeSettings;
+use crate::engine::Engine;
+use crate::gpu::burn_buffer::with_tensor_buffer;
+use crate::gpu::readback::Readback;
+use crate::gpu::texture::{self, IMAGE_FORMAT};
+use crate::models::ModelKind;
+use crate::passes::compose::CamOverlay;
+use crate::passes::paint::PAINT_MASK_FORMAT;
+use crate::passes::{HoleBounds, Segment, TeleaParams};
+use crate::{Error, Result, cam, cpu};
+pub use history::{History, Stroke};
+
+/// What the user has chosen that affects the pictures and tables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewSettings {
+    /// The classifier.
+    pub model: ModelKind,
+    /// Telea's radius.
+    pub telea: TeleaParams,
+    /// Class whose activation map is overlaid, if any.
+    pub cam_class: Option<usize>,
+    /// Put both CAMs on their common range.
+    pub cam_common_scale: bool,
+    /// CAM overlay opacity.
+    pub cam_opacity: f32,
+    /// Mask tint opacity.
+    pub mask_alpha: f32,
+    /// Fraction of the width (from the left) that shows the original.
+    pub split: f32,
+}
+
+impl Default for ViewSettings {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::SqueezeNet,
+            telea: TeleaParams::default(),
+            cam_class: None,
+            cam_common_scale: true,
+            cam_opacity: 0.5,
+            mask_alpha: 0.35,
+            split: 0.0,
+        }
+    }
+}
+
+/// Class probabilities of one image, with the feature map of the same forward pass.
+pub struct Scores {
+    /// Which model produced them.
+    pub model: ModelKind,
+    /// Softmax over the 1000 classes.
+    pub probabilities: Vec<f32>,
+    /// Last feature map (GPU), for the CAM.
+    pub features: Tensor<4>,
+}
+
+enum JobKind {
+    Original,
+    Modified { generation: u64 },
+}
+
+struct Job {
+    kind: JobKind,
+    model: ModelKind,
+    readback: Readback,
+    features: Tensor<4>,
+    started: Instant,
+}
+
+/// Timings of the live pipeline, for the status bar.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    /// Last inpaint + classify job, submit to scores on the CPU (ms).
+    pub job_ms: f64,
+    /// Last stroke → new Modified table latency: first unanswered edit to its answer (ms).
+    pub latency_ms: f64,
+    /// Jobs completed.
+    pub jobs: u64,
+}
+
+/// A photo under edit.
+pub struct Editor {
+    /// Image size.
+    pub size: (u32, u32),
+    original: wgpu::Texture,
+    modified: wgpu::Texture,
+    mask: wgpu::Texture,
+    display: wgpu::Texture,
+    display_original: wgpu::Texture,
+    /// CPU rasterisation of the strokes, kept only to bound the hole (region and depth) when
+    /// planning the Telea dispatches; the GPU mask is painted by the paint pass.
+    hole_plan: GrayImage,
+    history: History,
+    pending: Vec<Segment>,
+    replay: bool,
+    generation: u64,
+    shown_generation: Option<u64>,
+    dirty_since: Option<Instant>,
+    job: Option<Job>,
+    /// Scores of the original image.
+    pub original_scores: Option<Scores>,
+    /// Scores of the modified image (for `modified_generation`).
+    pub modified_scores: Option<Scores>,
+    cams: Option<(CamKey, Tensor<2>, Tensor<2>)>,
+    /// Timings.
+    pub stats: Stats,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct CamKey {
+    class: usize,
+    common: bool,
+    generation: Option<u64>,
+    model: ModelKind,
+}
+
+fn make_texture(
+    gpu: &wgpu::Device,
+    (w, h): (u32, u32),
+    format: wgpu::TextureFormat,
+    label: &str,
+) -> wgpu::Texture {
+    gpu.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: texture::extent(w, h),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::STORAGE_BINDING
+            | wgpu::TextureUsages::COPY_DST
+            | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
+}
+
+impl Editor {
+    /// Uploads `img` and prepares an empty edit.
+    pub fn new(engine: &Engine, img: &RgbaImage) -> Result<Self> {
+        let device = &engine.gpu.device;
+        let size = img.dimensions();
+        let original = texture::upload_rgba(device, &engine.gpu.queue, img, "editor.original")?;
+        let modified = make_texture(device, size, IMAGE_FORMAT, "editor.modified");
+        let mask = make_texture(device, size, PAINT_MASK_FORMAT, "editor.mask");
+        let display = make_texture(device, size, IMAGE_FORMAT, "editor.display");
+        let display_original = make_texture(device, size, IMAGE_FORMAT, "editor.display_original");
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            original.as_image_copy(),
+            modified.as_image_copy(),
+            texture::extent(size.0, size.1),
+        );
+        engine.paint.encode(device, &mut encoder, &mask, true, &[]);
+        engine.gpu.queue.submit([encoder.finish()]);
+        Ok(Self {
+            size,
+            original,
+            modified,
+            mask,
+            display,
+            display_original,
+            hole_plan: GrayImage::new(size.0, size.1),
+            history: History::default(),
+            pending: Vec::new(),
+            replay: false,
+            generation: 0,
+            shown_generation: None,
+            dirty_since: None,
+            job: None,
+            original_scores: None,
+            modified_scores: None,
+            cams: None,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The picture of the edit (modified image, mask tint, split, CAM), RGBA8.
+    pub fn display(&self) -> &wgpu::Texture {
+        &self.display
+    }
+
+    /// The picture of the original (with its CAM), RGBA8.
+    pub fn display_original(&self) -> &wgpu::Texture {
+        &self.display_original
+    }
+
+    /// The modified image (RGBA8), for saving.
+    pub fn modified(&self) -> &wgpu::Texture {
+        &self.modified
+    }
+
+    /// The mask as painted on the GPU (R32Float, 1 = erased), for saving.
+    pub fn mask_texture(&self) -> &wgpu::Texture {
+        &self.mask
+    }
+
+    /// The stroke history.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The mask as the strokes define it (CPU rasterisation of the same capsules).
+    pub fn mask_image(&self) -> &GrayImage {
+        &self.hole_plan
+    }
+
+    fn touched(&mut self) {
+        self.generation += 1;
+        self.dirty_since.get_or_insert_with(Instant::now);
+    }
+
+    fn queue(&mut self, seg: Segment) {
+        cpu::paint::paint_segment(&mut self.hole_plan, seg.a, seg.b, seg.radius, seg.erase);
+        self.pending.push(seg);
+        self.touched();
+    }
+
+    /// Presses the brush (or the eraser, `restore`) at image point `p`.
+    pub fn begin_stroke(&mut self, restore: bool, radius: f32, p: (f32, f32)) {
+        let seg = self.history.begin(restore, radius, p);
+        self.queue(seg);
+    }
+
+    /// Drags the brush to `p` (the segment from the last point is painted: no gaps).
+    pub fn extend_stroke(&mut self, p: (f32, f32)) {
+        if let Some(seg) = self.history.extend(p) {
+            self.queue(seg);
+        }
+    }
+
+    /// Releases the brush.
+    pub fn end_stroke(&mut self) {
+        self.history.end();
+    }
+
+    /// Whether a stroke is being drawn.
+    pub fn drawing(&self) -> bool {
+        self.history.drawing()
+    }
+
+    fn rebuild(&mut self) {
+        self.hole_plan = GrayImage::new(self.size.0, self.size.1);
+        for s in self.history.segments() {
+            cpu::paint::paint_segment(&mut self.hole_plan, s.a, s.b, s.radius, s.erase);
+        }
+        self.pending.clear();
+        self.replay = true;
+        self.touched();
+    }
+
+    /// Undoes the last stroke.
+    pub fn undo(&mut self) -> bool {
+        let changed = self.history.undo();
+        if changed {
+            self.rebuild();
+        }
+        changed
+    }
+
+    /// Redoes the last undone stroke.
+    pub fn redo(&mut self) -> bool {
+        let changed = self.history.redo();
+        if changed {
+            self.rebuild();
+        }
+        changed
+    }
+
+    /// Forgets the whole edit.
+    pub fn reset(&mut self) {
+        self.history.reset();
+        self.rebuild();
+    }
+
+    /// Whether the Modified table answers the current edit and model, with nothing in flight.
+    pub fn is_current(&self, model: ModelKind) -> bool {
+        self.job.is_none()
+            && self.shown_generation == Some(self.generation)
+            && self
+                .modified_scores
+                .as_ref()
+                .is_some_and(|s| s.model == model)
+            && self
+                .original_scores
+                .as_ref()
+                .is_some_and(|s| s.model == model)
+    }
+
+    /// One frame: collect a finished job, paint new strokes, start the next job if the answer is
+    /// stale, refresh the CAMs and compose both pictures. Never waits for the GPU.
+    pub fn update(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
+        self.collect(engine, false)?;
+        self.paint(engine);
+        self.start_job(engine, settings)?;
+        self.update_cams(engine, settings)?;
+        self.compose(engine, settings)
+    }
+
+    /// Like `update`, but waits until the tables answer the current edit (tests, scripted runs).
+    pub fn settle(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
+        for _ in 0..8 {
+            self.collect(engine, true)?;
+            self.paint(engine);
+            self.start_job(engine, settings)?;
+            if self.job.is_none() && self.is_current(settings.model) {
+                break;
+            }
+        }
+        self.collect(engine, true)?;
+        self.update_cams(engine, settings)?;
+        self.compose(engine, settings)?;
+        engine.gpu.wait_idle()
+    }
+
+    fn collect(&mut self, engine: &Engine, wait: bool) -> Result<()> {
+        let Some(job) = &self.job else { return Ok(()) };
+        let result = if wait {
+            Some(job.readback.wait(&engine.gpu.device))
+        } else {
+            job.readback.try_take(&engine.gpu.device)
+        };
+        let Some(result) = result else {
+            return Ok(());
+        };
+        let job = self.job.take().expect("checked above");
+        engine.gpu.health.check()?;
+        let scores = Scores {
+            model: job.model,
+            probabilities: result?,
+            features: job.features,
+        };
+        self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
+        self.stats.jobs += 1;
+        match job.kind {
+            JobKind::Original => self.original_scores = Some(scores),
+            JobKind::Modified { generation } => {
+                self.modified_scores = Some(scores);
+                self.shown_generation = Some(generation);
+                if generation == self.generation
+                    && let Some(since) = self.dirty_since.take()
+                {
+                    self.stats.latency_ms = since.elapsed().as_secs_f64() * 1e3;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn paint(&mut self, engine: &Engine) {
+        if self.pending.is_empty() && !self.replay {
+            return;
+        }
+        let device = &engine.gpu.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+        let segments = if self.replay {
+            self.history.segments()
+        } else {
+            std::mem::take(&mut self.pending)
+        };
+        engine
+            .paint
+            .encode(device, &mut encoder, &self.mask, self.replay, &segments);
+        engine.gpu.queue.submit([encoder.finish()]);
+        self.replay = false;
+        self.pending.clear();
+    }
+
+    fn start_job(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
+        if self.job.is_some() {
+            return Ok(());
+        }
+        let model = settings.model;
+        let original_stale = self
+            .original_scores
+            .as_ref()
+            .is_none_or(|s| s.model != model);
+        let modified_stale = self.shown_generation != Some(self.generation)
+            || self
+                .modified_scores
+                .as_ref()
+                .is_none_or(|s| s.model != model);
+        let kind = if original_stale {
+            JobKind::Original
+        } else if modified_stale {
+            JobKind::Modified {
+                generation: self.generation,
+            }
+        } else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let image = match kind {
+            JobKind::Original => &self.original,
+            JobKind::Modified { .. } => {
+                self.inpaint(engine, settings)?;
+                &self.modified
+            }
+        };
+        engine.pipeline(model)?;
+        let pipeline = engine.loaded(model).expect("loaded just above");
+        let gpu = &engine.gpu;
+        let input = pipeline.input_from_texture(gpu, image)?;
+        let out = pipeline.forward(input);
+        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        let readback = Readback::start(gpu, &probabilities)?;
+        self.job = Some(Job {
+            kind,
+            model,
+            readback,
+            features: out.features,
+            started,
+        });
+        Ok(())
+    }
+
+    /// Restores the modified image from the original and fills the hole (recorded on the queue).
+    fn inpaint(&self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+        let device = &engine.gpu.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            self.original.as_image_copy(),
+            self.modified.as_image_copy(),
+            texture::extent(self.size.0, self.size.1),
+        );
+        if let Some(hole) = HoleBounds::from_mask(&self.hole_plan) {
+            engine.inpainter.telea().encode(
+                device,
+                &mut encoder,
+                &self.original,
+                &self.mask,
+                &self.modified,
+                &hole,
+                &settings.telea,
+            )?;
+        } else if self.hole_plan.pixels().any(|p| p[0] != 0) {
+            return Err(Error::Invalid(
+                "the mask covers the whole image: there is nothing left to fill from".into(),
+            ));
+        }
+        engine.gpu.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    fn update_cams(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+        let Some(class) = settings.cam_class else {
+            self.cams = None;
+            return Ok(());
+        };
+        let (Some(orig), Some(modi)) = (&self.original_scores, &self.modified_scores) else {
+            return Ok(());
+        };
+        if orig.model != settings.model || modi.model != settings.model {
+            return Ok(());
+        }
+        let key = CamKey {
+            class,
+            common: settings.cam_common_scale,
+            generation: self.shown_generation,
+            model: settings.model,
+        };
+        if self.cams.as_ref().is_some_and(|(k, _, _)| *k == key) {
+            return Ok(());
+        }
+        let Some(pipeline) = engine.loaded(settings.model) else {
+            return Ok(());
+        };
+        let maps = vec![
+            pipeline.class_activation(&orig.features, class),
+            pipeline.class_activation(&modi.features, class),
+        ];
+        let mut normed = cam::normalize(maps, settings.cam_common_scale).into_iter();
+        let (a, b) = (normed.next(), normed.next());
+        if let (Some(a), Some(b)) = (a, b) {
+            self.cams = Some((key, a, b));
+        }
+        Ok(())
+    }
+
+    fn compose(&self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+        let split = (settings.split.clamp(0.0, 1.0) * self.size.0 as f32).round() as u32;
+        let draw = |output: &wgpu::Texture,
+                    split: u32,
+                    mask_alpha: f32,
+                    cam: Option<&Tensor<2>>|
+         -> Result<()> {
+            let device = &engine.gpu.device;
+            let s = ComposeSettings {
+                split,
+                mask_alpha,
+                cam_opacity: settings.cam_opacity,
+            };
+            let submit = |overlay: Option<CamOverlay<'_>>| {
+                let mut encoder = device.create_command_encoder(&Default::default());
+                engine.compose.encode(
+                    device,
+                    &mut encoder,
+                    &self.original,
+                    &self.modified,
+                    &self.mask,
+                    overlay,
+                    output,
+                    &s,
+                );
+                engine.gpu.queue.submit([encoder.finish()]);
+            };
+            match cam {
+                Some(t) => {
+                    let [h, w] = t.dims();
+                    with_tensor_buffer(t, |binding| {
+                        submit(Some(CamOverlay {
+                            binding: &binding,
+                            size: (w as u32, h as u32),
+                        }))
+                    })?;
+                }
+                None => submit(None),
+            }
+            Ok(())
+        };
+        let cams = self.cams.as_ref();
+        draw(
+            &self.display,
+            split,
+            settings.mask_alpha,
+            cams.map(|c| &c.2),
+        )?;
+        draw(&self.display_original, self.size.0, 0.0, cams.map(|c| &c.1))
+    }
+}

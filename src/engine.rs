@@ -1,0 +1,54 @@
+//! Everything built once per process and shared by every edit: the GPU, the passes, the loaded
+//! classifiers (loaded on first use, kept while the process lives).
+
+use std::path::PathBuf;
+
+use crate::Result;
+use crate::classify::ClassifyPipeline;
+use crate::gpu::GpuContext;
+use crate::inpaint::Inpainter;
+use crate::models::{ModelKind, Preset};
+use crate::passes::{ComposePass, PaintPass};
+
+/// The GPU context, its passes and the classifiers.
+pub struct Engine {
+    /// The one device.
+    pub gpu: GpuContext,
+    /// Telea (and later PatchMatch).
+    pub inpainter: Inpainter,
+    /// Brush strokes into the mask.
+    pub paint: PaintPass,
+    /// The viewer's picture.
+    pub compose: ComposePass,
+    models_dir: PathBuf,
+    pipelines: Vec<ClassifyPipeline>,
+}
+
+impl Engine {
+    /// Builds the passes on `gpu`; classifiers load from `models_dir` when first asked for.
+    pub fn new(gpu: GpuContext, models_dir: PathBuf) -> Result<Self> {
+        Ok(Self {
+            inpainter: Inpainter::new(&gpu.device)?,
+            paint: PaintPass::new(&gpu.device)?,
+            compose: ComposePass::new(&gpu.device)?,
+            gpu,
+            models_dir,
+            pipelines: Vec::new(),
+        })
+    }
+
+    /// The classifier `kind`, loading its weights the first time.
+    pub fn pipeline(&mut self, kind: ModelKind) -> Result<&ClassifyPipeline> {
+        if let Some(i) = self.pipelines.iter().position(|p| p.kind == kind) {
+            return Ok(&self.pipelines[i]);
+        }
+        let pipeline = ClassifyPipeline::new(&self.gpu, kind, Preset::Default, &self.models_dir)?;
+        self.pipelines.push(pipeline);
+        Ok(self.pipelines.last().expect("just pushed"))
+    }
+
+    /// The classifier `kind` if it is already loaded.
+    pub fn loaded(&self, kind: ModelKind) -> Option<&ClassifyPipeline> {
+        self.pipelines.iter().find(|p| p.kind == kind)
+    }
+}

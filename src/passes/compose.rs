@@ -1,0 +1,192 @@
+//! `ComposePass`: the viewer's picture — image, before/after split, mask tint, CAM overlay
+//! (`shaders/compose.wgsl`).
+
+use wgpu::util::DeviceExt;
+
+use crate::Result;
+use crate::cpu::compose::ComposeSettings;
+use crate::gpu::burn_buffer::TensorBinding;
+
+/// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/compose.wgsl.
+const WORKGROUP: u32 = 8;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    size: [u32; 2],
+    cam_size: [u32; 2],
+    split: u32,
+    cam_enabled: u32,
+    mask_alpha: f32,
+    cam_opacity: f32,
+}
+
+/// A CAM to overlay: its buffer range (a `[h, w]` f32 tensor in 0..1) and grid size.
+pub struct CamOverlay<'a> {
+    /// Where the values are.
+    pub binding: &'a TensorBinding<'a>,
+    /// Grid width and height.
+    pub size: (u32, u32),
+}
+
+/// Draws the viewer's picture into an RGBA8 storage texture.
+pub struct ComposePass {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    no_cam: wgpu::Buffer,
+}
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+impl ComposePass {
+    /// Builds the pipeline.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("compose.bind_group_layout"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                texture_entry(1),
+                texture_entry(2),
+                texture_entry(3),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 4,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 5,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::StorageTexture {
+                        access: wgpu::StorageTextureAccess::WriteOnly,
+                        format: crate::gpu::texture::IMAGE_FORMAT,
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("compose.pipeline_layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = super::compute_pipeline(
+            device,
+            "compose.pipeline",
+            "shaders/compose.wgsl",
+            include_str!("../../shaders/compose.wgsl"),
+            &pipeline_layout,
+        )?;
+        let no_cam = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("compose.no_cam"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        Ok(Self {
+            pipeline,
+            layout,
+            no_cam,
+        })
+    }
+
+    /// Records the composition of `original`/`modified`/`mask` (+ `cam`) into `output`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        original: &wgpu::Texture,
+        modified: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        cam: Option<CamOverlay<'_>>,
+        output: &wgpu::Texture,
+        settings: &ComposeSettings,
+    ) {
+        let (w, h) = (output.width(), output.height());
+        let params = Params {
+            size: [w, h],
+            cam_size: cam.as_ref().map_or([1, 1], |c| [c.size.0, c.size.1]),
+            split: settings.split,
+            cam_enabled: u32::from(cam.is_some()),
+            mask_alpha: settings.mask_alpha,
+            cam_opacity: settings.cam_opacity,
+        };
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("compose.params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let views = [original, modified, mask, output].map(|t| t.create_view(&Default::default()));
+        let cam_resource = match &cam {
+            Some(c) => c.binding.as_binding(),
+            None => self.no_cam.as_entire_binding(),
+        };
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("compose.bind_group"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&views[0]),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&views[1]),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: wgpu::BindingResource::TextureView(&views[2]),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: cam_resource,
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: wgpu::BindingResource::TextureView(&views[3]),
+                },
+            ],
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("compose.pass"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(
+            super::workgroup_count(w, WORKGROUP),
+            super::workgroup_count(h, WORKGROUP),
+            1,
+        );
+    }
+}

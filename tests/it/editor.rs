@@ -1,0 +1,198 @@
+//! The viewer's edit, headless: scripted strokes through the same `Editor` the window drives,
+//! pictures rendered to offscreen textures and read back.
+
+use unsee::cpu::compose::{ComposeSettings, compose};
+use unsee::editor::{Editor, ViewSettings};
+use unsee::engine::Engine;
+use unsee::gpu::texture::{read_mask, read_rgba};
+use unsee::gpu::{GpuContext, GpuOptions};
+use unsee::image_io;
+
+use crate::common;
+
+/// The dog photo at 256x192, and the strokes that paint over the dog (image pixels).
+fn setup() -> Option<(Engine, Editor)> {
+    // The editor's engine holds its own device: these tests need an adapter like the others.
+    common::gpu()?;
+    let gpu = GpuContext::headless(&GpuOptions::from_arg(None)).unwrap();
+    let mut engine = Engine::new(gpu, common::models_dir()).unwrap();
+    let img = image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
+    let img = image::imageops::resize(&img, 256, 192, image::imageops::FilterType::Triangle);
+    let editor = Editor::new(&engine, &img).unwrap();
+    engine
+        .pipeline(unsee::models::ModelKind::SqueezeNet)
+        .unwrap();
+    Some((engine, editor))
+}
+
+fn paint_dog(editor: &mut Editor) {
+    // The dog sits in the lower left (x 35..115, y 65..190 at this size): zig-zag over it.
+    let mut y = 70.0;
+    editor.begin_stroke(false, 9.0, (40.0, y));
+    while y < 190.0 {
+        editor.extend_stroke((112.0, y + 6.0));
+        editor.extend_stroke((40.0, y + 12.0));
+        y += 12.0;
+    }
+    editor.end_stroke();
+}
+
+#[test]
+fn strokes_inpaint_reclassify_undo_and_cam() {
+    let Some((mut engine, mut editor)) = setup() else {
+        return;
+    };
+    let settings = ViewSettings::default();
+    editor.settle(&mut engine, &settings).unwrap();
+    let gpu = &engine.gpu;
+    let before = editor
+        .modified_scores
+        .as_ref()
+        .unwrap()
+        .probabilities
+        .clone();
+    let original = editor
+        .original_scores
+        .as_ref()
+        .unwrap()
+        .probabilities
+        .clone();
+    assert_eq!(before, original, "no edit: Modified equals Original");
+    let original_img = read_rgba(&gpu.device, &gpu.queue, editor.modified()).unwrap();
+
+    // A first stroke, then the dog.
+    editor.begin_stroke(false, 6.0, (200.0, 20.0));
+    editor.extend_stroke((230.0, 25.0));
+    editor.end_stroke();
+    editor.settle(&mut engine, &settings).unwrap();
+    let gpu = &engine.gpu;
+    let mask_one = read_mask(&gpu.device, &gpu.queue, editor.mask_texture()).unwrap();
+    let scores_one = editor
+        .modified_scores
+        .as_ref()
+        .unwrap()
+        .probabilities
+        .clone();
+
+    paint_dog(&mut editor);
+    editor.settle(&mut engine, &settings).unwrap();
+    let gpu = &engine.gpu;
+    let mask = read_mask(&gpu.device, &gpu.queue, editor.mask_texture()).unwrap();
+    // The GPU paint pass matches its CPU reference pixel for pixel.
+    assert_eq!(
+        &mask,
+        editor.mask_image(),
+        "GPU mask differs from the CPU rasterisation"
+    );
+    let covered = mask.pixels().filter(|p| p[0] != 0).count();
+    assert!(
+        covered > 5000,
+        "the strokes should cover the dog: {covered} pixels"
+    );
+
+    // Inpainting changed pixels inside the mask only.
+    let modified = read_rgba(&gpu.device, &gpu.queue, editor.modified()).unwrap();
+    let mut changed_inside = 0;
+    for ((a, b), m) in modified
+        .pixels()
+        .zip(original_img.pixels())
+        .zip(mask.pixels())
+    {
+        if m[0] == 0 {
+            assert_eq!(a, b, "a pixel outside the mask changed");
+        } else if a != b {
+            changed_inside += 1;
+        }
+    }
+    assert!(
+        changed_inside * 2 > covered,
+        "only {changed_inside} of {covered} masked pixels changed"
+    );
+
+    // The Modified table changed: the dog's evidence dropped.
+    let after = editor
+        .modified_scores
+        .as_ref()
+        .unwrap()
+        .probabilities
+        .clone();
+    let top_orig = argmax(&original);
+    assert!(
+        after[top_orig] < original[top_orig] - 0.05,
+        "top class {top_orig}: {} → {}",
+        original[top_orig],
+        after[top_orig]
+    );
+
+    // Undo restores the previous mask and table exactly; redo brings the edit back.
+    assert!(editor.undo());
+    editor.settle(&mut engine, &settings).unwrap();
+    let gpu = &engine.gpu;
+    assert_eq!(
+        read_mask(&gpu.device, &gpu.queue, editor.mask_texture()).unwrap(),
+        mask_one
+    );
+    assert_eq!(
+        editor.modified_scores.as_ref().unwrap().probabilities,
+        scores_one
+    );
+    assert!(editor.redo());
+    editor.settle(&mut engine, &settings).unwrap();
+    assert_eq!(
+        editor.modified_scores.as_ref().unwrap().probabilities,
+        after
+    );
+
+    // CAM: the picture changes only when a class is chosen, and matches the CPU composition.
+    let gpu = &engine.gpu;
+    let plain = read_rgba(&gpu.device, &gpu.queue, editor.display()).unwrap();
+    let want = compose(
+        &original_img,
+        &modified,
+        &mask,
+        None,
+        &ComposeSettings {
+            split: 0,
+            mask_alpha: settings.mask_alpha,
+            cam_opacity: settings.cam_opacity,
+        },
+    );
+    assert_max_diff(&plain, &want, 1, "display without CAM");
+    let with_cam = ViewSettings {
+        cam_class: Some(top_orig),
+        ..settings.clone()
+    };
+    editor.settle(&mut engine, &with_cam).unwrap();
+    let gpu = &engine.gpu;
+    let overlaid = read_rgba(&gpu.device, &gpu.queue, editor.display()).unwrap();
+    let differing = overlaid
+        .pixels()
+        .zip(plain.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        differing * 2 > plain.pixels().len(),
+        "CAM overlay changed only {differing} pixels"
+    );
+    editor.settle(&mut engine, &settings).unwrap();
+    let gpu = &engine.gpu;
+    assert_eq!(
+        read_rgba(&gpu.device, &gpu.queue, editor.display()).unwrap(),
+        plain,
+        "CAM off restores the picture"
+    );
+}
+
+fn argmax(p: &[f32]) -> usize {
+    (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap()
+}
+
+fn assert_max_diff(a: &image::RgbaImage, b: &image::RgbaImage, tol: u8, what: &str) {
+    let max = a
+        .pixels()
+        .zip(b.pixels())
+        .flat_map(|(p, q)| (0..4).map(move |c| p[c].abs_diff(q[c])))
+        .max()
+        .unwrap_or(0);
+    assert!(max <= tol, "{what}: max |Δ| {max} > {tol}");
+}
