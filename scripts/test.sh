@@ -9,17 +9,23 @@ have_vulkan_driver() {
     ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'
 }
 
-if ! have_vulkan_driver; then
-    echo "No Vulkan driver found: installing Mesa's software driver (lavapipe)." >&2
+# The window test needs a display: without one it runs the viewer under Xvfb.
+need_xvfb() {
+    [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && ! command -v xvfb-run >/dev/null
+}
+
+packages=()
+have_vulkan_driver || packages+=(mesa-vulkan-drivers libvulkan1)
+need_xvfb && packages+=(xvfb xauth)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "Installing ${packages[*]} (software Vulkan driver / virtual display for the tests)." >&2
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     if command -v apt-get >/dev/null; then
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
-    elif command -v dnf >/dev/null; then
-        $sudo dnf install -y mesa-vulkan-drivers vulkan-loader
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
     else
-        echo "Install a Vulkan driver (e.g. Mesa's lavapipe) and rerun." >&2
+        echo "Install ${packages[*]} (or your system's equivalents) and rerun." >&2
         exit 1
     fi
 fi

@@ -16,14 +16,16 @@ pub struct Args {
     /// Folder with the weights and labels (default: the bundled models/; also: UNSEE_MODELS).
     #[arg(long, global = true)]
     pub models: Option<PathBuf>,
-    /// What to do.
+    /// What to do (default: open the viewer).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the viewer: paint over a photo and watch the classifier change its mind.
+    View(ViewArgs),
     /// Print the top-5 classes of each image.
     Classify(ClassifyArgs),
     /// Erase the masked region of an image by inpainting, and save the result.
@@ -74,6 +76,22 @@ pub struct InpaintArgs {
     pub output: PathBuf,
     /// The image to edit.
     pub image: PathBuf,
+}
+
+/// `unsee view`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ViewArgs {
+    /// Photo to open (default: a bundled one).
+    pub image: Option<PathBuf>,
+    /// Run this many frames with a scripted stroke, then exit.
+    #[arg(long)]
+    pub frames: Option<u32>,
+    /// With --frames: save the last frame as a PNG.
+    #[arg(long, requires = "frames")]
+    pub screenshot: Option<PathBuf>,
+    /// With --frames: leave the image alone (no scripted stroke).
+    #[arg(long, requires = "frames")]
+    pub no_stroke: bool,
 }
 
 /// `unsee classify`.

@@ -4,6 +4,7 @@
 //! device (shared with burn), the classifiers and their weights, the GPU passes and their CPU
 //! references.
 
+pub mod app;
 pub mod bench;
 pub mod cam;
 pub mod classify;

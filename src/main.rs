@@ -18,7 +18,18 @@ fn main() -> ExitCode {
         .models
         .clone()
         .unwrap_or_else(unsee::models::default_models_dir);
-    let result = match args.command {
+    let result = match args
+        .command
+        .unwrap_or(cli::Command::View(cli::ViewArgs::default()))
+    {
+        cli::Command::View(a) => unsee::app::run(unsee::app::ViewOptions {
+            image: a.image,
+            models_dir: models,
+            gpu: gpu_options,
+            frames: a.frames,
+            screenshot: a.screenshot,
+            scripted_stroke: !a.no_stroke,
+        }),
         cli::Command::Classify(a) => commands::classify::run(a, gpu_options, models),
         cli::Command::Inpaint(a) => commands::inpaint::run(a, gpu_options),
         cli::Command::Bench(a) => commands::bench::run(a, gpu_options, models),

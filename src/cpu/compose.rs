@@ -82,10 +82,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn turbo_runs_dark_blue_to_dark_red() {
-        let lo = turbo(0.0);
-        let hi = turbo(1.0);
-        assert!(lo[2] > lo[0] && hi[0] > hi[2]);
+    fn turbo_runs_blue_to_green_to_red() {
+        let (lo, mid, hi) = (turbo(0.1), turbo(0.5), turbo(0.9));
+        assert!(lo[2] > lo[0] && lo[2] > lo[1], "{lo:?}");
+        assert!(mid[1] > mid[0] && mid[1] > mid[2], "{mid:?}");
+        assert!(hi[0] > hi[1] && hi[0] > hi[2], "{hi:?}");
     }
 
     #[test]

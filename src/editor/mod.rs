@@ -67,7 +67,22 @@ pub struct Scores {
 
 enum JobKind {
     Original,
-    Modified { generation: u64 },
+    /// The modified image as of edit `generation`, made at `edited_at`.
+    Modified {
+        generation: u64,
+        edited_at: Instant,
+    },
+}
+
+/// Everything the composed pictures depend on: recompose only when it changes.
+#[derive(Clone, Copy, PartialEq)]
+struct ComposeKey {
+    generation: u64,
+    jobs_started: u64,
+    cam: Option<CamKey>,
+    split: u32,
+    mask_alpha: f32,
+    cam_opacity: f32,
 }
 
 struct Job {
@@ -106,8 +121,11 @@ pub struct Editor {
     replay: bool,
     generation: u64,
     shown_generation: Option<u64>,
-    dirty_since: Option<Instant>,
+    /// When the latest edit was made (the edit a new job answers).
+    edited_at: Instant,
     job: Option<Job>,
+    jobs_started: u64,
+    composed: Option<ComposeKey>,
     /// Scores of the original image.
     pub original_scores: Option<Scores>,
     /// Scores of the modified image (for `modified_generation`).
@@ -177,8 +195,10 @@ impl Editor {
             replay: false,
             generation: 0,
             shown_generation: None,
-            dirty_since: None,
+            edited_at: Instant::now(),
             job: None,
+            jobs_started: 0,
+            composed: None,
             original_scores: None,
             modified_scores: None,
             cams: None,
@@ -218,7 +238,7 @@ impl Editor {
 
     fn touched(&mut self) {
         self.generation += 1;
-        self.dirty_since.get_or_insert_with(Instant::now);
+        self.edited_at = Instant::now();
     }
 
     fn queue(&mut self, seg: Segment) {
@@ -345,13 +365,14 @@ impl Editor {
         self.stats.jobs += 1;
         match job.kind {
             JobKind::Original => self.original_scores = Some(scores),
-            JobKind::Modified { generation } => {
+            JobKind::Modified {
+                generation,
+                edited_at,
+            } => {
                 self.modified_scores = Some(scores);
                 self.shown_generation = Some(generation);
-                if generation == self.generation
-                    && let Some(since) = self.dirty_since.take()
-                {
-                    self.stats.latency_ms = since.elapsed().as_secs_f64() * 1e3;
+                if generation > 0 {
+                    self.stats.latency_ms = edited_at.elapsed().as_secs_f64() * 1e3;
                 }
             }
         }
@@ -396,11 +417,13 @@ impl Editor {
         } else if modified_stale {
             JobKind::Modified {
                 generation: self.generation,
+                edited_at: self.edited_at,
             }
         } else {
             return Ok(());
         };
         let started = Instant::now();
+        self.jobs_started += 1;
         let image = match kind {
             JobKind::Original => &self.original,
             JobKind::Modified { .. } => {
@@ -488,8 +511,23 @@ impl Editor {
         Ok(())
     }
 
-    fn compose(&self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+    fn compose(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
         let split = (settings.split.clamp(0.0, 1.0) * self.size.0 as f32).round() as u32;
+        let key = ComposeKey {
+            generation: self.generation,
+            jobs_started: self.jobs_started,
+            cam: self.cams.as_ref().map(|c| c.0),
+            split,
+            mask_alpha: settings.mask_alpha,
+            cam_opacity: settings.cam_opacity,
+        };
+        if self.composed == Some(key) {
+            return Ok(());
+        }
+        let original_too = self
+            .composed
+            .is_none_or(|k| k.cam != key.cam || k.cam_opacity != key.cam_opacity);
+        self.composed = Some(key);
         let draw = |output: &wgpu::Texture,
                     split: u32,
                     mask_alpha: f32,
@@ -536,6 +574,9 @@ impl Editor {
             settings.mask_alpha,
             cams.map(|c| &c.2),
         )?;
-        draw(&self.display_original, self.size.0, 0.0, cams.map(|c| &c.1))
+        if original_too {
+            draw(&self.display_original, self.size.0, 0.0, cams.map(|c| &c.1))?;
+        }
+        Ok(())
     }
 }

@@ -9,3 +9,4 @@ mod paper;
 mod photos;
 mod preprocess;
 mod telea;
+mod window;

@@ -1,0 +1,763 @@
+//! The viewer window: winit + wgpu + egui on the shared device. `App` is the winit handler;
+//! `Viewer` owns the window's GPU resources and the open edit.
+
+pub mod state;
+pub mod ui;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use winit::application::ApplicationHandler;
+use winit::event::WindowEvent;
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::window::{Window, WindowId};
+
+use crate::editor::{Editor, ViewSettings};
+use crate::engine::Engine;
+use crate::gpu::{GpuContext, GpuOptions, texture};
+use crate::image_io;
+use state::{TableMode, TableRow, Tool, ViewerState, tables};
+use ui::{Action, PanelInfo};
+
+/// Long side that opened photos are scaled down to (the working size).
+pub const WORKING_SIZE: u32 = 1024;
+
+/// How to run the viewer.
+#[derive(Clone, Debug)]
+pub struct ViewOptions {
+    /// Photo to open (default: the bundled dog.jpg).
+    pub image: Option<PathBuf>,
+    /// Weights, labels and gallery.
+    pub models_dir: PathBuf,
+    /// Adapter choice.
+    pub gpu: GpuOptions,
+    /// Run this many frames with a scripted stroke, then exit (for tests and benchmarks).
+    pub frames: Option<u32>,
+    /// After the last frame, save the window's picture here (PNG).
+    pub screenshot: Option<PathBuf>,
+    /// With `frames`: paint the scripted stroke.
+    pub scripted_stroke: bool,
+}
+
+/// Opens the window and runs until it is closed (or the scripted frames are done).
+pub fn run(options: ViewOptions) -> anyhow::Result<()> {
+    let event_loop = EventLoop::new()
+        .context("cannot open a window: no display found (is DISPLAY or WAYLAND_DISPLAY set?)")?;
+    let mut app = App {
+        options,
+        viewer: None,
+        result: Ok(()),
+    };
+    event_loop.run_app(&mut app).context("window event loop")?;
+    app.result
+}
+
+struct App {
+    options: ViewOptions,
+    viewer: Option<Viewer>,
+    result: anyhow::Result<()>,
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.viewer.is_some() {
+            return;
+        }
+        match Viewer::new(event_loop, &self.options) {
+            Ok(v) => self.viewer = Some(v),
+            Err(e) => {
+                self.result = Err(e);
+                event_loop.exit();
+            }
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        let Some(viewer) = &mut self.viewer else {
+            return;
+        };
+        let response = viewer.egui_state.on_window_event(&viewer.window, &event);
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(size) => viewer.resize(size.width, size.height),
+            WindowEvent::DroppedFile(path) => viewer.open(&path),
+            WindowEvent::RedrawRequested => match viewer.redraw() {
+                Ok(true) => {}
+                Ok(false) => event_loop.exit(),
+                Err(e) => {
+                    self.result = Err(e);
+                    event_loop.exit();
+                }
+            },
+            _ => {}
+        }
+        if response.repaint {
+            viewer.window.request_redraw();
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        event_loop.set_control_flow(ControlFlow::Wait);
+        if let Some(viewer) = &self.viewer
+            && viewer.wants_frames()
+        {
+            viewer.window.request_redraw();
+        }
+    }
+}
+
+/// A pointer action on the image this frame.
+enum Stroke {
+    Begin((f32, f32)),
+    Extend((f32, f32)),
+    End,
+}
+
+struct Viewer {
+    // Field order is drop order: egui's GPU resources and the surface go before the device
+    // (inside `engine`) and the window.
+    egui_renderer: egui_wgpu::Renderer,
+    egui_state: egui_winit::State,
+    egui_ctx: egui::Context,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    editor: Option<Editor>,
+    display_ids: Option<(egui::TextureId, egui::TextureId)>,
+    engine: Engine,
+    state: ViewerState,
+    gallery: Vec<PathBuf>,
+    frames_left: Option<u32>,
+    frame_index: u32,
+    screenshot: Option<PathBuf>,
+    scripted_stroke: bool,
+    last_frame: Instant,
+    started: Instant,
+    window: Arc<Window>,
+}
+
+impl Viewer {
+    fn new(event_loop: &ActiveEventLoop, options: &ViewOptions) -> anyhow::Result<Self> {
+        let attributes = Window::default_attributes()
+            .with_title("unsee")
+            .with_inner_size(winit::dpi::LogicalSize::new(1400.0, 900.0));
+        let window = Arc::new(
+            event_loop
+                .create_window(attributes)
+                .context("creating the window")?,
+        );
+        let mut desc = wgpu::InstanceDescriptor::new_with_display_handle(Box::new(
+            event_loop.owned_display_handle(),
+        ));
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(desc.with_env());
+        let surface = instance
+            .create_surface(window.clone())
+            .context("creating the window surface")?;
+        let gpu = GpuContext::new(instance, &options.gpu, Some(&surface))?;
+
+        let size = window.inner_size();
+        let caps = surface.get_capabilities(&gpu.adapter);
+        // egui renders in gamma space: prefer a non-sRGB format.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or_else(|| caps.formats.first().copied())
+            .context("the window surface offers no format")?;
+        let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        if caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
+            usage |= wgpu::TextureUsages::COPY_SRC;
+        }
+        let config = wgpu::SurfaceConfiguration {
+            usage,
+            format,
+            width: size.width.max(1),
+            height: size.height.max(1),
+            present_mode: wgpu::PresentMode::AutoVsync,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps
+                .alpha_modes
+                .first()
+                .copied()
+                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: vec![],
+            color_space: wgpu::SurfaceColorSpace::Auto,
+        };
+        surface.configure(&gpu.device, &config);
+
+        let egui_ctx = egui::Context::default();
+        let egui_state = egui_winit::State::new(
+            egui_ctx.clone(),
+            egui::ViewportId::ROOT,
+            &window,
+            Some(window.scale_factor() as f32),
+            None,
+            Some(gpu.device.limits().max_texture_dimension_2d as usize),
+        );
+        let egui_renderer =
+            egui_wgpu::Renderer::new(&gpu.device, format, egui_wgpu::RendererOptions::default());
+        let engine = Engine::new(gpu, options.models_dir.clone())?;
+        let mut gallery: Vec<PathBuf> = std::fs::read_dir(options.models_dir.join("gallery"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        gallery.sort();
+
+        let mut viewer = Self {
+            egui_renderer,
+            egui_state,
+            egui_ctx,
+            surface,
+            config,
+            editor: None,
+            display_ids: None,
+            engine,
+            state: ViewerState::default(),
+            gallery,
+            frames_left: options.frames,
+            frame_index: 0,
+            screenshot: options.screenshot.clone(),
+            scripted_stroke: options.scripted_stroke,
+            last_frame: Instant::now(),
+            started: Instant::now(),
+            window,
+        };
+        if viewer.engine.gpu.software {
+            viewer.state.notice =
+                Some("software GPU (lavapipe): expect about a second per update".into());
+        }
+        let first = options
+            .image
+            .clone()
+            .unwrap_or_else(|| options.models_dir.join("gallery/dog.jpg"));
+        viewer.open(&first);
+        if viewer.editor.is_none() && options.frames.is_some() {
+            anyhow::bail!("{}", viewer.state.error.clone().unwrap_or_default());
+        }
+        Ok(viewer)
+    }
+
+    /// Whether frames must keep coming without input (a job in flight, scripted frames).
+    fn wants_frames(&self) -> bool {
+        self.frames_left.is_some()
+            || self
+                .editor
+                .as_ref()
+                .is_some_and(|e| !e.is_current(self.state.settings.model))
+    }
+
+    fn resize(&mut self, width: u32, height: u32) {
+        // Minimised: keep the old configuration and skip frames until there is a size again.
+        if width == 0 || height == 0 {
+            return;
+        }
+        self.config.width = width;
+        self.config.height = height;
+        self.surface
+            .configure(&self.engine.gpu.device, &self.config);
+    }
+
+    /// Opens `path`, keeping the current edit when it cannot be read.
+    fn open(&mut self, path: &Path) {
+        let img = match image_io::load_image(path) {
+            Ok(img) => img,
+            Err(e) => {
+                self.state.error = Some(e.to_string());
+                return;
+            }
+        };
+        let (w, h) = img.dimensions();
+        let img = image_io::fit_within(img, WORKING_SIZE);
+        self.state.notice = (img.dimensions() != (w, h)).then(|| {
+            format!(
+                "{w}x{h} scaled to {}x{} to stay interactive",
+                img.width(),
+                img.height()
+            )
+        });
+        match Editor::new(&self.engine, &img) {
+            Ok(editor) => {
+                if let Some((a, b)) = self.display_ids.take() {
+                    self.egui_renderer.free_texture(&a);
+                    self.egui_renderer.free_texture(&b);
+                }
+                let device = &self.engine.gpu.device;
+                let register = |r: &mut egui_wgpu::Renderer, t: &wgpu::Texture| {
+                    r.register_native_texture(
+                        device,
+                        &t.create_view(&Default::default()),
+                        wgpu::FilterMode::Linear,
+                    )
+                };
+                let a = register(&mut self.egui_renderer, editor.display());
+                let b = register(&mut self.egui_renderer, editor.display_original());
+                self.display_ids = Some((a, b));
+                self.editor = Some(editor);
+                self.state.image_name = path.display().to_string();
+                self.state.error = None;
+                self.state.zoom = 1.0;
+                self.state.pan = (0.0, 0.0);
+            }
+            Err(e) => self.state.error = Some(e.to_string()),
+        }
+    }
+
+    /// Draws one frame; false when the scripted frames are done.
+    fn redraw(&mut self) -> anyhow::Result<bool> {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last_frame).as_secs_f32() * 1e3;
+        self.last_frame = now;
+        self.state.frame_ms = if self.state.frame_ms == 0.0 {
+            dt
+        } else {
+            0.9 * self.state.frame_ms + 0.1 * dt
+        };
+
+        self.script_frame();
+        let settings = ViewSettings {
+            split: if self.state.show_original {
+                1.0
+            } else {
+                self.state.settings.split
+            },
+            ..self.state.settings.clone()
+        };
+        if let Some(editor) = &mut self.editor
+            && let Err(e) = editor.update(&mut self.engine, &settings)
+        {
+            self.state.error = Some(e.to_string());
+        }
+        if let Some(e) = self.engine.gpu.health.take_error() {
+            self.state.error = Some(format!(
+                "{e} — your strokes are kept; save or reopen the image"
+            ));
+        }
+
+        let raw = self.egui_state.take_egui_input(&self.window);
+        let mut actions = Vec::new();
+        let mut strokes = Vec::new();
+        let (orig_rows, mod_rows) = self.table_rows();
+        let output = {
+            let state = &mut self.state;
+            let editor = self.editor.as_ref();
+            let ids = self.display_ids;
+            let info = PanelInfo {
+                adapter: &self.engine.gpu.adapter_name(),
+                software: self.engine.gpu.software,
+                gallery: &self.gallery,
+                original: orig_rows.as_deref(),
+                modified: mod_rows.as_deref(),
+                busy: editor.is_some_and(|e| !e.is_current(state.settings.model)),
+                stats: editor.map(|e| e.stats).unwrap_or_default(),
+                counts: editor.map(|e| e.history().counts()).unwrap_or((0, 0)),
+            };
+            self.egui_ctx.run_ui(raw, |ui| {
+                egui::Panel::left("panel")
+                    .default_size(340.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| {
+                            if let (Some(e), Some((_, orig_id))) = (editor, ids) {
+                                let w = ui.available_width().min(320.0);
+                                let h = w * e.size.1 as f32 / e.size.0 as f32;
+                                ui.image((orig_id, egui::vec2(w, h)));
+                            }
+                            actions.extend(ui::side_panel(ui, state, &info));
+                        });
+                    });
+                egui::Panel::bottom("status").show(ui, |ui| ui::status_bar(ui, state, &info));
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let (Some(e), Some((id, _))) = (editor, ids) {
+                        let (s, a) = image_view(ui, state, e.size, id);
+                        strokes = s;
+                        actions.extend(a);
+                    }
+                });
+            })
+        };
+        self.apply(actions, strokes);
+        self.egui_state
+            .handle_platform_output(&self.window, output.platform_output);
+
+        let size = self.window.inner_size();
+        if size.width == 0 || size.height == 0 {
+            return Ok(self.count_frame());
+        }
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                self.surface
+                    .configure(&self.engine.gpu.device, &self.config);
+                return Ok(true);
+            }
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                return Ok(true);
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                anyhow::bail!("the window surface failed validation")
+            }
+        };
+        let gpu = &self.engine.gpu;
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [self.config.width, self.config.height],
+            pixels_per_point: output.pixels_per_point,
+        };
+        let primitives = self
+            .egui_ctx
+            .tessellate(output.shapes, output.pixels_per_point);
+        for (id, deltas) in &output.textures_delta.set {
+            for delta in deltas {
+                self.egui_renderer
+                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
+            }
+        }
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("viewer.frame"),
+            });
+        let extra = self.egui_renderer.update_buffers(
+            &gpu.device,
+            &gpu.queue,
+            &mut encoder,
+            &primitives,
+            &screen,
+        );
+        let view = frame.texture.create_view(&Default::default());
+        {
+            let pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("viewer.egui"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color {
+                            r: 0.08,
+                            g: 0.08,
+                            b: 0.09,
+                            a: 1.0,
+                        }),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            self.egui_renderer
+                .render(&mut pass.forget_lifetime(), &primitives, &screen);
+        }
+        gpu.queue
+            .submit(extra.into_iter().chain([encoder.finish()]));
+        for id in &output.textures_delta.free {
+            self.egui_renderer.free_texture(id);
+        }
+        let last = self.frames_left == Some(1);
+        if last && let Some(path) = self.screenshot.clone() {
+            // Let the last job land so the screenshot shows the answer to the scripted stroke.
+            save_screenshot(gpu, &frame.texture, &path)?;
+        }
+        gpu.queue.present(frame);
+        Ok(self.count_frame())
+    }
+
+    fn count_frame(&mut self) -> bool {
+        self.frame_index += 1;
+        match &mut self.frames_left {
+            Some(0) | Some(1) => {
+                self.print_run_summary();
+                false
+            }
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// After scripted frames: what the run measured, as one JSON line on stdout.
+    fn print_run_summary(&self) {
+        let stats = self.editor.as_ref().map(|e| e.stats).unwrap_or_default();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "adapter": self.engine.gpu.adapter_name(),
+                "frames": self.frame_index,
+                "seconds": elapsed,
+                "fps": f64::from(self.frame_index) / elapsed.max(1e-9),
+                "jobs": stats.jobs,
+                "last_job_ms": stats.job_ms,
+                "last_stroke_to_answer_ms": stats.latency_ms,
+            })
+        );
+    }
+
+    /// The scripted stroke of `--frames`: a zig-zag across the middle of the image over the first
+    /// half of the frames; the last frames wait for the answer.
+    fn script_frame(&mut self) {
+        let (Some(total), Some(editor)) = (
+            self.frames_left.map(|n| n + self.frame_index),
+            &mut self.editor,
+        ) else {
+            return;
+        };
+        let (w, h) = (editor.size.0 as f32, editor.size.1 as f32);
+        let stroke_frames = (total / 2).max(2);
+        let i = self.frame_index;
+        let at = |k: u32| {
+            let t = k as f32 / (stroke_frames - 1) as f32;
+            let y = h * (0.35 + 0.3 * t);
+            let x = if k.is_multiple_of(2) {
+                w * 0.3
+            } else {
+                w * 0.7
+            };
+            (x, y)
+        };
+        if !self.scripted_stroke {
+            // Nothing to paint: only wait for the tables below.
+        } else if i == 0 {
+            editor.begin_stroke(false, (w.min(h) / 40.0).max(2.0), at(0));
+        } else if i < stroke_frames {
+            editor.extend_stroke(at(i));
+        } else if i == stroke_frames {
+            editor.end_stroke();
+        }
+        if self.frames_left == Some(2) {
+            // Before the last frame: wait until the tables answer the stroke.
+            let settings = self.state.settings.clone();
+            if let Err(e) = editor.settle(&mut self.engine, &settings) {
+                self.state.error = Some(e.to_string());
+            }
+        }
+    }
+
+    fn table_rows(&self) -> (Option<Vec<TableRow>>, Option<Vec<TableRow>>) {
+        let Some(editor) = &self.editor else {
+            return (None, None);
+        };
+        let model = self.state.settings.model;
+        let Some(orig) = editor.original_scores.as_ref().filter(|s| s.model == model) else {
+            return (None, None);
+        };
+        let Some(pipeline) = self.engine.loaded(model) else {
+            return (None, None);
+        };
+        let modified = editor.modified_scores.as_ref().filter(|s| s.model == model);
+        let (o, m) = tables(
+            &orig.probabilities,
+            modified.map_or(&orig.probabilities, |s| &s.probabilities),
+            &pipeline.labels,
+            self.state.table_mode,
+        );
+        (Some(o), modified.map(|_| m))
+    }
+
+    fn apply(&mut self, actions: Vec<Action>, strokes: Vec<Stroke>) {
+        if let Some(editor) = &mut self.editor {
+            let restore = self.state.tool == Tool::Eraser;
+            for s in strokes {
+                match s {
+                    Stroke::Begin(p) => editor.begin_stroke(restore, self.state.brush_radius, p),
+                    Stroke::Extend(p) => editor.extend_stroke(p),
+                    Stroke::End => editor.end_stroke(),
+                }
+            }
+        }
+        for action in actions {
+            match action {
+                Action::Open(path) => self.open(&path),
+                Action::Undo => {
+                    self.editor.as_mut().map(Editor::undo);
+                }
+                Action::Redo => {
+                    self.editor.as_mut().map(Editor::redo);
+                }
+                Action::Reset => {
+                    self.editor.as_mut().map(Editor::reset);
+                }
+                Action::Save => {
+                    if let Err(e) = self.save() {
+                        self.state.error = Some(format!("saving: {e:#}"));
+                    } else {
+                        self.state.notice = Some(format!("saved to {}", self.state.save_dir));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `<name>_modified.png`, `<name>_mask.png` and `<name>_tables.json`.
+    fn save(&mut self) -> anyhow::Result<()> {
+        let editor = self.editor.as_ref().context("no image is open")?;
+        let gpu = &self.engine.gpu;
+        let dir = PathBuf::from(&self.state.save_dir);
+        std::fs::create_dir_all(&dir)?;
+        let stem = Path::new(&self.state.image_name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("image")
+            .to_owned();
+        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?
+            .save(dir.join(format!("{stem}_modified.png")))?;
+        texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?
+            .save(dir.join(format!("{stem}_mask.png")))?;
+        let (orig, modified) = self.table_rows();
+        let rows = |r: Option<Vec<TableRow>>, modified: bool| -> Vec<serde_json::Value> {
+            r.unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "index": r.index,
+                        "label": r.label,
+                        "probability": if modified { r.modified } else { r.original } / 100.0,
+                        "change_pp": if modified { Some(r.change_pp()) } else { None },
+                    })
+                })
+                .collect()
+        };
+        let json = serde_json::json!({
+            "image": self.state.image_name,
+            "model": self.state.settings.model,
+            "strokes": editor.history().strokes(),
+            "original": rows(orig, false),
+            "modified": rows(modified, true),
+            "modified_lists": match self.state.table_mode { TableMode::OriginalClasses => "original's classes", TableMode::OwnTop5 => "own top-5" },
+        });
+        std::fs::write(
+            dir.join(format!("{stem}_tables.json")),
+            serde_json::to_string_pretty(&json)?,
+        )?;
+        Ok(())
+    }
+}
+
+/// The image area: shows the picture, zooms (wheel), pans (right or middle drag), paints
+/// (left drag); `[` `]` size the brush, Ctrl+Z / Ctrl+Shift+Z undo and redo, Tab shows the
+/// original. Returns the stroke events in image pixels and the key actions.
+fn image_view(
+    ui: &mut egui::Ui,
+    state: &mut ViewerState,
+    (iw, ih): (u32, u32),
+    texture: egui::TextureId,
+) -> (Vec<Stroke>, Vec<Action>) {
+    let area = ui.available_rect_before_wrap();
+    let response = ui.allocate_rect(area, egui::Sense::click_and_drag());
+    let fit = (area.width() / iw as f32).min(area.height() / ih as f32);
+    let scale = fit * state.zoom;
+    let center = area.center() + egui::vec2(state.pan.0, state.pan.1);
+    let rect =
+        egui::Rect::from_center_size(center, egui::vec2(iw as f32 * scale, ih as f32 * scale));
+    let painter = ui.painter_at(area);
+    painter.image(
+        texture,
+        rect,
+        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+        egui::Color32::WHITE,
+    );
+    let to_image = |p: egui::Pos2| ((p.x - rect.min.x) / scale, (p.y - rect.min.y) / scale);
+
+    let mut strokes = Vec::new();
+    let (scroll, keys, moves) = ui.input(|i| {
+        let moves: Vec<egui::Pos2> = i
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                egui::Event::PointerMoved(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        let undo = i.modifiers.command && i.key_pressed(egui::Key::Z);
+        (
+            i.smooth_scroll_delta.y,
+            (
+                i.key_pressed(egui::Key::OpenBracket),
+                i.key_pressed(egui::Key::CloseBracket),
+                undo && !i.modifiers.shift,
+                undo && i.modifiers.shift,
+                i.key_down(egui::Key::Tab),
+            ),
+            moves,
+        )
+    });
+    state.show_original = keys.4;
+    if keys.0 {
+        state.step_radius(false);
+    }
+    if keys.1 {
+        state.step_radius(true);
+    }
+    if let Some(hover) = response.hover_pos() {
+        if scroll != 0.0 {
+            let c = hover - area.center();
+            state.zoom_at((scroll / 200.0).exp(), (c.x, c.y));
+        }
+        painter.circle_stroke(
+            hover,
+            state.brush_radius * scale,
+            egui::Stroke::new(1.0, egui::Color32::WHITE),
+        );
+    }
+    if response.dragged_by(egui::PointerButton::Secondary)
+        || response.dragged_by(egui::PointerButton::Middle)
+    {
+        let d = response.drag_delta();
+        state.pan = (state.pan.0 + d.x, state.pan.1 + d.y);
+    }
+    if (response.drag_started_by(egui::PointerButton::Primary)
+        || response.clicked_by(egui::PointerButton::Primary))
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        strokes.push(Stroke::Begin(to_image(p)));
+        state.painting = true;
+    }
+    if state.painting {
+        if response.dragged_by(egui::PointerButton::Primary) {
+            // Every pointer position of the frame, not just the last: fast strokes leave no gaps.
+            strokes.extend(moves.into_iter().map(|p| Stroke::Extend(to_image(p))));
+        }
+        if response.drag_stopped()
+            || response.clicked_by(egui::PointerButton::Primary)
+            || !response.is_pointer_button_down_on()
+        {
+            strokes.push(Stroke::End);
+            state.painting = false;
+        }
+    }
+    let mut actions = Vec::new();
+    if keys.2 {
+        actions.push(Action::Undo);
+    }
+    if keys.3 {
+        actions.push(Action::Redo);
+    }
+    (strokes, actions)
+}
+
+/// Copies the frame (before presenting) into a PNG.
+fn save_screenshot(gpu: &GpuContext, frame: &wgpu::Texture, path: &Path) -> anyhow::Result<()> {
+    if !frame.usage().contains(wgpu::TextureUsages::COPY_SRC) {
+        anyhow::bail!("this window surface cannot be copied: no screenshot");
+    }
+    let bgra = matches!(
+        frame.format(),
+        wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+    );
+    let mut texels = texture::read_texels(&gpu.device, &gpu.queue, frame)?;
+    if bgra {
+        for px in texels.chunks_exact_mut(4) {
+            px.swap(0, 2);
+        }
+    }
+    let img = image::RgbaImage::from_raw(frame.width(), frame.height(), texels)
+        .context("screenshot size")?;
+    img.save(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The egui side panel and status bar: reads and edits `ViewerState`, returns what the viewer
+//! must do. No GPU work here.
+
+use std::path::PathBuf;
+
+use egui::{Color32, RichText};
+
+use super::state::{TableMode, TableRow, Tool, ViewerState};
+use crate::editor::Stats;
+use crate::models::ModelKind;
+
+/// What the panel asks the viewer to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Open this image file.
+    Open(PathBuf),
+    /// Undo the last stroke.
+    Undo,
+    /// Redo the last undone stroke.
+    Redo,
+    /// Forget the whole edit.
+    Reset,
+    /// Save the modified image, the mask and the tables.
+    Save,
+}
+
+/// What the panel shows but does not own.
+pub struct PanelInfo<'a> {
+    /// Adapter description.
+    pub adapter: &'a str,
+    /// Software adapter (slow)?
+    pub software: bool,
+    /// Bundled photos.
+    pub gallery: &'a [PathBuf],
+    /// Original table rows, once classified.
+    pub original: Option<&'a [TableRow]>,
+    /// Modified table rows, once classified.
+    pub modified: Option<&'a [TableRow]>,
+    /// A job is in flight or the tables lag the edit.
+    pub busy: bool,
+    /// Pipeline timings.
+    pub stats: Stats,
+    /// (undoable, redoable) strokes.
+    pub counts: (usize, usize),
+}
+
+const UP: Color32 = Color32::from_rgb(60, 170, 80);
+const DOWN: Color32 = Color32::from_rgb(210, 60, 60);
+
+/// The side panel's contents.
+pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'_>) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading("unsee");
+    ui.label(RichText::new(&state.image_name).weak());
+    if let Some(err) = state.error.clone() {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(DOWN, err);
+            if ui.small_button("dismiss").clicked() {
+                state.error = None;
+            }
+        });
+    }
+    if let Some(notice) = &state.notice {
+        ui.label(RichText::new(notice).italics());
+    }
+    ui.separator();
+
+    ui.collapsing("Image", |ui| {
+        ui.horizontal(|ui| {
+            ui.text_edit_singleline(&mut state.open_path);
+            if ui.button("Open").clicked() && !state.open_path.trim().is_empty() {
+                actions.push(Action::Open(PathBuf::from(state.open_path.trim())));
+            }
+        });
+        ui.label(RichText::new("or drop an image file on the window").weak());
+        ui.horizontal_wrapped(|ui| {
+            for path in info.gallery {
+                let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+                if ui.button(name).clicked() {
+                    actions.push(Action::Open(path.clone()));
+                }
+            }
+        });
+    });
+
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label("Model");
+        for kind in ModelKind::ALL {
+            ui.radio_value(&mut state.settings.model, kind, kind.display_name());
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Fill");
+        ui.label("Telea");
+        ui.add(egui::Slider::new(&mut state.settings.telea.radius, 1..=20).text("ε"));
+    });
+
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut state.tool, Tool::Brush, "Brush");
+        ui.radio_value(&mut state.tool, Tool::Eraser, "Eraser");
+    });
+    let (lo, hi) = ViewerState::RADIUS_RANGE;
+    ui.add(
+        egui::Slider::new(&mut state.brush_radius, lo..=hi)
+            .logarithmic(true)
+            .text("radius  [ ]"),
+    );
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(info.counts.0 > 0, egui::Button::new("Undo"))
+            .clicked()
+        {
+            actions.push(Action::Undo);
+        }
+        if ui
+            .add_enabled(info.counts.1 > 0, egui::Button::new("Redo"))
+            .clicked()
+        {
+            actions.push(Action::Redo);
+        }
+        if ui.button("Reset").clicked() {
+            actions.push(Action::Reset);
+        }
+    });
+    ui.add(egui::Slider::new(&mut state.settings.split, 0.0..=1.0).text("before | after"));
+    ui.label(RichText::new("hold Tab to see the original").weak());
+    ui.add(egui::Slider::new(&mut state.settings.mask_alpha, 0.0..=1.0).text("mask tint"));
+
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.radio_value(
+            &mut state.table_mode,
+            TableMode::OriginalClasses,
+            "original's classes",
+        );
+        ui.radio_value(&mut state.table_mode, TableMode::OwnTop5, "own top-5");
+    });
+    ui.label(RichText::new("Original").strong());
+    match info.original {
+        Some(rows) => table(ui, "original", rows, false, &mut state.settings.cam_class),
+        None => {
+            ui.spinner();
+        }
+    }
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Modified").strong());
+        if info.busy {
+            ui.spinner();
+        }
+    });
+    if let Some(rows) = info.modified {
+        table(ui, "modified", rows, true, &mut state.settings.cam_class);
+    }
+    ui.label(RichText::new("click a class for its activation map").weak());
+    if state.settings.cam_class.is_some() {
+        ui.add(egui::Slider::new(&mut state.settings.cam_opacity, 0.0..=1.0).text("CAM opacity"));
+        ui.checkbox(
+            &mut state.settings.cam_common_scale,
+            "common scale for both images",
+        );
+    }
+
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label("Save to");
+        ui.text_edit_singleline(&mut state.save_dir);
+        if ui.button("Save").clicked() {
+            actions.push(Action::Save);
+        }
+    });
+    actions
+}
+
+fn table(ui: &mut egui::Ui, id: &str, rows: &[TableRow], modified: bool, cam: &mut Option<usize>) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for row in rows {
+                let selected = *cam == Some(row.index);
+                if ui.selectable_label(selected, &row.label).clicked() {
+                    *cam = if selected { None } else { Some(row.index) };
+                }
+                let p = if modified { row.modified } else { row.original };
+                ui.label(format!("{p:6.2}%"));
+                if modified {
+                    let d = row.change_pp();
+                    let (color, arrow) = if d >= 0.0 { (UP, "▲") } else { (DOWN, "▼") };
+                    ui.colored_label(color, format!("{arrow} {:.2}", d.abs()));
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// The status bar: adapter and timings.
+pub fn status_bar(ui: &mut egui::Ui, state: &ViewerState, info: &PanelInfo<'_>) {
+    ui.horizontal(|ui| {
+        let adapter = if info.software {
+            format!("{} (software: slow)", info.adapter)
+        } else {
+            info.adapter.to_owned()
+        };
+        ui.label(adapter);
+        ui.separator();
+        ui.label(format!("frame {:.1} ms", state.frame_ms));
+        ui.separator();
+        ui.label(format!("inpaint + classify {:.1} ms", info.stats.job_ms));
+        ui.separator();
+        ui.label(format!("stroke to answer {:.1} ms", info.stats.latency_ms));
+    });
+}
