@@ -72,14 +72,27 @@ pub fn time_case(
     name: &str,
     warmup: usize,
     n: usize,
+    run: impl FnMut() -> Result<Option<f64>>,
+) -> Result<Timing> {
+    time_case_with_setup(name, warmup, n, || Ok(()), run)
+}
+
+/// Like [`time_case`], running the untimed `setup` before each run.
+pub fn time_case_with_setup(
+    name: &str,
+    warmup: usize,
+    n: usize,
+    mut setup: impl FnMut() -> Result<()>,
     mut run: impl FnMut() -> Result<Option<f64>>,
 ) -> Result<Timing> {
     for _ in 0..warmup {
+        setup()?;
         run()?;
     }
     let mut wall = Vec::with_capacity(n);
     let mut gpu = Vec::with_capacity(n);
     for _ in 0..n {
+        setup()?;
         let start = Instant::now();
         let g = run()?;
         wall.push(start.elapsed().as_secs_f64() * 1e3);
@@ -141,6 +154,65 @@ pub fn telea_once(
         output,
         hole,
         &TeleaParams::default(),
+    )?;
+    gpu.queue.submit([encoder.finish()]);
+    if let Some(t) = timer {
+        t.stop(&gpu.device, &gpu.queue);
+        return t.read_ms(&gpu.device, &gpu.queue).map(Some);
+    }
+    gpu.wait_idle()?;
+    Ok(None)
+}
+
+/// The standard stroke mask plus one more stroke (what a user adds next), for warm starts.
+pub fn added_stroke_mask(w: u32, h: u32) -> GrayImage {
+    let mut mask = stroke_mask(w, h);
+    let radius = w.min(h) as f32 / 64.0;
+    let (fw, fh) = (w as f32, h as f32);
+    crate::cpu::paint::paint_segment(
+        &mut mask,
+        (0.25 * fw, 0.85 * fh),
+        (0.45 * fw, 0.88 * fh),
+        radius,
+        true,
+    );
+    mask
+}
+
+/// One PatchMatch fill, fresh (`warm` false) or warm-started from `cache`, waited for.
+#[allow(clippy::too_many_arguments)]
+pub fn patchmatch_once(
+    gpu: &GpuContext,
+    inpainter: &Inpainter,
+    image: &wgpu::Texture,
+    mask_texture: &wgpu::Texture,
+    output: &wgpu::Texture,
+    mask: &GrayImage,
+    cache: &mut crate::passes::PatchMatchCache,
+    warm: bool,
+    timer: Option<&GpuTimer>,
+) -> Result<Option<f64>> {
+    let hole =
+        HoleBounds::from_mask(mask).ok_or_else(|| crate::Error::Invalid("empty mask".into()))?;
+    let params = crate::inpaint::InpaintParams {
+        method: crate::inpaint::Method::PatchMatch,
+        ..Default::default()
+    };
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    if let Some(t) = timer {
+        t.start(&gpu.device, &gpu.queue);
+    }
+    inpainter.encode(
+        &gpu.device,
+        &mut encoder,
+        image,
+        mask_texture,
+        output,
+        mask,
+        &hole,
+        &params,
+        cache,
+        warm,
     )?;
     gpu.queue.submit([encoder.finish()]);
     if let Some(t) = timer {

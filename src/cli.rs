@@ -68,6 +68,9 @@ pub struct InpaintArgs {
     /// Telea's neighbourhood radius ε in pixels.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub radius: u32,
+    /// PatchMatch's random seed (the same seed gives the same fill).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
     /// Run the CPU reference implementation instead of the GPU pass.
     #[arg(long)]
     pub cpu: bool,

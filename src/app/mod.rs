@@ -329,6 +329,9 @@ impl Viewer {
         {
             self.state.error = Some(e.to_string());
         }
+        if let Some(n) = self.editor.as_ref().and_then(|e| e.notice.clone()) {
+            self.state.notice = Some(n);
+        }
         if let Some(e) = self.engine.gpu.health.take_error() {
             self.state.error = Some(format!(
                 "{e} — your strokes are kept; save or reopen the image"

@@ -7,6 +7,7 @@ use egui::{Color32, RichText};
 
 use super::state::{TableMode, TableRow, Tool, ViewerState};
 use crate::editor::Stats;
+use crate::inpaint::Method;
 use crate::models::ModelKind;
 
 /// What the panel asks the viewer to do.
@@ -92,9 +93,34 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
     });
     ui.horizontal(|ui| {
         ui.label("Fill");
-        ui.label("Telea");
-        ui.add(egui::Slider::new(&mut state.settings.telea.radius, 1..=20).text("ε"));
+        for method in Method::ALL {
+            ui.radio_value(
+                &mut state.settings.inpaint.method,
+                method,
+                method.display_name(),
+            );
+        }
     });
+    match state.settings.inpaint.method {
+        Method::Telea => {
+            ui.add(
+                egui::Slider::new(&mut state.settings.inpaint.telea.radius, 1..=20)
+                    .text("radius ε"),
+            );
+        }
+        Method::PatchMatch => {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::Slider::new(&mut state.settings.inpaint.patchmatch.iterations, 1..=10)
+                        .text("EM iterations"),
+                );
+                ui.add(
+                    egui::DragValue::new(&mut state.settings.inpaint.patchmatch.seed)
+                        .prefix("seed "),
+                );
+            });
+        }
+    }
 
     ui.separator();
     ui.horizontal(|ui| {

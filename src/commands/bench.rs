@@ -10,7 +10,7 @@ use unsee::gpu::timer::GpuTimer;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
 use unsee::inpaint::Inpainter;
 use unsee::models::{ModelKind, Preset};
-use unsee::passes::HoleBounds;
+use unsee::passes::{HoleBounds, PatchMatchCache};
 
 use crate::cli::BenchArgs;
 
@@ -32,7 +32,7 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
     };
     let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
     let inpainter = Inpainter::new(&gpu.device)?;
-    let total = kinds.len() * 2 + sizes.len();
+    let total = kinds.len() * 2 + sizes.len() * 3;
     let mut results = Vec::new();
     let photo512 = bench::photo(&models, 512)?;
     let image512 = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.photo")?;
@@ -71,6 +71,56 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 timer.as_ref(),
             )
         })?);
+
+        let name = format!("patchmatch/{size}");
+        progress(results.len(), total, &name);
+        let mut cache = PatchMatchCache::default();
+        results.push(bench::time_case(&name, warmup, n, || {
+            bench::patchmatch_once(
+                &gpu,
+                &inpainter,
+                &image,
+                &mask_tex,
+                &output,
+                &mask,
+                &mut cache,
+                false,
+                timer.as_ref(),
+            )
+        })?);
+
+        // An added stroke: warm start from the fill of the standard mask.
+        let name = format!("patchmatch-stroke/{size}");
+        progress(results.len(), total, &name);
+        let added = bench::added_stroke_mask(size, size);
+        let added_tex = texture::upload_mask(&gpu.device, &gpu.queue, &added, "bench.added");
+        let cache = std::cell::RefCell::new(cache);
+        results.push(bench::time_case_with_setup(
+            &name,
+            warmup,
+            n,
+            || {
+                let mut c = cache.borrow_mut();
+                bench::patchmatch_once(
+                    &gpu, &inpainter, &image, &mask_tex, &output, &mask, &mut c, false, None,
+                )
+                .map(|_| ())
+            },
+            || {
+                let mut c = cache.borrow_mut();
+                bench::patchmatch_once(
+                    &gpu,
+                    &inpainter,
+                    &image,
+                    &added_tex,
+                    &output,
+                    &added,
+                    &mut c,
+                    true,
+                    timer.as_ref(),
+                )
+            },
+        )?);
     }
 
     let mask = bench::stroke_mask(512, 512);

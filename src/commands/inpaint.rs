@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use unsee::gpu::{GpuContext, GpuOptions};
-use unsee::inpaint::{Inpainter, Method};
-use unsee::passes::TeleaParams;
+use unsee::inpaint::{InpaintParams, Inpainter, Method};
+use unsee::passes::{PatchMatchParams, TeleaParams};
 use unsee::{cpu, image_io};
 
 use crate::cli::InpaintArgs;
@@ -14,13 +14,23 @@ pub fn run(args: InpaintArgs, gpu_options: GpuOptions) -> anyhow::Result<()> {
     let mask = image_io::load_mask(&args.mask)?;
     cpu::telea::validate_mask(img.dimensions(), &mask)
         .with_context(|| format!("mask {}", args.mask.display()))?;
-    let params = TeleaParams {
-        radius: args.radius,
+    let params = InpaintParams {
+        method: args.method,
+        telea: TeleaParams {
+            radius: args.radius,
+        },
+        patchmatch: PatchMatchParams {
+            seed: args.seed,
+            ..PatchMatchParams::default()
+        },
     };
     let start = std::time::Instant::now();
     let out = match (args.method, args.cpu) {
-        (Method::Telea, true) => cpu::telea::telea(&img, &mask, params.radius)?,
-        (Method::Telea, false) => {
+        (Method::Telea, true) => cpu::telea::telea(&img, &mask, params.telea.radius)?,
+        (Method::PatchMatch, true) => {
+            cpu::patchmatch::patchmatch(&img, &mask, &params.patchmatch)?.image
+        }
+        (_, false) => {
             let gpu = GpuContext::headless(&gpu_options)?;
             Inpainter::new(&gpu.device)?.inpaint_image(&gpu, &img, &mask, &params)?
         }

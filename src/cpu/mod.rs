@@ -3,5 +3,6 @@
 
 pub mod compose;
 pub mod paint;
+pub mod patchmatch;
 pub mod preprocess;
 pub mod telea;

@@ -15,10 +15,11 @@ use crate::engine::Engine;
 use crate::gpu::burn_buffer::with_tensor_buffer;
 use crate::gpu::readback::Readback;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
+use crate::inpaint::{InpaintParams, Method};
 use crate::models::ModelKind;
 use crate::passes::compose::CamOverlay;
 use crate::passes::paint::PAINT_MASK_FORMAT;
-use crate::passes::{HoleBounds, Segment, TeleaParams};
+use crate::passes::{HoleBounds, PatchMatchCache, PatchMatchParams, Segment};
 use crate::{Error, Result, cam, cpu};
 pub use history::{History, Stroke};
 
@@ -27,8 +28,8 @@ pub use history::{History, Stroke};
 pub struct ViewSettings {
     /// The classifier.
     pub model: ModelKind,
-    /// Telea's radius.
-    pub telea: TeleaParams,
+    /// Fill method and its settings.
+    pub inpaint: InpaintParams,
     /// Class whose activation map is overlaid, if any.
     pub cam_class: Option<usize>,
     /// Put both CAMs on their common range.
@@ -45,7 +46,7 @@ impl Default for ViewSettings {
     fn default() -> Self {
         Self {
             model: ModelKind::SqueezeNet,
-            telea: TeleaParams::default(),
+            inpaint: InpaintParams::default(),
             cam_class: None,
             cam_common_scale: true,
             cam_opacity: 0.5,
@@ -133,6 +134,12 @@ pub struct Editor {
     cams: Option<(CamKey, Tensor<2>, Tensor<2>)>,
     /// Timings.
     pub stats: Stats,
+    /// Something the user should know (e.g. a fallback taken), until the next fill.
+    pub notice: Option<String>,
+    /// PatchMatch's buffers, kept for warm starts while strokes are added.
+    pm_cache: PatchMatchCache,
+    /// The settings the cached PatchMatch fill was made with.
+    pm_primed_with: Option<PatchMatchParams>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -203,6 +210,9 @@ impl Editor {
             modified_scores: None,
             cams: None,
             stats: Stats::default(),
+            notice: None,
+            pm_cache: PatchMatchCache::default(),
+            pm_primed_with: None,
         })
     }
 
@@ -277,6 +287,8 @@ impl Editor {
         }
         self.pending.clear();
         self.replay = true;
+        // Strokes went away: fill fresh, so that undo gives back exactly the earlier result.
+        self.pm_primed_with = None;
         self.touched();
     }
 
@@ -449,7 +461,9 @@ impl Editor {
     }
 
     /// Restores the modified image from the original and fills the hole (recorded on the queue).
-    fn inpaint(&self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+    /// PatchMatch warm-starts from the previous fill while strokes are only added; where it cannot
+    /// work (no known patch to copy from) Telea fills instead, with a notice.
+    fn inpaint(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
         let device = &engine.gpu.device;
         let mut encoder = device.create_command_encoder(&Default::default());
         encoder.copy_texture_to_texture(
@@ -458,15 +472,40 @@ impl Editor {
             texture::extent(self.size.0, self.size.1),
         );
         if let Some(hole) = HoleBounds::from_mask(&self.hole_plan) {
-            engine.inpainter.telea().encode(
-                device,
-                &mut encoder,
-                &self.original,
-                &self.mask,
-                &self.modified,
-                &hole,
-                &settings.telea,
-            )?;
+            let params = &settings.inpaint;
+            let mut fill = |p: &InpaintParams, cache: &mut PatchMatchCache, warm: bool| {
+                engine.inpainter.encode(
+                    device,
+                    &mut encoder,
+                    &self.original,
+                    &self.mask,
+                    &self.modified,
+                    &self.hole_plan,
+                    &hole,
+                    p,
+                    cache,
+                    warm,
+                )
+            };
+            self.notice = None;
+            match params.method {
+                Method::Telea => fill(params, &mut self.pm_cache, false)?,
+                Method::PatchMatch => {
+                    let warm = self.pm_primed_with == Some(params.patchmatch);
+                    match fill(params, &mut self.pm_cache, warm) {
+                        Ok(()) => self.pm_primed_with = Some(params.patchmatch),
+                        Err(e) => {
+                            self.pm_primed_with = None;
+                            self.notice = Some(format!("{e}; filled with Telea instead"));
+                            let telea = InpaintParams {
+                                method: Method::Telea,
+                                ..*params
+                            };
+                            fill(&telea, &mut self.pm_cache, false)?;
+                        }
+                    }
+                }
+            }
         } else if self.hole_plan.pixels().any(|p| p[0] != 0) {
             return Err(Error::Invalid(
                 "the mask covers the whole image: there is nothing left to fill from".into(),

@@ -4,11 +4,13 @@
 
 pub mod compose;
 pub mod paint;
+pub mod patchmatch;
 pub mod preprocess;
 pub mod telea;
 
 pub use compose::{CamOverlay, ComposePass};
 pub use paint::{PaintPass, Segment};
+pub use patchmatch::{PatchMatchCache, PatchMatchParams, PatchMatchPass};
 pub use preprocess::PreprocessPass;
 pub use telea::{HoleBounds, TeleaParams, TeleaPass};
 

@@ -192,6 +192,30 @@ fn bad_inpaint_masks_are_one_line_errors() {
     );
     let out = unsee(&["inpaint", "--mask", &full, &image, "-o", &out_path], &[]);
     assert_one_line_error(&out, &["full_mask.png", "whole image"]);
+
+    // PatchMatch with no 7x7 patch of known pixels left: a clear error, not garbage.
+    let small = save(&dir, "small16.png", image::DynamicImage::new_rgb8(16, 16));
+    let mut m = image::GrayImage::new(16, 16);
+    for y in 2..14 {
+        for x in 2..14 {
+            m.put_pixel(x, y, image::Luma([255]));
+        }
+    }
+    let big_hole = save(&dir, "big_hole.png", image::DynamicImage::ImageLuma8(m));
+    let out = unsee(
+        &[
+            "inpaint",
+            "--method",
+            "patchmatch",
+            "--mask",
+            &big_hole,
+            &small,
+            "-o",
+            &out_path,
+        ],
+        &[],
+    );
+    assert_one_line_error(&out, &["7x7 patch of known pixels"]);
 }
 
 #[test]

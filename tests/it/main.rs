@@ -6,6 +6,7 @@ mod common;
 mod editor;
 mod models;
 mod paper;
+mod patchmatch;
 mod photos;
 mod preprocess;
 mod telea;

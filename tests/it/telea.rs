@@ -3,8 +3,8 @@
 
 use image::{GrayImage, RgbaImage};
 use unsee::cpu;
+use unsee::inpaint::InpaintParams;
 use unsee::inpaint::Inpainter;
-use unsee::passes::TeleaParams;
 
 use crate::common;
 
@@ -74,11 +74,11 @@ fn assert_outside_unchanged(out: &RgbaImage, img: &RgbaImage, mask: &GrayImage, 
 fn telea_gpu_matches_cpu_and_opencv() {
     let Some(gpu) = common::gpu() else { return };
     let inpainter = Inpainter::new(&gpu.device).unwrap();
-    let params = TeleaParams::default();
+    let params = InpaintParams::default();
     for name in CASES {
         let (img, mask, opencv) = load_case(name);
         let ours = inpainter.inpaint_image(gpu, &img, &mask, &params).unwrap();
-        let reference = cpu::telea::telea(&img, &mask, params.radius).unwrap();
+        let reference = cpu::telea::telea(&img, &mask, params.telea.radius).unwrap();
         assert_outside_unchanged(&ours, &img, &mask, name);
         assert_outside_unchanged(&reference, &img, &mask, name);
 
@@ -121,7 +121,7 @@ fn telea_gpu_matches_cpu_and_opencv() {
 fn telea_edge_cases() {
     let Some(gpu) = common::gpu() else { return };
     let inpainter = Inpainter::new(&gpu.device).unwrap();
-    let params = TeleaParams::default();
+    let params = InpaintParams::default();
     let (img, _, _) = load_case("coffee"); // 200x133: not square
 
     // Empty mask: bit for bit the input.
@@ -165,7 +165,7 @@ fn telea_edge_cases() {
         }
     }
     let ours = inpainter.inpaint_image(gpu, &img, &mask, &params).unwrap();
-    let reference = cpu::telea::telea(&img, &mask, params.radius).unwrap();
+    let reference = cpu::telea::telea(&img, &mask, params.telea.radius).unwrap();
     assert_outside_unchanged(&ours, &img, &mask, "edges");
     let (mean, max) = hole_diff(&ours, &reference, &mask);
     assert!(mean <= 2.0 && max <= 16, "edges: mean {mean:.2} max {max}");

@@ -1,0 +1,689 @@
+//! `PatchMatchPass`: PatchMatch image completion in Wexler's EM scheme, coarse to fine, on the
+//! GPU (`shaders/patchmatch.wgsl`; CPU mirror: `src/cpu/patchmatch.rs`).
+
+use image::GrayImage;
+use wgpu::util::DeviceExt;
+
+use crate::{Error, Result};
+
+/// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/patchmatch.wgsl.
+const WORKGROUP: u32 = 8;
+/// Jump-flood propagation steps of one E-step.
+pub const PROPAGATION_STEPS: [i32; 3] = [4, 2, 1];
+
+/// Settings of a PatchMatch fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatchMatchParams {
+    /// Patch side (odd).
+    pub patch: u32,
+    /// EM iterations per pyramid level (the coarsest gets two more).
+    pub iterations: u32,
+    /// EM iterations of a warm start (finest level only).
+    pub warm_iterations: u32,
+    /// Random seed: the same seed gives the same fill.
+    pub seed: u32,
+}
+
+impl Default for PatchMatchParams {
+    fn default() -> Self {
+        Self {
+            patch: 7,
+            iterations: 4,
+            warm_iterations: 3,
+            seed: 0,
+        }
+    }
+}
+
+impl PatchMatchParams {
+    /// Half the patch side.
+    pub fn radius(&self) -> i32 {
+        (self.patch.max(3) / 2) as i32
+    }
+}
+
+/// One step of the schedule, shared by the GPU pass and the CPU mirror so both run the same
+/// sequence (and draw the same random numbers: `counter` is the dispatch index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Level 0 from the image and mask.
+    Load,
+    /// Level `l` from level `l - 1`.
+    Downsample(usize),
+    /// Legal sources and target pixels of a level.
+    Flags(usize),
+    /// Random (or, warm, previous) NNF at a level.
+    InitNnf(usize),
+    /// NNF of level `l + 1` doubled onto level `l`.
+    Upsample(usize),
+    /// Distances of the current NNF.
+    Refresh(usize),
+    /// Propagation with a step.
+    Propagate(usize, i32),
+    /// Random search.
+    Search(usize),
+    /// Voting.
+    Vote(usize),
+    /// Level 0 hole pixels to the output.
+    Store,
+}
+
+/// The whole schedule for `levels` levels (fresh) or a warm start (level 0 only).
+pub fn schedule(levels: usize, params: &PatchMatchParams, warm: bool) -> Vec<Step> {
+    let mut steps = vec![Step::Load];
+    let em = |steps: &mut Vec<Step>, l: usize, n: u32| {
+        for _ in 0..n {
+            steps.push(Step::Refresh(l));
+            for k in PROPAGATION_STEPS {
+                steps.push(Step::Propagate(l, k));
+            }
+            steps.push(Step::Search(l));
+            steps.push(Step::Vote(l));
+        }
+    };
+    if warm {
+        steps.push(Step::Flags(0));
+        steps.push(Step::InitNnf(0));
+        steps.push(Step::Vote(0));
+        em(&mut steps, 0, params.warm_iterations);
+    } else {
+        for l in 1..levels {
+            steps.push(Step::Downsample(l));
+        }
+        for l in 0..levels {
+            steps.push(Step::Flags(l));
+        }
+        let c = levels - 1;
+        steps.push(Step::InitNnf(c));
+        steps.push(Step::Vote(c));
+        em(&mut steps, c, params.iterations + 2);
+        for l in (0..c).rev() {
+            steps.push(Step::Upsample(l));
+            steps.push(Step::Vote(l));
+            em(&mut steps, l, params.iterations);
+        }
+    }
+    steps.push(Step::Store);
+    steps
+}
+
+/// Halves a mask: a coarse pixel is hole if any of its (up to) four fine pixels is.
+pub fn downsample_mask(mask: &[bool], (w, h): (u32, u32)) -> (Vec<bool>, (u32, u32)) {
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let mut out = vec![false; (cw * ch) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            if mask[(y * w + x) as usize] {
+                out[((y / 2) * cw + x / 2) as usize] = true;
+            }
+        }
+    }
+    (out, (cw, ch))
+}
+
+/// Whether some patch of radius `r` lies entirely in known pixels inside the image.
+pub fn has_legal_source(mask: &[bool], (w, h): (u32, u32), r: i32) -> bool {
+    let (w, h) = (w as i32, h as i32);
+    if w < 2 * r + 1 || h < 2 * r + 1 {
+        return false;
+    }
+    // Rows of known runs, then a sliding check: fine for the coarse levels this is used on.
+    (r..h - r).any(|y| {
+        (r..w - r)
+            .any(|x| (-r..=r).all(|dy| (-r..=r).all(|dx| !mask[((y + dy) * w + x + dx) as usize])))
+    })
+}
+
+/// How many pyramid levels to use for `mask`: enough that the hole is a few pixels deep at the
+/// coarsest, no more than keeps legal sources there. Errors when not even level 0 has a legal
+/// source patch (image smaller than a patch, or a hole leaving no known patch).
+pub fn plan_levels(mask: &GrayImage, depth: u32, params: &PatchMatchParams) -> Result<usize> {
+    let r = params.radius();
+    let mut levels = vec![(
+        mask.as_raw().iter().map(|&m| m != 0).collect::<Vec<bool>>(),
+        mask.dimensions(),
+    )];
+    let wanted = 1 + (f64::from(depth.max(1)) / 3.0).log2().ceil().max(0.0) as usize;
+    while levels.len() < wanted {
+        let (m, dims) = levels.last().expect("at least level 0");
+        if dims.0.min(dims.1) / 2 < 4 * params.patch {
+            break;
+        }
+        let next = downsample_mask(m, *dims);
+        levels.push(next);
+    }
+    while let Some((m, dims)) = levels.last() {
+        if has_legal_source(m, *dims, r) {
+            return Ok(levels.len());
+        }
+        levels.pop();
+    }
+    Err(Error::Invalid(format!(
+        "PatchMatch needs at least one {0}x{0} patch of known pixels to copy from: the image is too small or the hole too large",
+        params.patch
+    )))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    size: [u32; 2],
+    other_size: [u32; 2],
+    radius: i32,
+    seed: u32,
+    counter: u32,
+    step: i32,
+    warm: u32,
+    _pad: [u32; 3],
+}
+
+/// One pyramid level's GPU buffers.
+struct Level {
+    size: (u32, u32),
+    img: wgpu::Buffer,
+    hole: wgpu::Buffer,
+    valid: wgpu::Buffer,
+    targets: wgpu::Buffer,
+    nnf: [wgpu::Buffer; 2],
+}
+
+/// GPU buffers kept between fills of the same image, so that an added stroke can warm-start
+/// from the previous NNF and fill.
+#[derive(Default)]
+pub struct PatchMatchCache {
+    levels: Vec<Level>,
+    /// Which of level 0's two NNF buffers holds the last result.
+    current: usize,
+    /// A previous fill exists for this image.
+    primed: bool,
+}
+
+impl PatchMatchCache {
+    /// Forgets the previous fill (next fill is fresh).
+    pub fn invalidate(&mut self) {
+        self.primed = false;
+    }
+
+    /// Whether a warm start is possible.
+    pub fn primed(&self) -> bool {
+        self.primed
+    }
+
+    /// Reads level 0's NNF back: per pixel `(source x, source y, distance, is target)`. Blocking;
+    /// for tests.
+    pub fn read_nnf(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<Vec<(i32, i32, f32, bool)>> {
+        let level = self
+            .levels
+            .first()
+            .ok_or_else(|| Error::Invalid("no fill yet".into()))?;
+        let read = |b: &wgpu::Buffer| -> Result<Vec<u8>> {
+            let staging = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("patchmatch.readback"),
+                size: b.size(),
+                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                mapped_at_creation: false,
+            });
+            let mut encoder = device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(b, 0, &staging, 0, b.size());
+            queue.submit([encoder.finish()]);
+            crate::gpu::texture::read_buffer(device, &staging)
+        };
+        let nnf = read(&level.nnf[self.current])?;
+        let targets = read(&level.targets)?;
+        Ok(nnf
+            .chunks_exact(16)
+            .zip(targets.chunks_exact(4))
+            .map(|(m, t)| {
+                let v = |k: usize| [m[k], m[k + 1], m[k + 2], m[k + 3]];
+                (
+                    i32::from_le_bytes(v(0)),
+                    i32::from_le_bytes(v(4)),
+                    f32::from_le_bytes(v(8)),
+                    u32::from_le_bytes([t[0], t[1], t[2], t[3]]) == 1,
+                )
+            })
+            .collect())
+    }
+
+    fn ensure(&mut self, device: &wgpu::Device, size: (u32, u32), levels: usize) {
+        let fits =
+            self.levels.first().is_some_and(|l| l.size == size) && self.levels.len() >= levels;
+        if fits {
+            return;
+        }
+        self.primed = false;
+        self.current = 0;
+        self.levels.clear();
+        let mut dims = size;
+        for l in 0..levels {
+            let n = u64::from(dims.0) * u64::from(dims.1);
+            let buffer = |label: &str, bytes: u64| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("patchmatch.{label}.{l}")),
+                    size: n * bytes,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            };
+            self.levels.push(Level {
+                size: dims,
+                img: buffer("img", 16),
+                hole: buffer("hole", 4),
+                valid: buffer("valid", 4),
+                targets: buffer("targets", 4),
+                nnf: [buffer("nnf_a", 16), buffer("nnf_b", 16)],
+            });
+            dims = (dims.0.div_ceil(2), dims.1.div_ceil(2));
+        }
+    }
+}
+
+/// The PatchMatch pipelines.
+pub struct PatchMatchPass {
+    pipelines: Vec<(&'static str, wgpu::ComputePipeline)>,
+    params_layout: wgpu::BindGroupLayout,
+    level_layout: wgpu::BindGroupLayout,
+    other_layout: wgpu::BindGroupLayout,
+    load_layout: wgpu::BindGroupLayout,
+    store_layout: wgpu::BindGroupLayout,
+    stride: u64,
+}
+
+fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn texture(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+const ENTRIES: [&str; 10] = [
+    "load",
+    "downsample",
+    "flags",
+    "init_nnf",
+    "upsample",
+    "refresh",
+    "propagate",
+    "search",
+    "vote",
+    "store",
+];
+
+impl PatchMatchPass {
+    /// Builds the pipelines.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
+        let layout = |label: &str, entries: &[wgpu::BindGroupLayoutEntry]| {
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(label),
+                entries,
+            })
+        };
+        let params_layout = layout(
+            "patchmatch.params_layout",
+            &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+                },
+                count: None,
+            }],
+        );
+        let level_layout = layout(
+            "patchmatch.level_layout",
+            &[
+                storage(0, false),
+                storage(1, false),
+                storage(2, false),
+                storage(3, false),
+                storage(4, true),
+                storage(5, false),
+            ],
+        );
+        let other_layout = layout(
+            "patchmatch.other_layout",
+            &[storage(0, true), storage(1, true), storage(2, true)],
+        );
+        let load_layout = layout("patchmatch.load_layout", &[texture(0), texture(1)]);
+        let store_layout = layout(
+            "patchmatch.store_layout",
+            &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: crate::gpu::texture::IMAGE_FORMAT,
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                },
+                count: None,
+            }],
+        );
+        let source = include_str!("../../shaders/patchmatch.wgsl");
+        let mut pipelines = Vec::new();
+        for entry in ENTRIES {
+            let third = match entry {
+                "load" => &load_layout,
+                "store" => &store_layout,
+                _ => &other_layout,
+            };
+            let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("patchmatch.pipeline_layout"),
+                bind_group_layouts: &[
+                    Some(&params_layout),
+                    Some(&level_layout),
+                    Some(&other_layout),
+                    Some(third),
+                ],
+                immediate_size: 0,
+            });
+            let pipeline = super::compute_pipeline_entry(
+                device,
+                &format!("patchmatch.{entry}"),
+                "shaders/patchmatch.wgsl",
+                source,
+                entry,
+                &pl,
+            )?;
+            pipelines.push((entry, pipeline));
+        }
+        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
+        let stride = (std::mem::size_of::<Params>() as u64).div_ceil(align) * align;
+        Ok(Self {
+            pipelines,
+            params_layout,
+            level_layout,
+            other_layout,
+            load_layout,
+            store_layout,
+            stride,
+        })
+    }
+
+    fn pipeline(&self, entry: &str) -> &wgpu::ComputePipeline {
+        &self
+            .pipelines
+            .iter()
+            .find(|(e, _)| *e == entry)
+            .expect("every entry point has a pipeline")
+            .1
+    }
+
+    /// Records a fill of `mask`'s non-zero pixels of `image` into `output` (only hole pixels are
+    /// written; `output` may be `image`). `levels` comes from [`plan_levels`]. With `warm` and a
+    /// primed `cache` for this image, only the finest level is refined from the previous result.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+        levels: usize,
+        params: &PatchMatchParams,
+        cache: &mut PatchMatchCache,
+        warm: bool,
+    ) -> Result<()> {
+        let size = (image.width(), image.height());
+        if (mask.width(), mask.height()) != size || (output.width(), output.height()) != size {
+            return Err(Error::Invalid(format!(
+                "the mask is {}x{} but the image is {}x{}",
+                mask.width(),
+                mask.height(),
+                size.0,
+                size.1
+            )));
+        }
+        cache.ensure(device, size, levels.max(1));
+        let warm = warm && cache.primed;
+        let steps = schedule(levels.max(1), params, warm);
+
+        // One Params entry per step (the counter is the step index: the CPU mirror uses the same).
+        let mut cur = [cache.current; 16];
+        let lvl = |l: usize| &cache.levels[l];
+        let entries: Vec<Params> = steps
+            .iter()
+            .enumerate()
+            .map(|(counter, step)| {
+                let (l, other, k) = match *step {
+                    Step::Load | Step::Store => (0, 0, 0),
+                    Step::Downsample(l) => (l, l - 1, 0),
+                    Step::Upsample(l) => (l, l + 1, 0),
+                    Step::Propagate(l, k) => (l, l, k),
+                    Step::Flags(l)
+                    | Step::InitNnf(l)
+                    | Step::Refresh(l)
+                    | Step::Search(l)
+                    | Step::Vote(l) => (l, l, 0),
+                };
+                Params {
+                    size: [lvl(l).size.0, lvl(l).size.1],
+                    other_size: [lvl(other).size.0, lvl(other).size.1],
+                    radius: params.radius(),
+                    seed: params.seed,
+                    counter: counter as u32,
+                    step: k,
+                    warm: u32::from(warm),
+                    _pad: [0; 3],
+                }
+            })
+            .collect();
+        let stride = self.stride as usize;
+        let mut bytes = vec![0u8; stride * entries.len()];
+        for (i, e) in entries.iter().enumerate() {
+            bytes[i * stride..i * stride + std::mem::size_of::<Params>()]
+                .copy_from_slice(bytemuck::bytes_of(e));
+        }
+        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("patchmatch.params"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let params_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.params"),
+            layout: &self.params_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+                }),
+            }],
+        });
+        // Level groups: [level][which nnf is read].
+        let level_groups: Vec<[wgpu::BindGroup; 2]> = cache
+            .levels
+            .iter()
+            .map(|lv| {
+                [0usize, 1].map(|read| {
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("patchmatch.level"),
+                        layout: &self.level_layout,
+                        entries: &[
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: lv.img.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: lv.hole.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 2,
+                                resource: lv.valid.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 3,
+                                resource: lv.targets.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 4,
+                                resource: lv.nnf[read].as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 5,
+                                resource: lv.nnf[1 - read].as_entire_binding(),
+                            },
+                        ],
+                    })
+                })
+            })
+            .collect();
+        let other_group = |l: usize, nnf: usize| {
+            let lv = &cache.levels[l];
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("patchmatch.other"),
+                layout: &self.other_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: lv.img.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: lv.hole.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: lv.nnf[nnf].as_entire_binding(),
+                    },
+                ],
+            })
+        };
+        let views = [image, mask, output].map(|t| t.create_view(&Default::default()));
+        let load_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.load"),
+            layout: &self.load_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(&views[0]),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&views[1]),
+                },
+            ],
+        });
+        let store_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.store"),
+            layout: &self.store_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&views[2]),
+            }],
+        });
+        // A placeholder for groups 2 and 3 when a step reads no other level: its own small
+        // buffers, since binding a level's buffers read-only next to the same ones read-write
+        // would conflict.
+        let dummy = |label: &str| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let (d0, d1, d2) = (
+            dummy("patchmatch.idle0"),
+            dummy("patchmatch.idle1"),
+            dummy("patchmatch.idle2"),
+        );
+        let idle_other = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.idle"),
+            layout: &self.other_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: d0.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: d1.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: d2.as_entire_binding(),
+                },
+            ],
+        });
+
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("patchmatch.pass"),
+            timestamp_writes: None,
+        });
+        for (i, step) in steps.iter().enumerate() {
+            let (entry, l, writes_nnf) = match *step {
+                Step::Load => ("load", 0, false),
+                Step::Downsample(l) => ("downsample", l, false),
+                Step::Flags(l) => ("flags", l, false),
+                Step::InitNnf(l) => ("init_nnf", l, true),
+                Step::Upsample(l) => ("upsample", l, true),
+                Step::Refresh(l) => ("refresh", l, true),
+                Step::Propagate(l, _) => ("propagate", l, true),
+                Step::Search(l) => ("search", l, true),
+                Step::Vote(l) => ("vote", l, false),
+                Step::Store => ("store", 0, false),
+            };
+            pass.set_pipeline(self.pipeline(entry));
+            pass.set_bind_group(0, &params_group, &[(i as u64 * self.stride) as u32]);
+            pass.set_bind_group(1, &level_groups[l][cur[l]], &[]);
+            let other;
+            match *step {
+                Step::Downsample(l) => {
+                    other = other_group(l - 1, 0);
+                    pass.set_bind_group(2, &other, &[]);
+                }
+                Step::Upsample(l) => {
+                    other = other_group(l + 1, cur[l + 1]);
+                    pass.set_bind_group(2, &other, &[]);
+                }
+                _ => pass.set_bind_group(2, &idle_other, &[]),
+            }
+            match *step {
+                Step::Load => pass.set_bind_group(3, &load_group, &[]),
+                Step::Store => pass.set_bind_group(3, &store_group, &[]),
+                _ => pass.set_bind_group(3, &idle_other, &[]),
+            }
+            let (w, h) = cache.levels[l].size;
+            pass.dispatch_workgroups(
+                super::workgroup_count(w, WORKGROUP),
+                super::workgroup_count(h, WORKGROUP),
+                1,
+            );
+            if writes_nnf {
+                cur[l] = 1 - cur[l];
+            }
+        }
+        drop(pass);
+        cache.current = cur[0];
+        cache.primed = true;
+        Ok(())
+    }
+}
