@@ -38,6 +38,8 @@ def timeit(fn, warmup, n):
 def onnx_bench(shared, warmup, n, threads):
     import onnxruntime as ort
     out = {}
+    if not os.path.isdir(os.path.join(shared, "assets", "models")):
+        raise ImportError(f"no ONNX models under {shared}/assets/models")
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = threads
@@ -69,8 +71,16 @@ def torch_bench(models, warmup, n):
         return {}
     if not torch.cuda.is_available():
         return {}
-    from safetensors.torch import load_file  # noqa: F401  (torch ships without it on some setups)
     out = {}
+
+    def load_file(path):
+        import struct
+        data = open(path, "rb").read()
+        n = struct.unpack("<Q", data[:8])[0]
+        header = json.loads(data[8:8 + n])
+        return {k: torch.from_numpy(np.frombuffer(data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                                                  dtype="<f4").reshape(v["shape"]).copy())
+                for k, v in header.items() if k != "__metadata__"}
     dev = torch.device("cuda")
     for name, ctor, file, size in [
         ("squeezenet", torchvision.models.squeezenet1_1, "squeezenet1_1_caffe_bgr.safetensors", 227),
@@ -102,16 +112,32 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
     ap.add_argument("--out", default=None, help="folder for unsee.json, others.json")
+    ap.add_argument("--skip-unsee-bench", default=None, metavar="JSON",
+                    help="use this `unsee bench --json` output instead of running the bench again")
     args = ap.parse_args()
     inputs = tempfile.mkdtemp(prefix="unsee-bench-")
-    cmd = [args.unsee, "bench", "--json", "--save-inputs", inputs] + (["--quick"] if args.quick else [])
-    print("running", " ".join(cmd), file=sys.stderr)
-    ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    if args.skip_unsee_bench:
+        ours = json.load(open(args.skip_unsee_bench))
+        # Only the inputs are needed: a one-run quick bench writes them.
+        subprocess.run([args.unsee, "bench", "--quick", "--runs", "1", "--save-inputs", inputs],
+                       capture_output=True)
+    else:
+        cmd = [args.unsee, "bench", "--json", "--save-inputs", inputs] + (["--quick"] if args.quick else [])
+        print("running", " ".join(cmd), file=sys.stderr)
+        ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     sizes = sorted({int(r["name"].split("/")[1]) for r in ours["results"] if r["name"].startswith("telea/")})
     warmup, n = (1, 5) if args.quick else (3, 30)
-    others = {"onnxruntime-cpu": onnx_bench(args.shared, warmup, n, args.threads),
-              "opencv": cv_bench(inputs, sizes, warmup, n),
-              "torch-cuda-eager": torch_bench(os.path.join(ROOT, "models"), warmup, n)}
+
+    def optional(label, fn):
+        try:
+            return fn()
+        except ImportError as e:
+            print(f"skipping {label}: {e}", file=sys.stderr)
+            return {}
+
+    others = {"onnxruntime-cpu": optional("onnxruntime", lambda: onnx_bench(args.shared, warmup, n, args.threads)),
+              "opencv": optional("opencv", lambda: cv_bench(inputs, sizes, warmup, n)),
+              "torch-cuda-eager": optional("torch", lambda: torch_bench(os.path.join(ROOT, "models"), warmup, n))}
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         json.dump(ours, open(os.path.join(args.out, "unsee.json"), "w"), indent=1)

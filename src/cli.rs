@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use unsee::classify::Inference;
 use unsee::inpaint::Method;
 use unsee::models::{ModelKind, Preset};
 
@@ -16,6 +17,10 @@ pub struct Args {
     /// Folder with the weights and labels (default: the bundled models/; also: UNSEE_MODELS).
     #[arg(long, global = true)]
     pub models: Option<PathBuf>,
+    /// Where the classifiers run: auto = the GPU, or the CPU when the only adapter is a software
+    /// rasterizer.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub inference: Inference,
     /// What to do (default: open the viewer).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,10 +35,64 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Erase the masked region of an image by inpainting, and save the result.
     Inpaint(InpaintArgs),
+    /// Map where the model's evidence for a class lies (occlusion by inpainting, or CAM).
+    Explain(ExplainArgs),
+    /// Re-run a session saved by the viewer and check it gives the recorded tables.
+    Replay(ReplayArgs),
     /// Measure inference, inpainting and stroke → top-5 latency on this machine.
     Bench(BenchArgs),
     /// List the GPU adapters unsee can use, best first.
     Adapters,
+}
+
+/// How `unsee explain` maps evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainMethod {
+    /// Erase each grid cell by inpainting and map the drop in the class's probability.
+    Occlusion,
+    /// Class activation map (Zhou et al. 2016).
+    Cam,
+}
+
+/// `unsee explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Occlusion by inpainting, or class activation map.
+    #[arg(long, value_enum, default_value = "occlusion")]
+    pub method: ExplainMethod,
+    /// Class: an index 0..999 or a label (default: the image's top-1).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Which classifier.
+    #[arg(long, value_enum, default_value = "squeezenet")]
+    pub model: ModelKind,
+    /// Occlusion grid (cells per side).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub grid: u32,
+    /// How occlusion erases a cell.
+    #[arg(long, value_enum, default_value = "telea")]
+    pub fill: Method,
+    /// Where to write the map (the image with the map overlaid).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write the suggested mask (map ≥ threshold) here.
+    #[arg(long)]
+    pub mask_output: Option<PathBuf>,
+    /// Threshold of the suggested mask, 0..1 of the map's range.
+    #[arg(long, default_value_t = 0.6)]
+    pub threshold: f32,
+    /// The image.
+    pub image: PathBuf,
+}
+
+/// `unsee replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The session folder (or its session.json).
+    pub session: PathBuf,
+    /// Write each step's modified image and mask here.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `unsee bench`.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::Result;
-use crate::classify::ClassifyPipeline;
+use crate::classify::{ClassifyPipeline, Inference};
 use crate::gpu::GpuContext;
 use crate::inpaint::Inpainter;
 use crate::models::{ModelKind, Preset};
@@ -20,14 +20,27 @@ pub struct Engine {
     pub paint: PaintPass,
     /// The viewer's picture.
     pub compose: ComposePass,
+    /// Classifiers run on the GPU (else on burn's CPU backend).
+    pub inference_on_gpu: bool,
     models_dir: PathBuf,
     pipelines: Vec<ClassifyPipeline>,
 }
 
 impl Engine {
-    /// Builds the passes on `gpu`; classifiers load from `models_dir` when first asked for.
+    /// Builds the passes on `gpu`; classifiers load from `models_dir` when first asked for, and
+    /// run where `Inference::Auto` puts them.
     pub fn new(gpu: GpuContext, models_dir: PathBuf) -> Result<Self> {
+        Self::with_inference(gpu, models_dir, Inference::Auto)
+    }
+
+    /// [`Engine::new`] with an explicit choice of where the classifiers run.
+    pub fn with_inference(
+        gpu: GpuContext,
+        models_dir: PathBuf,
+        inference: Inference,
+    ) -> Result<Self> {
         Ok(Self {
+            inference_on_gpu: inference.on_gpu(&gpu),
             inpainter: Inpainter::new(&gpu.device)?,
             paint: PaintPass::new(&gpu.device)?,
             compose: ComposePass::new(&gpu.device)?,
@@ -42,7 +55,13 @@ impl Engine {
         if let Some(i) = self.pipelines.iter().position(|p| p.kind == kind) {
             return Ok(&self.pipelines[i]);
         }
-        let pipeline = ClassifyPipeline::new(&self.gpu, kind, Preset::Default, &self.models_dir)?;
+        let pipeline = ClassifyPipeline::with_inference(
+            &self.gpu,
+            kind,
+            Preset::Default,
+            &self.models_dir,
+            self.inference_on_gpu,
+        )?;
         self.pipelines.push(pipeline);
         Ok(self.pipelines.last().expect("just pushed"))
     }

@@ -11,7 +11,17 @@ use crate::passes::{
 use crate::{Result, cpu};
 
 /// How to fill the erased region.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Method {
     /// Telea 2004: fast marching from the hole's edge, weighted average of nearby known pixels.
     #[default]

@@ -12,10 +12,12 @@ pub mod cpu;
 pub mod editor;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod gpu;
 pub mod image_io;
 pub mod inpaint;
 pub mod models;
 pub mod passes;
+pub mod session;
 
 pub use error::{Error, Result};

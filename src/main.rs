@@ -29,9 +29,14 @@ fn main() -> ExitCode {
             frames: a.frames,
             screenshot: a.screenshot,
             scripted_stroke: !a.no_stroke,
+            inference: args.inference,
         }),
-        cli::Command::Classify(a) => commands::classify::run(a, gpu_options, models),
+        cli::Command::Classify(a) => {
+            commands::classify::run(a, gpu_options, models, args.inference)
+        }
         cli::Command::Inpaint(a) => commands::inpaint::run(a, gpu_options),
+        cli::Command::Explain(a) => commands::explain::run(a, gpu_options, models, args.inference),
+        cli::Command::Replay(a) => commands::replay::run(a, gpu_options, models, args.inference),
         cli::Command::Bench(a) => commands::bench::run(a, gpu_options, models),
         cli::Command::Adapters => commands::adapters::run(),
     };

@@ -1,6 +1,7 @@
 //! The viewer window: winit + wgpu + egui on the shared device. `App` is the winit handler;
 //! `Viewer` owns the window's GPU resources and the open edit.
 
+pub mod explore;
 pub mod state;
 pub mod ui;
 
@@ -18,7 +19,7 @@ use crate::editor::{Editor, ViewSettings};
 use crate::engine::Engine;
 use crate::gpu::{GpuContext, GpuOptions, texture};
 use crate::image_io;
-use state::{TableMode, TableRow, Tool, ViewerState, tables};
+use state::{TableRow, Tool, ViewerState, tables};
 use ui::{Action, PanelInfo};
 
 /// Long side that opened photos are scaled down to (the working size).
@@ -39,6 +40,8 @@ pub struct ViewOptions {
     pub screenshot: Option<PathBuf>,
     /// With `frames`: paint the scripted stroke.
     pub scripted_stroke: bool,
+    /// Where the classifiers run.
+    pub inference: crate::classify::Inference,
 }
 
 /// Opens the window and runs until it is closed (or the scripted frames are done).
@@ -127,6 +130,7 @@ struct Viewer {
     display_ids: Option<(egui::TextureId, egui::TextureId)>,
     engine: Engine,
     state: ViewerState,
+    explore: explore::Explore,
     gallery: Vec<PathBuf>,
     frames_left: Option<u32>,
     frame_index: u32,
@@ -199,7 +203,7 @@ impl Viewer {
         );
         let egui_renderer =
             egui_wgpu::Renderer::new(&gpu.device, format, egui_wgpu::RendererOptions::default());
-        let engine = Engine::new(gpu, options.models_dir.clone())?;
+        let engine = Engine::with_inference(gpu, options.models_dir.clone(), options.inference)?;
         let mut gallery: Vec<PathBuf> = std::fs::read_dir(options.models_dir.join("gallery"))
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
@@ -215,6 +219,7 @@ impl Viewer {
             display_ids: None,
             engine,
             state: ViewerState::default(),
+            explore: explore::Explore::new(),
             gallery,
             frames_left: options.frames,
             frame_index: 0,
@@ -295,6 +300,7 @@ impl Viewer {
                 let b = register(&mut self.egui_renderer, editor.display_original());
                 self.display_ids = Some((a, b));
                 self.editor = Some(editor);
+                self.explore = explore::Explore::new();
                 self.state.image_name = path.display().to_string();
                 self.state.error = None;
                 self.state.zoom = 1.0;
@@ -329,6 +335,23 @@ impl Viewer {
         {
             self.state.error = Some(e.to_string());
         }
+        if let Some(editor) = &mut self.editor {
+            let fill = self.state.settings.inpaint;
+            match self
+                .explore
+                .step(&self.engine, editor, self.state.settings.model, &fill)
+            {
+                Ok(true) => editor
+                    .set_original_overlay(self.explore.occlusion.as_ref().map(|o| o.1.clone())),
+                Ok(false) => {}
+                Err(e) => self.state.error = Some(format!("occlusion map: {e}")),
+            }
+            if let (Some(g), Some(scores)) = (editor.answered_generation(), &editor.modified_scores)
+                && scores.model == self.state.settings.model
+            {
+                self.explore.record(g, &scores.probabilities);
+            }
+        }
         if let Some(n) = self.editor.as_ref().and_then(|e| e.notice.clone()) {
             self.state.notice = Some(n);
         }
@@ -342,12 +365,45 @@ impl Viewer {
         let mut actions = Vec::new();
         let mut strokes = Vec::new();
         let (orig_rows, mod_rows) = self.table_rows();
+        let comparisons: Vec<(String, Vec<(String, f32)>)> = self
+            .explore
+            .comparisons
+            .iter()
+            .map(|c| (c.title.clone(), explore::rows(&c.top5)))
+            .collect();
+        let labels = self
+            .engine
+            .loaded(self.state.settings.model)
+            .map(|p| p.labels.clone());
+        let pinned: Vec<(usize, String)> = self
+            .explore
+            .pinned
+            .iter()
+            .map(|&c| {
+                (
+                    c,
+                    labels.as_ref().map_or(c.to_string(), |l| {
+                        l.name(c).split(',').next().unwrap_or("?").to_owned()
+                    }),
+                )
+            })
+            .collect();
+        let history: Vec<Vec<f32>> = self
+            .explore
+            .history
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect();
         let output = {
             let state = &mut self.state;
             let editor = self.editor.as_ref();
             let ids = self.display_ids;
             let info = PanelInfo {
-                adapter: &self.engine.gpu.adapter_name(),
+                adapter: &format!(
+                    "{} | inference: {}",
+                    self.engine.gpu.adapter_name(),
+                    crate::classify::Inference::describe(self.engine.inference_on_gpu)
+                ),
                 software: self.engine.gpu.software,
                 gallery: &self.gallery,
                 original: orig_rows.as_deref(),
@@ -355,6 +411,13 @@ impl Viewer {
                 busy: editor.is_some_and(|e| !e.is_current(state.settings.model)),
                 stats: editor.map(|e| e.stats).unwrap_or_default(),
                 counts: editor.map(|e| e.history().counts()).unwrap_or((0, 0)),
+                explore: ui::ExploreInfo {
+                    progress: self.explore.progress(),
+                    occlusion_class: self.explore.occlusion.as_ref().map(|o| o.0),
+                    comparisons: &comparisons,
+                    pinned: &pinned,
+                    history: &history,
+                },
             };
             self.egui_ctx.run_ui(raw, |ui| {
                 egui::Panel::left("panel")
@@ -491,6 +554,7 @@ impl Viewer {
             "{}",
             serde_json::json!({
                 "adapter": self.engine.gpu.adapter_name(),
+                "inference": crate::classify::Inference::describe(self.engine.inference_on_gpu),
                 "frames": self.frame_index,
                 "seconds": elapsed,
                 "fps": f64::from(self.frame_index) / elapsed.max(1e-9),
@@ -585,59 +649,148 @@ impl Viewer {
                 Action::Reset => {
                     self.editor.as_mut().map(Editor::reset);
                 }
-                Action::Save => {
-                    if let Err(e) = self.save() {
-                        self.state.error = Some(format!("saving: {e:#}"));
-                    } else {
-                        self.state.notice = Some(format!("saved to {}", self.state.save_dir));
+                Action::Occlusion => {
+                    if let Err(e) = self.start_occlusion() {
+                        self.state.error = Some(format!("occlusion map: {e:#}"));
                     }
                 }
+                Action::ClearOcclusion => {
+                    self.explore.occlusion = None;
+                    if let Some(editor) = &mut self.editor {
+                        editor.set_original_overlay(None);
+                    }
+                }
+                Action::Suggest(from_occlusion) => {
+                    if let Err(e) = self.suggest(from_occlusion) {
+                        self.state.error = Some(format!("suggested mask: {e:#}"));
+                    }
+                }
+                Action::CompareModels | Action::CompareFills => {
+                    let Some(editor) = &self.editor else { continue };
+                    let model = self.state.settings.model;
+                    let result = if action == Action::CompareModels {
+                        explore::compare_models(&mut self.engine, editor, model)
+                    } else {
+                        explore::compare_fills(
+                            &mut self.engine,
+                            editor,
+                            model,
+                            &self.state.settings.inpaint,
+                        )
+                    };
+                    match result {
+                        Ok(c) => self.explore.comparisons = c,
+                        Err(e) => self.state.error = Some(format!("compare: {e}")),
+                    }
+                }
+                Action::TogglePin(class) => self.explore.toggle_pin(class),
+                Action::Save => match self.save() {
+                    Ok(dir) => {
+                        self.state.notice = Some(format!(
+                            "saved to {} (unsee replay re-runs it)",
+                            dir.display()
+                        ))
+                    }
+                    Err(e) => self.state.error = Some(format!("saving: {e:#}")),
+                },
             }
         }
     }
 
-    /// Writes `<name>_modified.png`, `<name>_mask.png` and `<name>_tables.json`.
-    fn save(&mut self) -> anyhow::Result<()> {
+    /// The class the tools explain: the one clicked in a table, else the original's top-1.
+    fn explained_class(&self) -> Option<usize> {
+        self.state.settings.cam_class.or_else(|| {
+            let scores = self.editor.as_ref()?.original_scores.as_ref()?;
+            let p = &scores.probabilities;
+            (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        })
+    }
+
+    fn start_occlusion(&mut self) -> anyhow::Result<()> {
+        let class = self
+            .explained_class()
+            .context("the original is not classified yet")?;
+        let editor = self.editor.as_ref().context("no image is open")?;
+        self.explore.grid = self.state.occlusion_grid;
+        self.explore
+            .start_occlusion(&mut self.engine, editor, self.state.settings.model, class)?;
+        Ok(())
+    }
+
+    /// Erases where the CAM (or the occlusion map) reaches the threshold, as one undoable step.
+    fn suggest(&mut self, from_occlusion: bool) -> anyhow::Result<()> {
+        let model = self.state.settings.model;
+        let editor = self.editor.as_mut().context("no image is open")?;
+        let map = if from_occlusion {
+            self.explore
+                .occlusion
+                .as_ref()
+                .map(|o| o.1.clone())
+                .context("no occlusion map yet")?
+        } else {
+            let class = self
+                .state
+                .settings
+                .cam_class
+                .context("click a class first")?;
+            self.engine.pipeline(model)?;
+            let pipeline = self.engine.loaded(model).context("model")?;
+            crate::explain::cam_map(&self.engine.gpu, pipeline, editor.original_image(), class)?
+        };
+        let mask = crate::explain::suggested_mask(&map, editor.size, self.state.suggest_threshold);
+        editor.apply_mask(&mask)?;
+        Ok(())
+    }
+
+    /// Writes the session folder `<save dir>/<name>_session/`: original.png, modified.png,
+    /// mask.png and session.json (settings, strokes, both tables), which `unsee replay` re-runs.
+    fn save(&mut self) -> anyhow::Result<PathBuf> {
+        use crate::session::{Row, Session};
         let editor = self.editor.as_ref().context("no image is open")?;
         let gpu = &self.engine.gpu;
-        let dir = PathBuf::from(&self.state.save_dir);
-        std::fs::create_dir_all(&dir)?;
         let stem = Path::new(&self.state.image_name)
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("image")
             .to_owned();
+        let dir = PathBuf::from(&self.state.save_dir).join(format!("{stem}_session"));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        editor.original_image().save(dir.join("original.png"))?;
         texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?
-            .save(dir.join(format!("{stem}_modified.png")))?;
+            .save(dir.join("modified.png"))?;
         texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?
-            .save(dir.join(format!("{stem}_mask.png")))?;
-        let (orig, modified) = self.table_rows();
-        let rows = |r: Option<Vec<TableRow>>, modified: bool| -> Vec<serde_json::Value> {
-            r.unwrap_or_default()
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "index": r.index,
-                        "label": r.label,
-                        "probability": if modified { r.modified } else { r.original } / 100.0,
-                        "change_pp": if modified { Some(r.change_pp()) } else { None },
-                    })
+            .save(dir.join("mask.png"))?;
+        let model = self.state.settings.model;
+        let labels = &self
+            .engine
+            .loaded(model)
+            .context("the model is not loaded yet")?
+            .labels;
+        let rows = |scores: Option<&crate::editor::Scores>| -> Vec<Row> {
+            scores
+                .filter(|s| s.model == model)
+                .map(|s| {
+                    crate::models::top_k(&s.probabilities, labels, 5)
+                        .into_iter()
+                        .map(|t| Row {
+                            index: t.index,
+                            label: t.label,
+                            probability: t.probability,
+                        })
+                        .collect()
                 })
-                .collect()
+                .unwrap_or_default()
         };
-        let json = serde_json::json!({
-            "image": self.state.image_name,
-            "model": self.state.settings.model,
-            "strokes": editor.history().strokes(),
-            "original": rows(orig, false),
-            "modified": rows(modified, true),
-            "modified_lists": match self.state.table_mode { TableMode::OriginalClasses => "original's classes", TableMode::OwnTop5 => "own top-5" },
-        });
-        std::fs::write(
-            dir.join(format!("{stem}_tables.json")),
-            serde_json::to_string_pretty(&json)?,
-        )?;
-        Ok(())
+        let session = Session {
+            image: PathBuf::from("original.png"),
+            model,
+            fill: self.state.settings.inpaint.into(),
+            strokes: editor.history().strokes().to_vec(),
+            original: rows(editor.original_scores.as_ref()),
+            modified: rows(editor.modified_scores.as_ref()),
+        };
+        session.save(&dir)?;
+        Ok(dir)
     }
 }
 

@@ -53,6 +53,10 @@ pub struct ViewerState {
     pub frame_ms: f32,
     /// A stroke started by the pointer is in progress.
     pub painting: bool,
+    /// Occlusion map grid (cells per side).
+    pub occlusion_grid: u32,
+    /// Suggested-mask threshold, 0..1 of the map's range.
+    pub suggest_threshold: f32,
 }
 
 impl Default for ViewerState {
@@ -72,6 +76,8 @@ impl Default for ViewerState {
             error: None,
             frame_ms: 0.0,
             painting: false,
+            occlusion_grid: 10,
+            suggest_threshold: 0.6,
         }
     }
 }

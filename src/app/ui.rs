@@ -23,6 +23,32 @@ pub enum Action {
     Reset,
     /// Save the modified image, the mask and the tables.
     Save,
+    /// Compute an occlusion map (by inpainting) of the chosen class on the original.
+    Occlusion,
+    /// Stop showing the occlusion map.
+    ClearOcclusion,
+    /// Erase where the CAM (or, `true`, the occlusion map) is at least the threshold.
+    Suggest(bool),
+    /// Classify the edit with the other model too.
+    CompareModels,
+    /// Classify the current mask under every fill method.
+    CompareFills,
+    /// Pin or unpin a class in the history chart.
+    TogglePin(usize),
+}
+
+/// What the exploration tools show.
+pub struct ExploreInfo<'a> {
+    /// Occlusion progress (done, total) while one runs.
+    pub progress: Option<(usize, usize)>,
+    /// An occlusion map is shown (of this class).
+    pub occlusion_class: Option<usize>,
+    /// Results of the compare buttons.
+    pub comparisons: &'a [(String, Vec<(String, f32)>)],
+    /// Pinned classes with their names.
+    pub pinned: &'a [(usize, String)],
+    /// Probability history of the pinned classes, per answered edit.
+    pub history: &'a [Vec<f32>],
 }
 
 /// What the panel shows but does not own.
@@ -43,6 +69,8 @@ pub struct PanelInfo<'a> {
     pub stats: Stats,
     /// (undoable, redoable) strokes.
     pub counts: (usize, usize),
+    /// The exploration tools.
+    pub explore: ExploreInfo<'a>,
 }
 
 const UP: Color32 = Color32::from_rgb(60, 170, 80);
@@ -178,6 +206,15 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
     });
     if let Some(rows) = info.modified {
         table(ui, "modified", rows, true, &mut state.settings.cam_class);
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("pin for the history chart:").weak());
+            for row in rows {
+                let pinned = info.explore.pinned.iter().any(|(c, _)| *c == row.index);
+                if ui.selectable_label(pinned, &row.label).clicked() {
+                    actions.push(Action::TogglePin(row.index));
+                }
+            }
+        });
     }
     ui.label(RichText::new("click a class for its activation map").weak());
     if state.settings.cam_class.is_some() {
@@ -187,6 +224,13 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
             "common scale for both images",
         );
     }
+
+    ui.separator();
+    egui::CollapsingHeader::new("Beyond the paper")
+        .default_open(true)
+        .show(ui, |ui| {
+            explore_panel(ui, state, info, &mut actions);
+        });
 
     ui.separator();
     ui.horizontal(|ui| {
@@ -213,8 +257,9 @@ fn table(ui: &mut egui::Ui, id: &str, rows: &[TableRow], modified: bool, cam: &m
                 ui.label(format!("{p:6.2}%"));
                 if modified {
                     let d = row.change_pp();
-                    let (color, arrow) = if d >= 0.0 { (UP, "▲") } else { (DOWN, "▼") };
-                    ui.colored_label(color, format!("{arrow} {:.2}", d.abs()));
+                    // Plain ASCII signs: the default fonts have no arrow glyphs.
+                    let (color, sign) = if d >= 0.0 { (UP, "+") } else { (DOWN, "-") };
+                    ui.colored_label(color, format!("{sign}{:.2} pp", d.abs()));
                 }
                 ui.end_row();
             }
@@ -237,4 +282,109 @@ pub fn status_bar(ui: &mut egui::Ui, state: &ViewerState, info: &PanelInfo<'_>) 
         ui.separator();
         ui.label(format!("stroke to answer {:.1} ms", info.stats.latency_ms));
     });
+}
+
+const SERIES: [Color32; 5] = [
+    Color32::from_rgb(90, 170, 255),
+    Color32::from_rgb(255, 160, 60),
+    Color32::from_rgb(120, 220, 120),
+    Color32::from_rgb(230, 100, 200),
+    Color32::from_rgb(230, 230, 90),
+];
+
+fn explore_panel(
+    ui: &mut egui::Ui,
+    state: &mut ViewerState,
+    info: &PanelInfo<'_>,
+    actions: &mut Vec<Action>,
+) {
+    let e = &info.explore;
+    ui.horizontal(|ui| {
+        ui.add(egui::Slider::new(&mut state.occlusion_grid, 4..=20).text("grid"));
+        match e.progress {
+            Some((done, total)) => {
+                ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("{done}/{total}")));
+            }
+            None => {
+                if ui.button("Occlusion map").on_hover_text("erase each cell by inpainting; map the drop of the chosen class (or the top-1)").clicked() {
+                    actions.push(Action::Occlusion);
+                }
+                if e.occlusion_class.is_some() && ui.button("hide").clicked() {
+                    actions.push(Action::ClearOcclusion);
+                }
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.add(egui::Slider::new(&mut state.suggest_threshold, 0.05..=0.95).text("threshold"));
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(
+                state.settings.cam_class.is_some(),
+                egui::Button::new("Erase CAM area"),
+            )
+            .clicked()
+        {
+            actions.push(Action::Suggest(false));
+        }
+        if ui
+            .add_enabled(
+                e.occlusion_class.is_some(),
+                egui::Button::new("Erase occlusion area"),
+            )
+            .clicked()
+        {
+            actions.push(Action::Suggest(true));
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Other model").clicked() {
+            actions.push(Action::CompareModels);
+        }
+        if ui
+            .button("Fill A/B")
+            .on_hover_text("the current mask under Telea, PatchMatch and a flat mean colour")
+            .clicked()
+        {
+            actions.push(Action::CompareFills);
+        }
+    });
+    for (title, rows) in e.comparisons {
+        ui.label(RichText::new(title).strong());
+        for (label, p) in rows.iter().take(3) {
+            ui.label(format!("  {p:6.2}%  {label}"));
+        }
+    }
+    if !e.pinned.is_empty() {
+        ui.label(RichText::new("History of pinned classes (per answered edit)").strong());
+        let (rect, _) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width().min(320.0), 90.0),
+            egui::Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        painter.rect_stroke(
+            rect,
+            0.0,
+            egui::Stroke::new(1.0, Color32::DARK_GRAY),
+            egui::StrokeKind::Inside,
+        );
+        let n = e.history.len();
+        for (k, (_, name)) in e.pinned.iter().enumerate() {
+            let color = SERIES[k % SERIES.len()];
+            let points: Vec<egui::Pos2> = e
+                .history
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let x = rect.left() + rect.width() * (i as f32 + 0.5) / n.max(1) as f32;
+                    let y = rect.bottom()
+                        - rect.height() * v.get(k).copied().unwrap_or(0.0).clamp(0.0, 1.0);
+                    egui::pos2(x, y)
+                })
+                .collect();
+            painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, color)));
+            ui.colored_label(color, name);
+        }
+    }
 }

@@ -32,7 +32,7 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
     };
     let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
     let inpainter = Inpainter::new(&gpu.device)?;
-    let total = kinds.len() * 2 + sizes.len() * 3;
+    let total = kinds.len() * 3 + sizes.len() * 3;
     let mut results = Vec::new();
     let photo512 = bench::photo(&models, 512)?;
     let image512 = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.photo")?;
@@ -45,6 +45,19 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
             bench::classify_once(&gpu, &pipeline, &image512, timer.as_ref())
         })?);
         pipelines.push(pipeline);
+
+        // The same model on burn's CPU backend (what a machine without a GPU uses).
+        let name = format!("{}/infer-cpu", kind.name());
+        progress(results.len(), total, &name);
+        let cpu = ClassifyPipeline::with_inference(&gpu, kind, Preset::Default, &models, false)?;
+        let photo = bench::photo(&models, 512)?;
+        results.push(bench::time_case(&name, warmup, n, || {
+            unsee::classify::read_probabilities(
+                &gpu,
+                cpu.forward(cpu.input_from_image(&photo)).logits,
+            )
+            .map(|_| None)
+        })?);
     }
 
     for &size in sizes {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use unsee::classify::ClassifyPipeline;
+use unsee::classify::{ClassifyPipeline, Inference};
 use unsee::gpu::{GpuContext, GpuOptions};
 use unsee::image_io;
 use unsee::models::{ModelKind, Prediction};
@@ -20,7 +20,12 @@ struct ImageResult {
 
 /// Classifies every image; an image that fails is reported and the others still run. Fails
 /// (non-zero exit) when any image failed.
-pub fn run(args: ClassifyArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow::Result<()> {
+pub fn run(
+    args: ClassifyArgs,
+    gpu_options: GpuOptions,
+    models: PathBuf,
+    inference: Inference,
+) -> anyhow::Result<()> {
     // Decode first: a bad file is reported without waiting for a GPU or the weights.
     let mut images = Vec::new();
     let mut errors = Vec::new();
@@ -42,7 +47,10 @@ pub fn run(args: ClassifyArgs, gpu_options: GpuOptions, models: PathBuf) -> anyh
     }
 
     let gpu = GpuContext::headless(&gpu_options)?;
-    let pipeline = ClassifyPipeline::new(&gpu, args.model, args.preset, &models)?;
+    let on_gpu = inference.on_gpu(&gpu);
+    log::info!("inference on {}", Inference::describe(on_gpu));
+    let pipeline =
+        ClassifyPipeline::with_inference(&gpu, args.model, args.preset, &models, on_gpu)?;
     let max_side = gpu.device.limits().max_texture_dimension_2d;
     let mut results = Vec::new();
     for (path, img) in images {

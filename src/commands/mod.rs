@@ -3,4 +3,6 @@
 pub mod adapters;
 pub mod bench;
 pub mod classify;
+pub mod explain;
 pub mod inpaint;
+pub mod replay;

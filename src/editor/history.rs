@@ -12,6 +12,38 @@ pub struct Stroke {
     pub radius: f32,
     /// Pointer positions in image pixels.
     pub points: Vec<(f32, f32)>,
+    /// Extra unconnected segments `[ax, ay, bx, by]` (a mask applied in one step, as row runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<[f32; 4]>,
+}
+
+impl Stroke {
+    /// A mask applied in one step: each horizontal run of set pixels becomes a capsule of radius
+    /// ½ through the run's pixel centres, which covers exactly those pixels.
+    pub fn from_mask(mask: &image::GrayImage) -> Self {
+        let mut runs = Vec::new();
+        for y in 0..mask.height() {
+            let mut x = 0;
+            while x < mask.width() {
+                if mask.get_pixel(x, y)[0] == 0 {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < mask.width() && mask.get_pixel(x, y)[0] != 0 {
+                    x += 1;
+                }
+                let cy = y as f32 + 0.5;
+                runs.push([start as f32 + 0.5, cy, x as f32 - 0.5, cy]);
+            }
+        }
+        Self {
+            restore: false,
+            radius: 0.5,
+            points: Vec::new(),
+            runs,
+        }
+    }
 }
 
 impl Stroke {
@@ -24,11 +56,13 @@ impl Stroke {
             radius: self.radius,
             erase: !self.restore,
         };
-        match self.points.as_slice() {
+        let mut out: Vec<Segment> = match self.points.as_slice() {
             [] => Vec::new(),
             [p] => vec![seg(*p, *p)],
             pts => pts.windows(2).map(|w| seg(w[0], w[1])).collect(),
-        }
+        };
+        out.extend(self.runs.iter().map(|r| seg((r[0], r[1]), (r[2], r[3]))));
+        out
     }
 }
 
@@ -48,6 +82,7 @@ impl History {
             restore,
             radius,
             points: vec![p],
+            runs: Vec::new(),
         };
         let seg = stroke.segments()[0];
         self.current = Some(stroke);
@@ -69,6 +104,15 @@ impl History {
             radius: stroke.radius,
             erase: !stroke.restore,
         })
+    }
+
+    /// Adds a finished stroke in one step (a suggested mask); returns its segments.
+    pub fn push(&mut self, stroke: Stroke) -> Vec<Segment> {
+        self.end();
+        let segments = stroke.segments();
+        self.done.push(stroke);
+        self.undone.clear();
+        segments
     }
 
     /// Finishes the current stroke (it becomes undoable; redo history is dropped).
@@ -163,11 +207,25 @@ mod tests {
     }
 
     #[test]
+    fn mask_stroke_paints_exactly_the_mask() {
+        let mask = image::GrayImage::from_fn(23, 17, |x, y| {
+            image::Luma([u8::from((x * 7 + y * 3) % 5 < 2 || (4..9).contains(&x)) * 255])
+        });
+        let stroke = Stroke::from_mask(&mask);
+        let mut painted = image::GrayImage::new(23, 17);
+        for s in stroke.segments() {
+            crate::cpu::paint::paint_segment(&mut painted, s.a, s.b, s.radius, s.erase);
+        }
+        assert_eq!(painted, mask);
+    }
+
+    #[test]
     fn dot_stroke_is_one_segment() {
         let s = Stroke {
             restore: false,
             radius: 4.0,
             points: vec![(3.0, 3.0)],
+            runs: Vec::new(),
         };
         assert_eq!(s.segments().len(), 1);
         assert!(s.segments()[0].erase);

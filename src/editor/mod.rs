@@ -81,6 +81,7 @@ struct ComposeKey {
     generation: u64,
     jobs_started: u64,
     cam: Option<CamKey>,
+    overlay_version: u64,
     split: u32,
     mask_alpha: f32,
     cam_opacity: f32,
@@ -109,6 +110,8 @@ pub struct Stats {
 pub struct Editor {
     /// Image size.
     pub size: (u32, u32),
+    /// The original in CPU memory, for fills and inference on the CPU (software adapters).
+    original_cpu: RgbaImage,
     original: wgpu::Texture,
     modified: wgpu::Texture,
     mask: wgpu::Texture,
@@ -140,6 +143,9 @@ pub struct Editor {
     pm_cache: PatchMatchCache,
     /// The settings the cached PatchMatch fill was made with.
     pm_primed_with: Option<PatchMatchParams>,
+    /// A map shown over the original picture instead of its CAM (an occlusion map).
+    original_overlay: Option<crate::explain::Map>,
+    overlay_version: u64,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -191,6 +197,7 @@ impl Editor {
         engine.gpu.queue.submit([encoder.finish()]);
         Ok(Self {
             size,
+            original_cpu: img.clone(),
             original,
             modified,
             mask,
@@ -213,6 +220,8 @@ impl Editor {
             notice: None,
             pm_cache: PatchMatchCache::default(),
             pm_primed_with: None,
+            original_overlay: None,
+            overlay_version: 0,
         })
     }
 
@@ -234,6 +243,21 @@ impl Editor {
     /// The mask as painted on the GPU (R32Float, 1 = erased), for saving.
     pub fn mask_texture(&self) -> &wgpu::Texture {
         &self.mask
+    }
+
+    /// The original image in CPU memory.
+    pub fn original_image(&self) -> &RgbaImage {
+        &self.original_cpu
+    }
+
+    /// Version of the edit: bumps with every change of the mask.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The edit version the Modified table answers.
+    pub fn answered_generation(&self) -> Option<u64> {
+        self.shown_generation
     }
 
     /// The stroke history.
@@ -266,6 +290,28 @@ impl Editor {
     /// Drags the brush to `p` (the segment from the last point is painted: no gaps).
     pub fn extend_stroke(&mut self, p: (f32, f32)) {
         if let Some(seg) = self.history.extend(p) {
+            self.queue(seg);
+        }
+    }
+
+    /// Erases the non-zero pixels of `mask` in one undoable step (a suggested mask).
+    pub fn apply_mask(&mut self, mask: &GrayImage) -> Result<()> {
+        if mask.dimensions() != self.size {
+            return Err(Error::Invalid(format!(
+                "the mask is {}x{} but the image is {}x{}",
+                mask.width(),
+                mask.height(),
+                self.size.0,
+                self.size.1
+            )));
+        }
+        self.push_stroke(Stroke::from_mask(mask));
+        Ok(())
+    }
+
+    /// Adds a whole stroke in one step (replaying a session, or a suggested mask).
+    pub fn push_stroke(&mut self, stroke: Stroke) {
+        for seg in self.history.push(stroke) {
             self.queue(seg);
         }
     }
@@ -436,6 +482,10 @@ impl Editor {
         };
         let started = Instant::now();
         self.jobs_started += 1;
+        engine.pipeline(model)?;
+        if !engine.inference_on_gpu {
+            return self.start_cpu_job(engine, settings, kind, started);
+        }
         let image = match kind {
             JobKind::Original => &self.original,
             JobKind::Modified { .. } => {
@@ -443,8 +493,7 @@ impl Editor {
                 &self.modified
             }
         };
-        engine.pipeline(model)?;
-        let pipeline = engine.loaded(model).expect("loaded just above");
+        let pipeline = engine.loaded(model).expect("loaded above");
         let gpu = &engine.gpu;
         let input = pipeline.input_from_texture(gpu, image)?;
         let out = pipeline.forward(input);
@@ -458,6 +507,74 @@ impl Editor {
             started,
         });
         Ok(())
+    }
+
+    /// The job on the CPU (software adapters): fill with the CPU implementation, upload the result
+    /// for display, classify on burn's CPU backend. Its scores are ready at once.
+    fn start_cpu_job(
+        &mut self,
+        engine: &mut Engine,
+        settings: &ViewSettings,
+        kind: JobKind,
+        started: Instant,
+    ) -> Result<()> {
+        let model = settings.model;
+        let image = match kind {
+            JobKind::Original => self.original_cpu.clone(),
+            JobKind::Modified { .. } => {
+                let filled = self.fill_cpu(&settings.inpaint)?;
+                let (w, h) = self.size;
+                engine.gpu.queue.write_texture(
+                    self.modified.as_image_copy(),
+                    filled.as_raw(),
+                    wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(4 * w),
+                        rows_per_image: Some(h),
+                    },
+                    texture::extent(w, h),
+                );
+                filled
+            }
+        };
+        let pipeline = engine.loaded(model).expect("loaded by start_job");
+        let out = pipeline.forward(pipeline.input_from_image(&image));
+        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        let readback = Readback::start(&engine.gpu, &probabilities)?;
+        self.job = Some(Job {
+            kind,
+            model,
+            readback,
+            features: out.features,
+            started,
+        });
+        Ok(())
+    }
+
+    /// The modified image filled on the CPU (PatchMatch falls back to Telea where it cannot work).
+    fn fill_cpu(&mut self, params: &InpaintParams) -> Result<RgbaImage> {
+        self.notice = None;
+        if !cpu::telea::validate_mask(self.size, &self.hole_plan)? {
+            return Ok(self.original_cpu.clone());
+        }
+        match params.method {
+            Method::Telea => {
+                cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
+            }
+            Method::PatchMatch => {
+                match cpu::patchmatch::patchmatch(
+                    &self.original_cpu,
+                    &self.hole_plan,
+                    &params.patchmatch,
+                ) {
+                    Ok(r) => Ok(r.image),
+                    Err(e) => {
+                        self.notice = Some(format!("{e}; filled with Telea instead"));
+                        cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
+                    }
+                }
+            }
+        }
     }
 
     /// Restores the modified image from the original and fills the hole (recorded on the queue).
@@ -556,6 +673,7 @@ impl Editor {
             generation: self.generation,
             jobs_started: self.jobs_started,
             cam: self.cams.as_ref().map(|c| c.0),
+            overlay_version: self.overlay_version,
             split,
             mask_alpha: settings.mask_alpha,
             cam_opacity: settings.cam_opacity,
@@ -563,59 +681,122 @@ impl Editor {
         if self.composed == Some(key) {
             return Ok(());
         }
-        let original_too = self
-            .composed
-            .is_none_or(|k| k.cam != key.cam || k.cam_opacity != key.cam_opacity);
+        let original_too = self.composed.is_none_or(|k| {
+            k.cam != key.cam
+                || k.cam_opacity != key.cam_opacity
+                || k.overlay_version != key.overlay_version
+        });
         self.composed = Some(key);
-        let draw = |output: &wgpu::Texture,
-                    split: u32,
-                    mask_alpha: f32,
-                    cam: Option<&Tensor<2>>|
-         -> Result<()> {
-            let device = &engine.gpu.device;
-            let s = ComposeSettings {
-                split,
-                mask_alpha,
-                cam_opacity: settings.cam_opacity,
-            };
-            let submit = |overlay: Option<CamOverlay<'_>>| {
-                let mut encoder = device.create_command_encoder(&Default::default());
-                engine.compose.encode(
-                    device,
-                    &mut encoder,
-                    &self.original,
-                    &self.modified,
-                    &self.mask,
-                    overlay,
-                    output,
-                    &s,
-                );
-                engine.gpu.queue.submit([encoder.finish()]);
-            };
-            match cam {
-                Some(t) => {
-                    let [h, w] = t.dims();
-                    with_tensor_buffer(t, |binding| {
-                        submit(Some(CamOverlay {
-                            binding: &binding,
-                            size: (w as u32, h as u32),
-                        }))
-                    })?;
-                }
-                None => submit(None),
-            }
-            Ok(())
-        };
         let cams = self.cams.as_ref();
-        draw(
+        self.draw(
+            engine,
             &self.display,
             split,
+            settings,
             settings.mask_alpha,
             cams.map(|c| &c.2),
+            None,
         )?;
         if original_too {
-            draw(&self.display_original, self.size.0, 0.0, cams.map(|c| &c.1))?;
+            let map = self.original_overlay.as_ref();
+            let tensor = if map.is_some() {
+                None
+            } else {
+                cams.map(|c| &c.1)
+            };
+            self.draw(
+                engine,
+                &self.display_original,
+                self.size.0,
+                settings,
+                0.0,
+                tensor,
+                map,
+            )?;
         }
         Ok(())
+    }
+
+    /// Composes one picture into `output`, overlaying a CAM tensor or a map (if any).
+    #[allow(clippy::too_many_arguments)]
+    fn draw(
+        &self,
+        engine: &Engine,
+        output: &wgpu::Texture,
+        split: u32,
+        settings: &ViewSettings,
+        mask_alpha: f32,
+        cam: Option<&Tensor<2>>,
+        map: Option<&crate::explain::Map>,
+    ) -> Result<()> {
+        let device = &engine.gpu.device;
+        let s = ComposeSettings {
+            split,
+            mask_alpha,
+            cam_opacity: settings.cam_opacity,
+        };
+        let submit = |overlay: Option<CamOverlay<'_>>| {
+            let mut encoder = device.create_command_encoder(&Default::default());
+            engine.compose.encode(
+                device,
+                &mut encoder,
+                &self.original,
+                &self.modified,
+                &self.mask,
+                overlay,
+                output,
+                &s,
+            );
+            engine.gpu.queue.submit([encoder.finish()]);
+        };
+        let upload = |values: &[f32], size: (u32, u32)| {
+            // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
+            use wgpu::util::DeviceExt;
+            let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("editor.overlay"),
+                contents: bytemuck::cast_slice(values),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+            let binding = crate::gpu::burn_buffer::TensorBinding {
+                buffer: &buffer,
+                offset: 0,
+                size: (values.len() * 4) as u64,
+            };
+            submit(Some(CamOverlay {
+                binding: &binding,
+                size,
+            }));
+        };
+        match (cam, map) {
+            (_, Some(m)) => upload(&m.normalized().values, m.grid),
+            (Some(t), None) if crate::gpu::burn_buffer::is_wgpu(t) => {
+                let [h, w] = t.dims();
+                with_tensor_buffer(t, |binding| {
+                    submit(Some(CamOverlay {
+                        binding: &binding,
+                        size: (w as u32, h as u32),
+                    }))
+                })?;
+            }
+            (Some(t), None) => {
+                let [h, w] = t.dims();
+                let values = t
+                    .clone()
+                    .try_into_data()
+                    .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
+                    .try_into_vec::<f32>()
+                    .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
+                upload(&values, (w as u32, h as u32));
+            }
+            (None, None) => submit(None),
+        }
+        Ok(())
+    }
+
+    /// Shows `map` (an occlusion map) over the original picture instead of its CAM; `None` goes
+    /// back to the CAM.
+    pub fn set_original_overlay(&mut self, map: Option<crate::explain::Map>) {
+        self.original_overlay = map;
+        self.overlay_version += 1;
     }
 }

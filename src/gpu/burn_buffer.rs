@@ -90,3 +90,8 @@ pub fn flush<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
         .flush()
         .map_err(|e| Error::Gpu(format!("flushing burn's queue: {e:?}")))
 }
+
+/// Whether `tensor` lives on burn's wgpu backend (else on the CPU backend).
+pub fn is_wgpu<const D: usize>(tensor: &Tensor<D>) -> bool {
+    tensor.clone().try_into_primitive::<Wgpu>().is_ok()
+}

@@ -21,7 +21,9 @@ pub use topk::{Prediction, top_k};
 use weights::WeightFile;
 
 /// Which classifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 pub enum ModelKind {
     /// SqueezeNet 1.1, the original Caffe weights (the 2018 demo's model).
     #[value(name = "squeezenet")]

@@ -1,6 +1,7 @@
 //! The viewer's edit, headless: scripted strokes through the same `Editor` the window drives,
 //! pictures rendered to offscreen textures and read back.
 
+use unsee::classify::Inference;
 use unsee::cpu::compose::{ComposeSettings, compose};
 use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
@@ -10,12 +11,12 @@ use unsee::image_io;
 
 use crate::common;
 
-/// The dog photo at 256x192, and the strokes that paint over the dog (image pixels).
-fn setup() -> Option<(Engine, Editor)> {
+/// The dog photo at 256x192 in an editor whose classifiers run where `inference` says.
+fn setup(inference: Inference) -> Option<(Engine, Editor)> {
     // The editor's engine holds its own device: these tests need an adapter like the others.
     common::gpu()?;
     let gpu = GpuContext::headless(&GpuOptions::from_arg(None)).unwrap();
-    let mut engine = Engine::new(gpu, common::models_dir()).unwrap();
+    let mut engine = Engine::with_inference(gpu, common::models_dir(), inference).unwrap();
     let img = image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
     let img = image::imageops::resize(&img, 256, 192, image::imageops::FilterType::Triangle);
     let editor = Editor::new(&engine, &img).unwrap();
@@ -38,8 +39,19 @@ fn paint_dog(editor: &mut Editor) {
 }
 
 #[test]
-fn strokes_inpaint_reclassify_undo_and_cam() {
-    let Some((mut engine, mut editor)) = setup() else {
+fn editor_with_gpu_inference() {
+    scenario(Inference::Gpu);
+}
+
+#[test]
+fn editor_with_cpu_inference() {
+    // What a machine without a GPU runs: fills and classifiers on the CPU, display on lavapipe.
+    scenario(Inference::Cpu);
+}
+
+/// Strokes, inpainting, reclassification, undo/redo, CAM, model switch, PatchMatch.
+fn scenario(inference: Inference) {
+    let Some((mut engine, mut editor)) = setup(inference) else {
         return;
     };
     let settings = ViewSettings::default();

@@ -4,10 +4,12 @@
 mod cli_errors;
 mod common;
 mod editor;
+mod explain;
 mod models;
 mod paper;
 mod patchmatch;
 mod photos;
 mod preprocess;
+mod session;
 mod telea;
 mod window;

@@ -41,24 +41,30 @@ fn logits_match_onnxruntime() {
             .map(|v| v.as_f64().unwrap() as f32)
             .collect();
 
-        let model =
-            Classifier::load(kind, Preset::Default, &common::models_dir(), &gpu.burn).unwrap();
-        let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, size, size]), &gpu.burn);
-        let got = read_logits(gpu, model.forward(x).logits).unwrap();
-
-        let max_ref = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let max_diff = got
-            .iter()
-            .zip(&expected)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-        eprintln!(
-            "{}: max|Δlogit| = {max_diff:.2e}, max|logit| = {max_ref:.2}",
-            kind.name()
-        );
-        assert!(
-            max_diff <= 1e-3 * max_ref,
-            "{}: max|Δ| {max_diff} > 1e-3 · {max_ref}",
-            kind.name()
-        );
+        // Both inference paths: burn's wgpu backend on the shared device, and its CPU backend.
+        for (place, device) in [
+            ("gpu", gpu.burn.clone()),
+            ("cpu", burn::tensor::Device::flex()),
+        ] {
+            let model =
+                Classifier::load(kind, Preset::Default, &common::models_dir(), &device).unwrap();
+            let x =
+                Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, size, size]), &device);
+            let got = read_logits(gpu, model.forward(x).logits).unwrap();
+            let max_ref = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let max_diff = got
+                .iter()
+                .zip(&expected)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            eprintln!(
+                "{}/{place}: max|Δlogit| = {max_diff:.2e}, max|logit| = {max_ref:.2}",
+                kind.name()
+            );
+            assert!(
+                max_diff <= 1e-3 * max_ref,
+                "{}/{place}: max|Δ| {max_diff} > 1e-3 · {max_ref}",
+                kind.name()
+            );
+        }
     }
 }

@@ -39,13 +39,25 @@ fn paper2018_reproduces_the_figures() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let pipeline = ClassifyPipeline::new(
-        gpu,
-        ModelKind::SqueezeNet,
-        Preset::Paper2018,
-        &common::models_dir(),
-    )
-    .unwrap();
+    // Both inference paths: the shared GPU and burn's CPU backend.
+    for on_gpu in [true, false] {
+        let pipeline = ClassifyPipeline::with_inference(
+            gpu,
+            ModelKind::SqueezeNet,
+            Preset::Paper2018,
+            &common::models_dir(),
+            on_gpu,
+        )
+        .unwrap();
+        check_figures(gpu, &pipeline, &shared);
+    }
+}
+
+fn check_figures(
+    gpu: &unsee::gpu::GpuContext,
+    pipeline: &ClassifyPipeline,
+    shared: &std::path::Path,
+) {
     for (photo, figure) in FIGURES {
         let img = image_io::load_image(&shared.join("paper").join(photo)).unwrap();
         let top = pipeline.classify_image(gpu, &img, 5).unwrap();

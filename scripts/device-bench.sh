@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One prepared benchmark run for a GPU machine without package access (e.g. a lent H100/H200).
+# Carry: a stripped release binary (default target/release/unsee; `strip` it first), models/, and,
+# where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes). Runs the
+# adapter list, `unsee bench --json` and scripts/compare.py (onnxruntime / OpenCV / PyTorch CUDA,
+# whichever are installed there), writing everything into OUT_DIR. Well under 10 minutes.
+#
+# usage: scripts/device-bench.sh OUT_DIR [BINARY]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: scripts/device-bench.sh OUT_DIR [BINARY]}
+bin=${2:-target/release/unsee}
+mkdir -p "$out"
+
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && [ -d .gl ]; then
+    for f in .gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+fi
+nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$nvidia_icd" ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
+    export VK_DRIVER_FILES=$nvidia_icd
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+chmod 700 "$XDG_RUNTIME_DIR"
+
+{ nvidia-smi -L 2>&1 || true; "$bin" adapters 2>&1; } > "$out/adapters.txt"
+timeout 300 "$bin" --inference gpu bench --json > "$out/bench.json" 2> "$out/bench.log"
+echo "bench exit $?" >> "$out/bench.log"
+PYTHONUNBUFFERED=1 timeout 240 python3 scripts/compare.py --unsee "$bin" --skip-unsee-bench "$out/bench.json" \
+    > "$out/compare.txt" 2>&1
+echo "compare exit $?" >> "$out/compare.txt"
+ls -la "$out"

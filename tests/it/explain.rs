@@ -1,0 +1,159 @@
+//! Occlusion by inpainting and CAM maps on a real photo; suggested masks.
+
+use unsee::classify::ClassifyPipeline;
+use unsee::explain::{self, Map};
+use unsee::inpaint::{InpaintParams, Inpainter};
+use unsee::models::{ModelKind, Preset};
+
+use crate::common;
+
+fn dog() -> image::RgbaImage {
+    let img = unsee::image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
+    image::imageops::resize(&img, 256, 192, image::imageops::FilterType::Triangle)
+}
+
+/// Centre of a cell as fractions of the image.
+fn centre(map: &Map, (x, y): (u32, u32)) -> (f32, f32) {
+    (
+        (x as f32 + 0.5) / map.grid.0 as f32,
+        (y as f32 + 0.5) / map.grid.1 as f32,
+    )
+}
+
+/// The dog in dog.jpg: x 0.12–0.45, y 0.33–0.97 of the image (a margin of half a cell added).
+fn over_the_dog((x, y): (f32, f32)) -> bool {
+    (0.05..0.52).contains(&x) && (0.26..1.0).contains(&y)
+}
+
+#[test]
+fn occlusion_by_inpainting_finds_the_dog() {
+    let Some(gpu) = common::gpu() else { return };
+    let img = dog();
+    let inpainter = Inpainter::new(&gpu.device).unwrap();
+    for kind in ModelKind::ALL {
+        // Burn's CPU backend: 49 variants in a few seconds even without a GPU.
+        let pipeline = ClassifyPipeline::with_inference(
+            gpu,
+            kind,
+            Preset::Default,
+            &common::models_dir(),
+            false,
+        )
+        .unwrap();
+        let class = pipeline.classify_image(gpu, &img, 1).unwrap()[0].index;
+        let mut calls = 0;
+        let map = explain::occlusion_map(
+            gpu,
+            &inpainter,
+            &pipeline,
+            &img,
+            class,
+            7,
+            &InpaintParams::default(),
+            16,
+            |_, _| calls += 1,
+        )
+        .unwrap();
+        assert_eq!(map.values.len(), 49);
+        assert_eq!(calls, 4, "progress after each batch of 16");
+        let best = map.argmax();
+        eprintln!(
+            "{}: class {class} ({}), strongest cell {best:?}, drop {:.3}",
+            kind.name(),
+            pipeline.labels.name(class),
+            map.at(best.0, best.1)
+        );
+        assert!(
+            over_the_dog(centre(&map, best)),
+            "{}: strongest cell {best:?} is not over the dog",
+            kind.name()
+        );
+        assert!(
+            map.at(best.0, best.1) > 0.05,
+            "{}: erasing the dog barely matters",
+            kind.name()
+        );
+    }
+
+    // The GPU path (fills on the GPU, preprocessing into burn's buffer) agrees with the CPU one.
+    let gpu_pipe = ClassifyPipeline::new(
+        gpu,
+        ModelKind::SqueezeNet,
+        Preset::Default,
+        &common::models_dir(),
+    )
+    .unwrap();
+    let cpu_pipe = ClassifyPipeline::with_inference(
+        gpu,
+        ModelKind::SqueezeNet,
+        Preset::Default,
+        &common::models_dir(),
+        false,
+    )
+    .unwrap();
+    let class = cpu_pipe.classify_image(gpu, &img, 1).unwrap()[0].index;
+    let run = |p: &ClassifyPipeline| {
+        explain::occlusion_map(
+            gpu,
+            &inpainter,
+            p,
+            &img,
+            class,
+            2,
+            &InpaintParams::default(),
+            4,
+            |_, _| (),
+        )
+        .unwrap()
+    };
+    let (a, b) = (run(&gpu_pipe), run(&cpu_pipe));
+    for (x, y) in a.values.iter().zip(&b.values) {
+        assert!(
+            (x - y).abs() < 0.02,
+            "GPU {:?} vs CPU {:?}",
+            a.values,
+            b.values
+        );
+    }
+}
+
+#[test]
+fn cam_maps_and_suggested_masks() {
+    let Some(gpu) = common::gpu() else { return };
+    let img = dog();
+    for on_gpu in [true, false] {
+        let pipeline = ClassifyPipeline::with_inference(
+            gpu,
+            ModelKind::MobileNetV2,
+            Preset::Default,
+            &common::models_dir(),
+            on_gpu,
+        )
+        .unwrap();
+        let class = pipeline.classify_image(gpu, &img, 1).unwrap()[0].index;
+        let map = explain::cam_map(gpu, &pipeline, &img, class).unwrap();
+        assert_eq!(
+            map.grid,
+            (7, 7),
+            "MobileNetV2's last feature map at 224² is 7x7"
+        );
+        assert!(map.values.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(
+            over_the_dog(centre(&map, map.argmax())),
+            "CAM peak {:?} not over the dog",
+            map.argmax()
+        );
+        // The suggested mask is exactly the thresholded (bilinear) map.
+        let mask = explain::suggested_mask(&map, img.dimensions(), 0.6);
+        let norm = map.normalized();
+        for (x, y, m) in mask.enumerate_pixels() {
+            assert_eq!(
+                m[0] != 0,
+                norm.sample(img.dimensions(), x, y) >= 0.6,
+                "pixel ({x}, {y})"
+            );
+        }
+        let covered = mask.pixels().filter(|m| m[0] != 0).count();
+        assert!(covered > 0 && covered < mask.len() / 2, "{covered} pixels");
+    }
+}
