@@ -148,7 +148,8 @@ def main():
     for r in ours["results"]:
         gpu = r.get("gpu_median_ms")
         gpu_s = f"{gpu:.3f}" if gpu is not None else "-"
-        rows = [(tool, res[r["name"]][0]) for tool, res in others.items() if r["name"] in res]
+        key = r["name"].replace("/infer-cpu", "/infer")
+        rows = [(tool, res[key][0]) for tool, res in others.items() if key in res]
         if r["name"].startswith("telea/"):
             rows += [("opencv NS", others["opencv"].get(r["name"].replace("telea", "ns"), (None,))[0])]
         if not rows:
