@@ -1,6 +1,7 @@
 //! The viewer window: winit + wgpu + egui on the shared device. `App` is the winit handler;
 //! `Viewer` owns the window's GPU resources and the open edit.
 
+pub mod dialog;
 pub mod explore;
 pub mod state;
 pub mod ui;
@@ -131,6 +132,7 @@ struct Viewer {
     engine: Engine,
     state: ViewerState,
     explore: explore::Explore,
+    dialog: Option<dialog::OpenDialog>,
     gallery: Vec<PathBuf>,
     frames_left: Option<u32>,
     frame_index: u32,
@@ -220,6 +222,7 @@ impl Viewer {
             engine,
             state: ViewerState::default(),
             explore: explore::Explore::new(),
+            dialog: None,
             gallery,
             frames_left: options.frames,
             frame_index: 0,
@@ -247,6 +250,8 @@ impl Viewer {
     /// Whether frames must keep coming without input (a job in flight, scripted frames).
     fn wants_frames(&self) -> bool {
         self.frames_left.is_some()
+            || self.dialog.is_some()
+            || self.explore.progress().is_some()
             || self
                 .editor
                 .as_ref()
@@ -350,6 +355,14 @@ impl Viewer {
                 && scores.model == self.state.settings.model
             {
                 self.explore.record(g, &scores.probabilities);
+            }
+        }
+        if let Some(answer) = self.dialog.as_ref().and_then(dialog::OpenDialog::poll) {
+            self.dialog = None;
+            match answer {
+                Ok(Some(path)) => self.open(&path),
+                Ok(None) => {}
+                Err(e) => self.state.error = Some(format!("{e}; type a path instead")),
             }
         }
         if let Some(n) = self.editor.as_ref().and_then(|e| e.notice.clone()) {
@@ -560,6 +573,8 @@ impl Viewer {
                 "fps": f64::from(self.frame_index) / elapsed.max(1e-9),
                 "jobs": stats.jobs,
                 "last_job_ms": stats.job_ms,
+                "last_fill_ms": stats.inpaint_ms,
+                "last_classify_ms": stats.classify_ms,
                 "last_stroke_to_answer_ms": stats.latency_ms,
             })
         );
@@ -648,6 +663,11 @@ impl Viewer {
                 }
                 Action::Reset => {
                     self.editor.as_mut().map(Editor::reset);
+                }
+                Action::OpenDialog => {
+                    if self.dialog.is_none() {
+                        self.dialog = Some(dialog::OpenDialog::spawn());
+                    }
                 }
                 Action::Occlusion => {
                     if let Err(e) = self.start_occlusion() {

@@ -15,6 +15,8 @@ use crate::models::ModelKind;
 pub enum Action {
     /// Open this image file.
     Open(PathBuf),
+    /// Show the native Open dialog.
+    OpenDialog,
     /// Undo the last stroke.
     Undo,
     /// Redo the last undone stroke.
@@ -101,7 +103,12 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
                 actions.push(Action::Open(PathBuf::from(state.open_path.trim())));
             }
         });
-        ui.label(RichText::new("or drop an image file on the window").weak());
+        ui.horizontal(|ui| {
+            if ui.button("Open...").clicked() {
+                actions.push(Action::OpenDialog);
+            }
+            ui.label(RichText::new("or drop an image file on the window").weak());
+        });
         ui.horizontal_wrapped(|ui| {
             for path in info.gallery {
                 let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
@@ -268,7 +275,7 @@ fn table(ui: &mut egui::Ui, id: &str, rows: &[TableRow], modified: bool, cam: &m
 
 /// The status bar: adapter and timings.
 pub fn status_bar(ui: &mut egui::Ui, state: &ViewerState, info: &PanelInfo<'_>) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let adapter = if info.software {
             format!("{} (software: slow)", info.adapter)
         } else {
@@ -278,7 +285,10 @@ pub fn status_bar(ui: &mut egui::Ui, state: &ViewerState, info: &PanelInfo<'_>) 
         ui.separator();
         ui.label(format!("frame {:.1} ms", state.frame_ms));
         ui.separator();
-        ui.label(format!("inpaint + classify {:.1} ms", info.stats.job_ms));
+        ui.label(format!(
+            "fill {:.1} ms, classify {:.1} ms (job {:.1} ms)",
+            info.stats.inpaint_ms, info.stats.classify_ms, info.stats.job_ms
+        ));
         ui.separator();
         ui.label(format!("stroke to answer {:.1} ms", info.stats.latency_ms));
     });

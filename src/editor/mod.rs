@@ -100,6 +100,10 @@ struct Job {
 pub struct Stats {
     /// Last inpaint + classify job, submit to scores on the CPU (ms).
     pub job_ms: f64,
+    /// Last fill (ms): GPU time from timestamps on the GPU path, wall time on the CPU path.
+    pub inpaint_ms: f64,
+    /// Last classification (ms), measured like `inpaint_ms`.
+    pub classify_ms: f64,
     /// Last stroke → new Modified table latency: first unanswered edit to its answer (ms).
     pub latency_ms: f64,
     /// Jobs completed.
@@ -146,6 +150,7 @@ pub struct Editor {
     /// A map shown over the original picture instead of its CAM (an occlusion map).
     original_overlay: Option<crate::explain::Map>,
     overlay_version: u64,
+    stages: Option<crate::gpu::timer::StageTimer>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -222,6 +227,7 @@ impl Editor {
             pm_primed_with: None,
             original_overlay: None,
             overlay_version: 0,
+            stages: crate::gpu::timer::StageTimer::new(device, &engine.gpu.queue),
         })
     }
 
@@ -420,6 +426,14 @@ impl Editor {
             features: job.features,
         };
         self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
+        if let Some((fill, classify)) = self
+            .stages
+            .as_mut()
+            .and_then(|t| t.take_ms(&engine.gpu.device))
+        {
+            self.stats.inpaint_ms = fill;
+            self.stats.classify_ms = classify;
+        }
         self.stats.jobs += 1;
         match job.kind {
             JobKind::Original => self.original_scores = Some(scores),
@@ -486,18 +500,34 @@ impl Editor {
         if !engine.inference_on_gpu {
             return self.start_cpu_job(engine, settings, kind, started);
         }
-        let image = match kind {
-            JobKind::Original => &self.original,
-            JobKind::Modified { .. } => {
-                self.inpaint(engine, settings)?;
-                &self.modified
-            }
+        let modified = matches!(kind, JobKind::Modified { .. });
+        let mut stages = if modified { self.stages.take() } else { None };
+        if let Some(t) = &mut stages {
+            t.stamp(&engine.gpu.device, &engine.gpu.queue, 0);
+        }
+        if modified {
+            self.inpaint(engine, settings)?;
+        }
+        if let Some(t) = &mut stages {
+            t.stamp(&engine.gpu.device, &engine.gpu.queue, 1);
+        }
+        let image = if modified {
+            &self.modified
+        } else {
+            &self.original
         };
         let pipeline = engine.loaded(model).expect("loaded above");
         let gpu = &engine.gpu;
         let input = pipeline.input_from_texture(gpu, image)?;
         let out = pipeline.forward(input);
         let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        if let Some(t) = &mut stages {
+            crate::gpu::burn_buffer::flush(&probabilities)?;
+            t.stamp(&gpu.device, &gpu.queue, 2);
+        }
+        if stages.is_some() {
+            self.stages = stages;
+        }
         let readback = Readback::start(gpu, &probabilities)?;
         self.job = Some(Job {
             kind,
@@ -519,10 +549,12 @@ impl Editor {
         started: Instant,
     ) -> Result<()> {
         let model = settings.model;
+        let fill_start = Instant::now();
         let image = match kind {
             JobKind::Original => self.original_cpu.clone(),
             JobKind::Modified { .. } => {
                 let filled = self.fill_cpu(&settings.inpaint)?;
+                self.stats.inpaint_ms = fill_start.elapsed().as_secs_f64() * 1e3;
                 let (w, h) = self.size;
                 engine.gpu.queue.write_texture(
                     self.modified.as_image_copy(),
@@ -537,10 +569,12 @@ impl Editor {
                 filled
             }
         };
+        let classify_start = Instant::now();
         let pipeline = engine.loaded(model).expect("loaded by start_job");
         let out = pipeline.forward(pipeline.input_from_image(&image));
         let probabilities = burn::tensor::activation::softmax(out.logits, 1);
         let readback = Readback::start(&engine.gpu, &probabilities)?;
+        self.stats.classify_ms = classify_start.elapsed().as_secs_f64() * 1e3;
         self.job = Some(Job {
             kind,
             model,
