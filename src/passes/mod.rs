@@ -58,3 +58,112 @@ pub fn compute_pipeline_entry(
     }
     Ok(pipeline)
 }
+
+/// Per-dispatch parameters of one pass, packed into one uniform buffer at dynamic offsets.
+pub struct DynamicUniforms {
+    buffer: wgpu::Buffer,
+    stride: u64,
+    size: u64,
+}
+
+impl DynamicUniforms {
+    /// Packs `entries` at the device's uniform offset alignment.
+    pub fn new<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, entries: &[T]) -> Self {
+        use wgpu::util::DeviceExt;
+        let size = std::mem::size_of::<T>();
+        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
+        let stride = (size as u64).div_ceil(align) * align;
+        let mut bytes = vec![0u8; stride as usize * entries.len().max(1)];
+        for (i, e) in entries.iter().enumerate() {
+            let at = i * stride as usize;
+            bytes[at..at + size].copy_from_slice(bytemuck::bytes_of(e));
+        }
+        let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        Self {
+            buffer,
+            stride,
+            size: size as u64,
+        }
+    }
+
+    /// The dynamic offset of entry `i`.
+    pub fn offset(&self, i: usize) -> u32 {
+        (i as u64 * self.stride) as u32
+    }
+
+    /// The binding of one entry (bind with a dynamic offset).
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(self.size),
+        })
+    }
+}
+
+/// Bind group layout entries, all visible to compute shaders.
+pub mod layout {
+    /// A uniform buffer; `dynamic` for [`super::DynamicUniforms`] of `T`-sized entries.
+    pub fn uniform(binding: u32, dynamic_size: Option<u64>) -> wgpu::BindGroupLayoutEntry {
+        entry(
+            binding,
+            wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: dynamic_size.is_some(),
+                min_binding_size: dynamic_size.and_then(wgpu::BufferSize::new),
+            },
+        )
+    }
+
+    /// A storage buffer.
+    pub fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+        entry(
+            binding,
+            wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+        )
+    }
+
+    /// A 2D float texture read with `textureLoad`.
+    pub fn texture(binding: u32) -> wgpu::BindGroupLayoutEntry {
+        entry(
+            binding,
+            wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+        )
+    }
+
+    /// A write-only 2D storage texture.
+    pub fn storage_texture(
+        binding: u32,
+        format: wgpu::TextureFormat,
+    ) -> wgpu::BindGroupLayoutEntry {
+        entry(
+            binding,
+            wgpu::BindingType::StorageTexture {
+                access: wgpu::StorageTextureAccess::WriteOnly,
+                format,
+                view_dimension: wgpu::TextureViewDimension::D2,
+            },
+        )
+    }
+
+    fn entry(binding: u32, ty: wgpu::BindingType) -> wgpu::BindGroupLayoutEntry {
+        wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty,
+            count: None,
+        }
+    }
+}

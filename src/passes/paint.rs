@@ -1,7 +1,6 @@
 //! `PaintPass`: brush segments stamped into the mask texture on the GPU (`shaders/paint.wgsl`).
 
-use wgpu::util::DeviceExt;
-
+use super::{DynamicUniforms, layout};
 use crate::Result;
 use crate::cpu::paint::capsule_bounds;
 
@@ -41,7 +40,6 @@ struct Params {
 pub struct PaintPass {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
-    stride: u64,
 }
 
 impl PaintPass {
@@ -50,28 +48,8 @@ impl PaintPass {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("paint.bind_group_layout"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: true,
-                        min_binding_size: wgpu::BufferSize::new(
-                            std::mem::size_of::<Params>() as u64
-                        ),
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::StorageTexture {
-                        access: wgpu::StorageTextureAccess::WriteOnly,
-                        format: PAINT_MASK_FORMAT,
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                    },
-                    count: None,
-                },
+                layout::uniform(0, Some(std::mem::size_of::<Params>() as u64)),
+                layout::storage_texture(1, PAINT_MASK_FORMAT),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -86,13 +64,7 @@ impl PaintPass {
             include_str!("../../shaders/paint.wgsl"),
             &pipeline_layout,
         )?;
-        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
-        let stride = (std::mem::size_of::<Params>() as u64).div_ceil(align) * align;
-        Ok(Self {
-            pipeline,
-            layout,
-            stride,
-        })
+        Ok(Self { pipeline, layout })
     }
 
     /// Records `segments` into `mask` in order; with `clear_first`, the mask is zeroed first.
@@ -137,17 +109,7 @@ impl PaintPass {
         if params.is_empty() {
             return;
         }
-        let stride = self.stride as usize;
-        let mut bytes = vec![0u8; stride * params.len()];
-        for (i, p) in params.iter().enumerate() {
-            bytes[i * stride..i * stride + std::mem::size_of::<Params>()]
-                .copy_from_slice(bytemuck::bytes_of(p));
-        }
-        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("paint.params"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniforms = DynamicUniforms::new(device, "paint.params", &params);
         let view = mask.create_view(&Default::default());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("paint.bind_group"),
@@ -155,11 +117,7 @@ impl PaintPass {
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &uniforms,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-                    }),
+                    resource: uniforms.binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
@@ -173,7 +131,7 @@ impl PaintPass {
         });
         pass.set_pipeline(&self.pipeline);
         for (i, p) in params.iter().enumerate() {
-            pass.set_bind_group(0, &bind_group, &[(i as u64 * self.stride) as u32]);
+            pass.set_bind_group(0, &bind_group, &[uniforms.offset(i)]);
             pass.dispatch_workgroups(
                 super::workgroup_count(p.size[0], WORKGROUP),
                 super::workgroup_count(p.size[1], WORKGROUP),

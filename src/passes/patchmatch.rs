@@ -2,8 +2,8 @@
 //! GPU (`shaders/patchmatch.wgsl`; CPU mirror: `src/cpu/patchmatch.rs`).
 
 use image::GrayImage;
-use wgpu::util::DeviceExt;
 
+use super::{DynamicUniforms, layout};
 use crate::{Error, Result};
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/patchmatch.wgsl.
@@ -290,33 +290,6 @@ pub struct PatchMatchPass {
     other_layout: wgpu::BindGroupLayout,
     load_layout: wgpu::BindGroupLayout,
     store_layout: wgpu::BindGroupLayout,
-    stride: u64,
-}
-
-fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn texture(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
 }
 
 const ENTRIES: [&str; 10] = [
@@ -335,53 +308,48 @@ const ENTRIES: [&str; 10] = [
 impl PatchMatchPass {
     /// Builds the pipelines.
     pub fn new(device: &wgpu::Device) -> Result<Self> {
-        let layout = |label: &str, entries: &[wgpu::BindGroupLayoutEntry]| {
+        let make_layout = |label: &str, entries: &[wgpu::BindGroupLayoutEntry]| {
             device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some(label),
                 entries,
             })
         };
-        let params_layout = layout(
+        let params_layout = make_layout(
             "patchmatch.params_layout",
-            &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-                },
-                count: None,
-            }],
+            &[layout::uniform(
+                0,
+                Some(std::mem::size_of::<Params>() as u64),
+            )],
         );
-        let level_layout = layout(
+        let level_layout = make_layout(
             "patchmatch.level_layout",
             &[
-                storage(0, false),
-                storage(1, false),
-                storage(2, false),
-                storage(3, false),
-                storage(4, true),
-                storage(5, false),
+                layout::storage(0, false),
+                layout::storage(1, false),
+                layout::storage(2, false),
+                layout::storage(3, false),
+                layout::storage(4, true),
+                layout::storage(5, false),
             ],
         );
-        let other_layout = layout(
+        let other_layout = make_layout(
             "patchmatch.other_layout",
-            &[storage(0, true), storage(1, true), storage(2, true)],
+            &[
+                layout::storage(0, true),
+                layout::storage(1, true),
+                layout::storage(2, true),
+            ],
         );
-        let load_layout = layout("patchmatch.load_layout", &[texture(0), texture(1)]);
-        let store_layout = layout(
+        let load_layout = make_layout(
+            "patchmatch.load_layout",
+            &[layout::texture(0), layout::texture(1)],
+        );
+        let store_layout = make_layout(
             "patchmatch.store_layout",
-            &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::StorageTexture {
-                    access: wgpu::StorageTextureAccess::WriteOnly,
-                    format: crate::gpu::texture::IMAGE_FORMAT,
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                },
-                count: None,
-            }],
+            &[layout::storage_texture(
+                0,
+                crate::gpu::texture::IMAGE_FORMAT,
+            )],
         );
         let source = include_str!("../../shaders/patchmatch.wgsl");
         let mut pipelines = Vec::new();
@@ -411,8 +379,6 @@ impl PatchMatchPass {
             )?;
             pipelines.push((entry, pipeline));
         }
-        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
-        let stride = (std::mem::size_of::<Params>() as u64).div_ceil(align) * align;
         Ok(Self {
             pipelines,
             params_layout,
@@ -420,7 +386,6 @@ impl PatchMatchPass {
             other_layout,
             load_layout,
             store_layout,
-            stride,
         })
     }
 
@@ -493,27 +458,13 @@ impl PatchMatchPass {
                 }
             })
             .collect();
-        let stride = self.stride as usize;
-        let mut bytes = vec![0u8; stride * entries.len()];
-        for (i, e) in entries.iter().enumerate() {
-            bytes[i * stride..i * stride + std::mem::size_of::<Params>()]
-                .copy_from_slice(bytemuck::bytes_of(e));
-        }
-        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("patchmatch.params"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniforms = DynamicUniforms::new(device, "patchmatch.params", &entries);
         let params_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("patchmatch.params"),
             layout: &self.params_layout,
             entries: &[wgpu::BindGroupEntry {
                 binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &uniforms,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-                }),
+                resource: uniforms.binding(),
             }],
         });
         // Level groups: [level][which nnf is read].
@@ -652,7 +603,7 @@ impl PatchMatchPass {
                 Step::Store => ("store", 0, false),
             };
             pass.set_pipeline(self.pipeline(entry));
-            pass.set_bind_group(0, &params_group, &[(i as u64 * self.stride) as u32]);
+            pass.set_bind_group(0, &params_group, &[uniforms.offset(i)]);
             pass.set_bind_group(1, &level_groups[l][cur[l]], &[]);
             let other;
             match *step {

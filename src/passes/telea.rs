@@ -3,6 +3,7 @@
 
 use image::GrayImage;
 
+use super::{DynamicUniforms, layout};
 use crate::{Error, Result};
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/telea.wgsl.
@@ -138,33 +139,6 @@ pub struct TeleaPass {
     state_layout: wgpu::BindGroupLayout,
     input_layout: wgpu::BindGroupLayout,
     output_layout: wgpu::BindGroupLayout,
-    uniform_stride: u64,
-}
-
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
 }
 
 impl TeleaPass {
@@ -173,40 +147,23 @@ impl TeleaPass {
         let state_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("telea.state_layout"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: true,
-                        min_binding_size: wgpu::BufferSize::new(
-                            std::mem::size_of::<Params>() as u64
-                        ),
-                    },
-                    count: None,
-                },
-                storage_entry(1, false),
-                storage_entry(2, false),
-                storage_entry(3, true),
-                storage_entry(4, false),
+                layout::uniform(0, Some(std::mem::size_of::<Params>() as u64)),
+                layout::storage(1, false),
+                layout::storage(2, false),
+                layout::storage(3, true),
+                layout::storage(4, false),
             ],
         });
         let input_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("telea.input_layout"),
-            entries: &[texture_entry(0), texture_entry(1)],
+            entries: &[layout::texture(0), layout::texture(1)],
         });
         let output_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("telea.output_layout"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::StorageTexture {
-                    access: wgpu::StorageTextureAccess::WriteOnly,
-                    format: crate::gpu::texture::IMAGE_FORMAT,
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                },
-                count: None,
-            }],
+            entries: &[layout::storage_texture(
+                0,
+                crate::gpu::texture::IMAGE_FORMAT,
+            )],
         });
         let source = include_str!("../../shaders/telea.wgsl");
         let pipeline = |entry: &str, groups: &[Option<&wgpu::BindGroupLayout>]| {
@@ -228,8 +185,6 @@ impl TeleaPass {
         let eikonal = pipeline("eikonal", &[Some(&state_layout)])?;
         let fill = pipeline("fill", &[Some(&state_layout)])?;
         let store = pipeline("store", &[Some(&state_layout), Some(&output_layout)])?;
-        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
-        let uniform_stride = (std::mem::size_of::<Params>() as u64).div_ceil(align) * align;
         Ok(Self {
             init,
             eikonal,
@@ -238,7 +193,6 @@ impl TeleaPass {
             state_layout,
             input_layout,
             output_layout,
-            uniform_stride,
         })
     }
 
@@ -297,18 +251,7 @@ impl TeleaPass {
                 _pad: 0,
             })
             .collect();
-        let stride = self.uniform_stride as usize;
-        let mut bytes = vec![0u8; stride * entries.len()];
-        for (i, e) in entries.iter().enumerate() {
-            bytes[i * stride..i * stride + std::mem::size_of::<Params>()]
-                .copy_from_slice(bytemuck::bytes_of(e));
-        }
-        use wgpu::util::DeviceExt;
-        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("telea.params"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniforms = DynamicUniforms::new(device, "telea.params", &entries);
         let buffer = |label: &str| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -328,11 +271,7 @@ impl TeleaPass {
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: &uniforms,
-                            offset: 0,
-                            size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-                        }),
+                        resource: uniforms.binding(),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
@@ -404,8 +343,7 @@ impl TeleaPass {
         // T is in t_a: `to_b` reads it.
         pass.set_pipeline(&self.fill);
         for band in 0..=bands {
-            let offset = (u64::from(band) * self.uniform_stride) as u32;
-            pass.set_bind_group(0, &to_b, &[offset]);
+            pass.set_bind_group(0, &to_b, &[uniforms.offset(band as usize)]);
             pass.dispatch_workgroups(groups[0], groups[1], 1);
         }
 
