@@ -115,3 +115,14 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// Ok when a mask of size `mask` fits an image of size `image`, else the error users see.
+pub fn check_mask_size(mask: (u32, u32), image: (u32, u32)) -> Result<()> {
+    if mask == image {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "the mask is {}x{} but the image is {}x{}",
+        mask.0, mask.1, image.0, image.1
+    )))
+}

@@ -37,15 +37,7 @@ enum Flag {
 
 /// Checks the mask against the image; returns whether there is anything to fill.
 pub fn validate_mask(img: (u32, u32), mask: &GrayImage) -> Result<bool> {
-    if mask.dimensions() != img {
-        return Err(Error::Invalid(format!(
-            "the mask is {}x{} but the image is {}x{}",
-            mask.width(),
-            mask.height(),
-            img.0,
-            img.1
-        )));
-    }
+    crate::error::check_mask_size(mask.dimensions(), img)?;
     let holes = mask.as_raw().iter().filter(|&&m| m != 0).count();
     if holes == mask.as_raw().len() {
         return Err(Error::Invalid(

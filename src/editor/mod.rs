@@ -302,15 +302,7 @@ impl Editor {
 
     /// Erases the non-zero pixels of `mask` in one undoable step (a suggested mask).
     pub fn apply_mask(&mut self, mask: &GrayImage) -> Result<()> {
-        if mask.dimensions() != self.size {
-            return Err(Error::Invalid(format!(
-                "the mask is {}x{} but the image is {}x{}",
-                mask.width(),
-                mask.height(),
-                self.size.0,
-                self.size.1
-            )));
-        }
+        crate::error::check_mask_size(mask.dimensions(), self.size)?;
         self.push_stroke(Stroke::from_mask(mask));
         Ok(())
     }

@@ -4,6 +4,7 @@
 use image::GrayImage;
 
 use super::{DynamicUniforms, layout};
+use crate::error::check_mask_size;
 use crate::{Error, Result};
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/patchmatch.wgsl.
@@ -415,15 +416,8 @@ impl PatchMatchPass {
         warm: bool,
     ) -> Result<()> {
         let size = (image.width(), image.height());
-        if (mask.width(), mask.height()) != size || (output.width(), output.height()) != size {
-            return Err(Error::Invalid(format!(
-                "the mask is {}x{} but the image is {}x{}",
-                mask.width(),
-                mask.height(),
-                size.0,
-                size.1
-            )));
-        }
+        check_mask_size((mask.width(), mask.height()), size)?;
+        check_mask_size((output.width(), output.height()), size)?;
         cache.ensure(device, size, levels.max(1));
         let warm = warm && cache.primed;
         let steps = schedule(levels.max(1), params, warm);

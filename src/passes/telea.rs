@@ -4,7 +4,8 @@
 use image::GrayImage;
 
 use super::{DynamicUniforms, layout};
-use crate::{Error, Result};
+use crate::error::check_mask_size;
+use crate::Result;
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/telea.wgsl.
 const WORKGROUP: u32 = 8;
@@ -211,13 +212,8 @@ impl TeleaPass {
         params: &TeleaParams,
     ) -> Result<()> {
         let (w, h) = (image.width(), image.height());
-        if (mask.width(), mask.height()) != (w, h) || (output.width(), output.height()) != (w, h) {
-            return Err(Error::Invalid(format!(
-                "the mask is {}x{} but the image is {w}x{h}",
-                mask.width(),
-                mask.height()
-            )));
-        }
+        check_mask_size((mask.width(), mask.height()), (w, h))?;
+        check_mask_size((output.width(), output.height()), (w, h))?;
         let radius = params.radius.clamp(1, 100);
         // Region: the hole's box grown by the radius (the window) plus one (the band).
         let margin = radius + 2;
