@@ -90,9 +90,12 @@ pub struct ExplainArgs {
 pub struct ReplayArgs {
     /// The session folder (or its session.json).
     pub session: PathBuf,
-    /// Write each step's modified image and mask here.
+    /// Write each step's modified image, mask and CAM (of the original's top class) here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Render a figure like the paper's (original and modified with their tables) to this PNG.
+    #[arg(long)]
+    pub figure: Option<PathBuf>,
 }
 
 /// `unsee bench`.

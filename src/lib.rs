@@ -13,6 +13,7 @@ pub mod editor;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod figure;
 pub mod gpu;
 pub mod image_io;
 pub mod inpaint;

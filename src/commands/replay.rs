@@ -8,9 +8,9 @@ use unsee::classify::Inference;
 use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
-use unsee::image_io;
 use unsee::models::top_k;
 use unsee::session::{Row, Session, table_difference};
+use unsee::{explain, figure, image_io};
 
 use crate::cli::ReplayArgs;
 
@@ -70,11 +70,16 @@ pub fn run(
         if let Some(out) = &args.output {
             std::fs::create_dir_all(out)?;
             let g = &engine.gpu;
-            texture::read_rgba(&g.device, &g.queue, editor.modified())?
-                .save(out.join(format!("step{:03}_modified.png", i + 1)))?;
+            let step_img = texture::read_rgba(&g.device, &g.queue, editor.modified())?;
+            step_img.save(out.join(format!("step{:03}_modified.png", i + 1)))?;
             editor
                 .mask_image()
                 .save(out.join(format!("step{:03}_mask.png", i + 1)))?;
+            // The CAM of the original's top class, on this step's image.
+            let pipeline = engine.loaded(session.model).context("model")?;
+            let map = explain::cam_map(g, pipeline, &step_img, original[0].index)?;
+            explain::overlay(&step_img, &map, 0.5)
+                .save(out.join(format!("step{:03}_cam.png", i + 1)))?;
         }
         steps.push(serde_json::json!({ "step": i + 1, "modified": modified }));
     }
@@ -85,6 +90,26 @@ pub fn run(
             .context("edit not classified")?
             .probabilities,
     );
+    if let Some(path) = &args.figure {
+        let g = &engine.gpu;
+        let modified_img = texture::read_rgba(&g.device, &g.queue, editor.modified())?;
+        let title = format!(
+            "{}: {} strokes, {:?} fill",
+            session.model.display_name(),
+            session.strokes.len(),
+            session.fill.method
+        );
+        figure::render(
+            g,
+            &title,
+            editor.original_image(),
+            &modified_img,
+            &original,
+            &modified,
+        )?
+        .save(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    }
     let d_orig = table_difference(&original, &session.original);
     let d_mod = table_difference(&modified, &session.modified);
     let reproduced =

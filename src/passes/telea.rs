@@ -4,8 +4,8 @@
 use image::GrayImage;
 
 use super::{DynamicUniforms, layout};
-use crate::error::check_mask_size;
 use crate::Result;
+use crate::error::check_mask_size;
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/telea.wgsl.
 const WORKGROUP: u32 = 8;

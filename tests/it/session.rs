@@ -83,7 +83,14 @@ fn replay_reproduces_a_recorded_session() {
             .unwrap()
     };
     let steps = dir.join("steps");
-    let out = replay(&[dir.to_str().unwrap(), "-o", steps.to_str().unwrap()]);
+    let figure = dir.join("figure.png");
+    let out = replay(&[
+        dir.to_str().unwrap(),
+        "-o",
+        steps.to_str().unwrap(),
+        "--figure",
+        figure.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -1,0 +1,165 @@
+//! A figure like the 2018 paper's: original and modified side by side, each above its top-5
+//! table (the modified one with the change in percentage points). Drawn with egui into an
+//! offscreen texture on the shared device — no window needed — and read back as an image.
+
+use egui::{Color32, RichText};
+use image::RgbaImage;
+
+use crate::gpu::{GpuContext, texture};
+use crate::session::Row;
+use crate::{Error, Result};
+
+/// Width of each image in the figure, in pixels.
+const IMAGE_WIDTH: f32 = 360.0;
+
+/// Renders the figure: `title` on top, the two images, their tables below.
+pub fn render(
+    gpu: &GpuContext,
+    title: &str,
+    original: &RgbaImage,
+    modified: &RgbaImage,
+    original_rows: &[Row],
+    modified_rows: &[Row],
+) -> Result<RgbaImage> {
+    let image_h = IMAGE_WIDTH * original.height() as f32 / original.width().max(1) as f32;
+    let (w, h) = ((IMAGE_WIDTH * 2.0 + 60.0) as u32, (image_h + 180.0) as u32);
+    let format = texture::IMAGE_FORMAT;
+    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("figure.target"),
+        size: texture::extent(w, h),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let mut renderer =
+        egui_wgpu::Renderer::new(&gpu.device, format, egui_wgpu::RendererOptions::default());
+    let register = |r: &mut egui_wgpu::Renderer, img: &RgbaImage| -> Result<egui::TextureId> {
+        let t = texture::upload_rgba(&gpu.device, &gpu.queue, img, "figure.image")?;
+        Ok(r.register_native_texture(
+            &gpu.device,
+            &t.create_view(&Default::default()),
+            wgpu::FilterMode::Linear,
+        ))
+    };
+    let ids = [
+        register(&mut renderer, original)?,
+        register(&mut renderer, modified)?,
+    ];
+
+    let ctx = egui::Context::default();
+    ctx.set_visuals(egui::Visuals::light());
+    let raw = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(w as f32, h as f32),
+        )),
+        ..Default::default()
+    };
+    let pass = |ctx: &egui::Context| {
+        ctx.run_ui(raw.clone(), |ui| {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.label(RichText::new(title).strong().size(16.0));
+                ui.columns(2, |cols| {
+                    for (k, col) in cols.iter_mut().enumerate() {
+                        col.label(
+                            RichText::new(if k == 0 { "Original" } else { "Modified" }).strong(),
+                        );
+                        col.image((ids[k], egui::vec2(IMAGE_WIDTH, image_h)));
+                        let rows = if k == 0 { original_rows } else { modified_rows };
+                        egui::Grid::new(k)
+                            .striped(true)
+                            .num_columns(3)
+                            .show(col, |ui| {
+                                for row in rows {
+                                    ui.label(row.label.split(',').next().unwrap_or("?"));
+                                    ui.label(format!("{:.2}%", row.probability * 100.0));
+                                    if k == 1 {
+                                        let before = original_rows
+                                            .iter()
+                                            .find(|r| r.index == row.index)
+                                            .map(|r| r.probability);
+                                        if let Some(b) = before {
+                                            let d = (row.probability - b) * 100.0;
+                                            let color = if d >= 0.0 {
+                                                Color32::from_rgb(30, 140, 50)
+                                            } else {
+                                                Color32::from_rgb(200, 40, 40)
+                                            };
+                                            ui.colored_label(
+                                                color,
+                                                format!(
+                                                    "{}{:.2} pp",
+                                                    if d >= 0.0 { "+" } else { "-" },
+                                                    d.abs()
+                                                ),
+                                            );
+                                        } else {
+                                            ui.label("new");
+                                        }
+                                    }
+                                    ui.end_row();
+                                }
+                            });
+                    }
+                });
+            });
+        })
+    };
+    // The first pass lays out (and creates the font atlas); the second draws with the layout
+    // settled. Both passes' texture uploads are needed.
+    let first = pass(&ctx);
+    let output = pass(&ctx);
+    let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+    for (id, deltas) in first
+        .textures_delta
+        .set
+        .iter()
+        .chain(&output.textures_delta.set)
+    {
+        for delta in deltas {
+            renderer.update_texture(&gpu.device, &gpu.queue, *id, delta);
+        }
+    }
+    let screen = egui_wgpu::ScreenDescriptor {
+        size_in_pixels: [w, h],
+        pixels_per_point: output.pixels_per_point,
+    };
+    let mut encoder = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("figure.encoder"),
+        });
+    let extra =
+        renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &primitives, &screen);
+    let view = target.create_view(&Default::default());
+    {
+        let rpass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("figure.pass"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::WHITE),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        renderer.render(&mut rpass.forget_lifetime(), &primitives, &screen);
+    }
+    gpu.queue
+        .submit(extra.into_iter().chain([encoder.finish()]));
+    let img = texture::read_rgba(&gpu.device, &gpu.queue, &target)?;
+    gpu.health.check()?;
+    if img.width() != w {
+        return Err(Error::Gpu("figure readback has the wrong size".into()));
+    }
+    Ok(img)
+}
