@@ -35,8 +35,10 @@ pub struct Explore {
     run: Option<OcclusionRun>,
     /// The last finished occlusion map, and its class.
     pub occlusion: Option<(usize, Map)>,
-    /// Results of "compare" buttons, with the edit generation they answer.
+    /// Results of the Fill A/B button.
     pub comparisons: Vec<Comparison>,
+    /// The other model's tables, with the edit generation and the main model they answer.
+    pub both: Option<((u64, ModelKind), Vec<Comparison>)>,
     /// Classes whose probability is plotted across the edit.
     pub pinned: Vec<usize>,
     /// (edit generation, probabilities of the pinned classes) per answered edit.
@@ -246,4 +248,18 @@ pub fn rows(top: &[Prediction]) -> Vec<(String, f32)> {
 /// The top-k helper re-exported for the panel.
 pub fn top(probabilities: &[f32], labels: &crate::models::Labels) -> Vec<Prediction> {
     top_k(probabilities, labels, 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_fill_paints_the_mean_of_known_pixels_into_the_hole() {
+        let img = RgbaImage::from_fn(4, 1, |x, _| image::Rgba([(x * 10) as u8, 0, 0, 255]));
+        let mask = image::GrayImage::from_fn(4, 1, |x, _| image::Luma([u8::from(x == 3) * 255]));
+        let out = mean_fill(&img, &mask);
+        assert_eq!(out.get_pixel(3, 0)[0], 10); // mean of 0, 10, 20
+        assert_eq!(out.get_pixel(1, 0), img.get_pixel(1, 0));
+    }
 }

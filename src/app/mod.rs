@@ -351,6 +351,20 @@ impl Viewer {
                 Ok(false) => {}
                 Err(e) => self.state.error = Some(format!("occlusion map: {e}")),
             }
+            // Both models, live: the other model answers each edit the first one has answered.
+            if self.state.both_models
+                && let Some(g) = editor.answered_generation()
+                && self
+                    .explore
+                    .both
+                    .as_ref()
+                    .is_none_or(|(key, _)| *key != (g, self.state.settings.model))
+            {
+                match explore::compare_models(&mut self.engine, editor, self.state.settings.model) {
+                    Ok(c) => self.explore.both = Some(((g, self.state.settings.model), c)),
+                    Err(e) => self.state.error = Some(format!("other model: {e}")),
+                }
+            }
             if let (Some(g), Some(scores)) = (editor.answered_generation(), &editor.modified_scores)
                 && scores.model == self.state.settings.model
             {
@@ -401,6 +415,12 @@ impl Viewer {
                 )
             })
             .collect();
+        let both: Vec<(String, Vec<(String, f32)>)> = self
+            .explore
+            .both
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
+            .collect();
         let history: Vec<Vec<f32>> = self
             .explore
             .history
@@ -428,6 +448,7 @@ impl Viewer {
                     progress: self.explore.progress(),
                     occlusion_class: self.explore.occlusion.as_ref().map(|o| o.0),
                     comparisons: &comparisons,
+                    both: &both,
                     pinned: &pinned,
                     history: &history,
                 },
@@ -685,19 +706,15 @@ impl Viewer {
                         self.state.error = Some(format!("suggested mask: {e:#}"));
                     }
                 }
-                Action::CompareModels | Action::CompareFills => {
+                Action::CompareFills => {
                     let Some(editor) = &self.editor else { continue };
                     let model = self.state.settings.model;
-                    let result = if action == Action::CompareModels {
-                        explore::compare_models(&mut self.engine, editor, model)
-                    } else {
-                        explore::compare_fills(
-                            &mut self.engine,
-                            editor,
-                            model,
-                            &self.state.settings.inpaint,
-                        )
-                    };
+                    let result = explore::compare_fills(
+                        &mut self.engine,
+                        editor,
+                        model,
+                        &self.state.settings.inpaint,
+                    );
                     match result {
                         Ok(c) => self.explore.comparisons = c,
                         Err(e) => self.state.error = Some(format!("compare: {e}")),

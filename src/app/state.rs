@@ -57,6 +57,8 @@ pub struct ViewerState {
     pub occlusion_grid: u32,
     /// Suggested-mask threshold, 0..1 of the map's range.
     pub suggest_threshold: f32,
+    /// Classify every answered edit with the other model too.
+    pub both_models: bool,
 }
 
 impl Default for ViewerState {
@@ -78,6 +80,7 @@ impl Default for ViewerState {
             painting: false,
             occlusion_grid: 10,
             suggest_threshold: 0.6,
+            both_models: false,
         }
     }
 }

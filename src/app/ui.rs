@@ -31,8 +31,7 @@ pub enum Action {
     ClearOcclusion,
     /// Erase where the CAM (or, `true`, the occlusion map) is at least the threshold.
     Suggest(bool),
-    /// Classify the edit with the other model too.
-    CompareModels,
+
     /// Classify the current mask under every fill method.
     CompareFills,
     /// Pin or unpin a class in the history chart.
@@ -45,8 +44,10 @@ pub struct ExploreInfo<'a> {
     pub progress: Option<(usize, usize)>,
     /// An occlusion map is shown (of this class).
     pub occlusion_class: Option<usize>,
-    /// Results of the compare buttons.
+    /// Results of the Fill A/B button.
     pub comparisons: &'a [(String, Vec<(String, f32)>)],
+    /// The other model's tables (both models, live).
+    pub both: &'a [(String, Vec<(String, f32)>)],
     /// Pinned classes with their names.
     pub pinned: &'a [(usize, String)],
     /// Probability history of the pinned classes, per answered edit.
@@ -349,9 +350,7 @@ fn explore_panel(
         }
     });
     ui.horizontal(|ui| {
-        if ui.button("Other model").clicked() {
-            actions.push(Action::CompareModels);
-        }
+        ui.checkbox(&mut state.both_models, "both models, live");
         if ui
             .button("Fill A/B")
             .on_hover_text("the current mask under Telea, PatchMatch and a flat mean colour")
@@ -360,7 +359,12 @@ fn explore_panel(
             actions.push(Action::CompareFills);
         }
     });
-    for (title, rows) in e.comparisons {
+    for (title, rows) in e
+        .both
+        .iter()
+        .filter(|_| state.both_models)
+        .chain(e.comparisons)
+    {
         ui.label(RichText::new(title).strong());
         for (label, p) in rows.iter().take(3) {
             ui.label(format!("  {p:6.2}%  {label}"));

@@ -208,3 +208,32 @@ fn assert_max_diff(a: &image::RgbaImage, b: &image::RgbaImage, tol: u8, what: &s
         .unwrap_or(0);
     assert!(max <= tol, "{what}: max |Δ| {max} > {tol}");
 }
+
+#[test]
+fn viewer_tools_compare_fills_and_models() {
+    let Some((mut engine, mut editor)) = setup(Inference::Cpu) else {
+        return;
+    };
+    let settings = ViewSettings::default();
+    paint_dog(&mut editor);
+    editor.settle(&mut engine, &settings).unwrap();
+    let fills =
+        unsee::app::explore::compare_fills(&mut engine, &editor, settings.model, &settings.inpaint)
+            .unwrap();
+    let titles: Vec<&str> = fills.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles, ["Telea", "PatchMatch", "flat mean colour"]);
+    assert!(fills.iter().all(|c| c.top5.len() == 5));
+    // Telea here gives the same answer as the editor's own fill.
+    let modified = editor.modified_scores.as_ref().unwrap();
+    let top = (0..1000)
+        .max_by(|&a, &b| modified.probabilities[a].total_cmp(&modified.probabilities[b]))
+        .unwrap();
+    assert_eq!(fills[0].top5[0].index, top);
+    let other = unsee::app::explore::compare_models(&mut engine, &editor, settings.model).unwrap();
+    assert_eq!(other.len(), 2);
+    assert!(
+        other[0].title.starts_with("MobileNetV2"),
+        "{}",
+        other[0].title
+    );
+}
