@@ -3,8 +3,10 @@
 
 pub mod dialog;
 pub mod explore;
+mod save;
 pub mod state;
 pub mod ui;
+mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use winit::window::{Window, WindowId};
 
 use crate::editor::{Editor, ViewSettings};
 use crate::engine::Engine;
-use crate::gpu::{GpuContext, GpuOptions, texture};
+use crate::gpu::{GpuContext, GpuOptions};
 use crate::image_io;
 use state::{TableRow, Tool, ViewerState, tables};
 use ui::{Action, PanelInfo};
@@ -469,7 +471,7 @@ impl Viewer {
                 egui::Panel::bottom("status").show(ui, |ui| ui::status_bar(ui, state, &info));
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let (Some(e), Some((id, _))) = (editor, ids) {
-                        let (s, a) = image_view(ui, state, e.size, id);
+                        let (s, a) = view::image_view(ui, state, e.size, id);
                         strokes = s;
                         actions.extend(a);
                     }
@@ -559,7 +561,7 @@ impl Viewer {
         let last = self.frames_left == Some(1);
         if last && let Some(path) = self.screenshot.clone() {
             // Let the last job land so the screenshot shows the answer to the scripted stroke.
-            save_screenshot(gpu, &frame.texture, &path)?;
+            save::save_screenshot(gpu, &frame.texture, &path)?;
         }
         gpu.queue.present(frame);
         Ok(self.count_frame())
@@ -778,179 +780,4 @@ impl Viewer {
         editor.apply_mask(&mask)?;
         Ok(())
     }
-
-    /// Writes the session folder `<save dir>/<name>_session/`: original.png, modified.png,
-    /// mask.png and session.json (settings, strokes, both tables), which `unsee replay` re-runs.
-    fn save(&mut self) -> anyhow::Result<PathBuf> {
-        use crate::session::{Row, Session};
-        let editor = self.editor.as_ref().context("no image is open")?;
-        let gpu = &self.engine.gpu;
-        let stem = Path::new(&self.state.image_name)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("image")
-            .to_owned();
-        let dir = PathBuf::from(&self.state.save_dir).join(format!("{stem}_session"));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        editor.original_image().save(dir.join("original.png"))?;
-        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?
-            .save(dir.join("modified.png"))?;
-        texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?
-            .save(dir.join("mask.png"))?;
-        let model = self.state.settings.model;
-        let labels = &self
-            .engine
-            .loaded(model)
-            .context("the model is not loaded yet")?
-            .labels;
-        let rows = |scores: Option<&crate::editor::Scores>| -> Vec<Row> {
-            scores
-                .filter(|s| s.model == model)
-                .map(|s| {
-                    crate::models::top_k(&s.probabilities, labels, 5)
-                        .into_iter()
-                        .map(|t| Row {
-                            index: t.index,
-                            label: t.label,
-                            probability: t.probability,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let session = Session {
-            image: PathBuf::from("original.png"),
-            model,
-            fill: self.state.settings.inpaint.into(),
-            strokes: editor.history().strokes().to_vec(),
-            original: rows(editor.original_scores.as_ref()),
-            modified: rows(editor.modified_scores.as_ref()),
-        };
-        session.save(&dir)?;
-        Ok(dir)
-    }
-}
-
-/// The image area: shows the picture, zooms (wheel), pans (right or middle drag), paints
-/// (left drag); `[` `]` size the brush, Ctrl+Z / Ctrl+Shift+Z undo and redo, Tab shows the
-/// original. Returns the stroke events in image pixels and the key actions.
-fn image_view(
-    ui: &mut egui::Ui,
-    state: &mut ViewerState,
-    (iw, ih): (u32, u32),
-    texture: egui::TextureId,
-) -> (Vec<Stroke>, Vec<Action>) {
-    let area = ui.available_rect_before_wrap();
-    let response = ui.allocate_rect(area, egui::Sense::click_and_drag());
-    let fit = (area.width() / iw as f32).min(area.height() / ih as f32);
-    let scale = fit * state.zoom;
-    let center = area.center() + egui::vec2(state.pan.0, state.pan.1);
-    let rect =
-        egui::Rect::from_center_size(center, egui::vec2(iw as f32 * scale, ih as f32 * scale));
-    let painter = ui.painter_at(area);
-    painter.image(
-        texture,
-        rect,
-        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-        egui::Color32::WHITE,
-    );
-    let to_image = |p: egui::Pos2| ((p.x - rect.min.x) / scale, (p.y - rect.min.y) / scale);
-
-    let mut strokes = Vec::new();
-    let (scroll, keys, moves) = ui.input(|i| {
-        let moves: Vec<egui::Pos2> = i
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                egui::Event::PointerMoved(p) => Some(*p),
-                _ => None,
-            })
-            .collect();
-        let undo = i.modifiers.command && i.key_pressed(egui::Key::Z);
-        (
-            i.smooth_scroll_delta.y,
-            (
-                i.key_pressed(egui::Key::OpenBracket),
-                i.key_pressed(egui::Key::CloseBracket),
-                undo && !i.modifiers.shift,
-                undo && i.modifiers.shift,
-                i.key_down(egui::Key::Tab),
-            ),
-            moves,
-        )
-    });
-    state.show_original = keys.4;
-    if keys.0 {
-        state.step_radius(false);
-    }
-    if keys.1 {
-        state.step_radius(true);
-    }
-    if let Some(hover) = response.hover_pos() {
-        if scroll != 0.0 {
-            let c = hover - area.center();
-            state.zoom_at((scroll / 200.0).exp(), (c.x, c.y));
-        }
-        painter.circle_stroke(
-            hover,
-            state.brush_radius * scale,
-            egui::Stroke::new(1.0, egui::Color32::WHITE),
-        );
-    }
-    if response.dragged_by(egui::PointerButton::Secondary)
-        || response.dragged_by(egui::PointerButton::Middle)
-    {
-        let d = response.drag_delta();
-        state.pan = (state.pan.0 + d.x, state.pan.1 + d.y);
-    }
-    if (response.drag_started_by(egui::PointerButton::Primary)
-        || response.clicked_by(egui::PointerButton::Primary))
-        && let Some(p) = response.interact_pointer_pos()
-    {
-        strokes.push(Stroke::Begin(to_image(p)));
-        state.painting = true;
-    }
-    if state.painting {
-        if response.dragged_by(egui::PointerButton::Primary) {
-            // Every pointer position of the frame, not just the last: fast strokes leave no gaps.
-            strokes.extend(moves.into_iter().map(|p| Stroke::Extend(to_image(p))));
-        }
-        if response.drag_stopped()
-            || response.clicked_by(egui::PointerButton::Primary)
-            || !response.is_pointer_button_down_on()
-        {
-            strokes.push(Stroke::End);
-            state.painting = false;
-        }
-    }
-    let mut actions = Vec::new();
-    if keys.2 {
-        actions.push(Action::Undo);
-    }
-    if keys.3 {
-        actions.push(Action::Redo);
-    }
-    (strokes, actions)
-}
-
-/// Copies the frame (before presenting) into a PNG.
-fn save_screenshot(gpu: &GpuContext, frame: &wgpu::Texture, path: &Path) -> anyhow::Result<()> {
-    if !frame.usage().contains(wgpu::TextureUsages::COPY_SRC) {
-        anyhow::bail!("this window surface cannot be copied: no screenshot");
-    }
-    let bgra = matches!(
-        frame.format(),
-        wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
-    );
-    let mut texels = texture::read_texels(&gpu.device, &gpu.queue, frame)?;
-    if bgra {
-        for px in texels.chunks_exact_mut(4) {
-            px.swap(0, 2);
-        }
-    }
-    let img = image::RgbaImage::from_raw(frame.width(), frame.height(), texels)
-        .context("screenshot size")?;
-    img.save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

@@ -3,24 +3,23 @@
 //! live. `update` is called once a frame and never waits for the GPU: at most one job is in
 //! flight, and when it lands the newest edit (not every intermediate one) starts the next.
 
+mod cpu_path;
 pub mod history;
+mod pictures;
 
 use std::time::Instant;
 
 use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
-use crate::cpu::compose::ComposeSettings;
 use crate::engine::Engine;
-use crate::gpu::burn_buffer::with_tensor_buffer;
 use crate::gpu::readback::Readback;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::ModelKind;
-use crate::passes::compose::CamOverlay;
 use crate::passes::paint::PAINT_MASK_FORMAT;
 use crate::passes::{HoleBounds, PatchMatchCache, PatchMatchParams, Segment};
-use crate::{Error, Result, cam, cpu};
+use crate::{Error, Result, cpu};
 pub use history::{History, Stroke};
 
 /// What the user has chosen that affects the pictures and tables.
@@ -531,78 +530,6 @@ impl Editor {
         Ok(())
     }
 
-    /// The job on the CPU (software adapters): fill with the CPU implementation, upload the result
-    /// for display, classify on burn's CPU backend. Its scores are ready at once.
-    fn start_cpu_job(
-        &mut self,
-        engine: &mut Engine,
-        settings: &ViewSettings,
-        kind: JobKind,
-        started: Instant,
-    ) -> Result<()> {
-        let model = settings.model;
-        let fill_start = Instant::now();
-        let image = match kind {
-            JobKind::Original => self.original_cpu.clone(),
-            JobKind::Modified { .. } => {
-                let filled = self.fill_cpu(&settings.inpaint)?;
-                self.stats.inpaint_ms = fill_start.elapsed().as_secs_f64() * 1e3;
-                let (w, h) = self.size;
-                engine.gpu.queue.write_texture(
-                    self.modified.as_image_copy(),
-                    filled.as_raw(),
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(4 * w),
-                        rows_per_image: Some(h),
-                    },
-                    texture::extent(w, h),
-                );
-                filled
-            }
-        };
-        let classify_start = Instant::now();
-        let pipeline = engine.loaded(model).expect("loaded by start_job");
-        let out = pipeline.forward(pipeline.input_from_image(&image));
-        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
-        let readback = Readback::start(&engine.gpu, &probabilities)?;
-        self.stats.classify_ms = classify_start.elapsed().as_secs_f64() * 1e3;
-        self.job = Some(Job {
-            kind,
-            model,
-            readback,
-            features: out.features,
-            started,
-        });
-        Ok(())
-    }
-
-    /// The modified image filled on the CPU (PatchMatch falls back to Telea where it cannot work).
-    fn fill_cpu(&mut self, params: &InpaintParams) -> Result<RgbaImage> {
-        self.notice = None;
-        if !cpu::telea::validate_mask(self.size, &self.hole_plan)? {
-            return Ok(self.original_cpu.clone());
-        }
-        match params.method {
-            Method::Telea => {
-                cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
-            }
-            Method::PatchMatch => {
-                match cpu::patchmatch::patchmatch(
-                    &self.original_cpu,
-                    &self.hole_plan,
-                    &params.patchmatch,
-                ) {
-                    Ok(r) => Ok(r.image),
-                    Err(e) => {
-                        self.notice = Some(format!("{e}; filled with Telea instead"));
-                        cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
-                    }
-                }
-            }
-        }
-    }
-
     /// Restores the modified image from the original and fills the hole (recorded on the queue).
     /// PatchMatch warm-starts from the previous fill while strokes are only added; where it cannot
     /// work (no known patch to copy from) Telea fills instead, with a notice.
@@ -656,173 +583,5 @@ impl Editor {
         }
         engine.gpu.queue.submit([encoder.finish()]);
         Ok(())
-    }
-
-    fn update_cams(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
-        let Some(class) = settings.cam_class else {
-            self.cams = None;
-            return Ok(());
-        };
-        let (Some(orig), Some(modi)) = (&self.original_scores, &self.modified_scores) else {
-            return Ok(());
-        };
-        if orig.model != settings.model || modi.model != settings.model {
-            return Ok(());
-        }
-        let key = CamKey {
-            class,
-            common: settings.cam_common_scale,
-            generation: self.shown_generation,
-            model: settings.model,
-        };
-        if self.cams.as_ref().is_some_and(|(k, _, _)| *k == key) {
-            return Ok(());
-        }
-        let Some(pipeline) = engine.loaded(settings.model) else {
-            return Ok(());
-        };
-        let maps = vec![
-            pipeline.class_activation(&orig.features, class),
-            pipeline.class_activation(&modi.features, class),
-        ];
-        let mut normed = cam::normalize(maps, settings.cam_common_scale).into_iter();
-        let (a, b) = (normed.next(), normed.next());
-        if let (Some(a), Some(b)) = (a, b) {
-            self.cams = Some((key, a, b));
-        }
-        Ok(())
-    }
-
-    fn compose(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
-        let split = (settings.split.clamp(0.0, 1.0) * self.size.0 as f32).round() as u32;
-        let key = ComposeKey {
-            generation: self.generation,
-            jobs_started: self.jobs_started,
-            cam: self.cams.as_ref().map(|c| c.0),
-            overlay_version: self.overlay_version,
-            split,
-            mask_alpha: settings.mask_alpha,
-            cam_opacity: settings.cam_opacity,
-        };
-        if self.composed == Some(key) {
-            return Ok(());
-        }
-        let original_too = self.composed.is_none_or(|k| {
-            k.cam != key.cam
-                || k.cam_opacity != key.cam_opacity
-                || k.overlay_version != key.overlay_version
-        });
-        self.composed = Some(key);
-        let cams = self.cams.as_ref();
-        self.draw(
-            engine,
-            &self.display,
-            split,
-            settings,
-            settings.mask_alpha,
-            cams.map(|c| &c.2),
-            None,
-        )?;
-        if original_too {
-            let map = self.original_overlay.as_ref();
-            let tensor = if map.is_some() {
-                None
-            } else {
-                cams.map(|c| &c.1)
-            };
-            self.draw(
-                engine,
-                &self.display_original,
-                self.size.0,
-                settings,
-                0.0,
-                tensor,
-                map,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Composes one picture into `output`, overlaying a CAM tensor or a map (if any).
-    #[allow(clippy::too_many_arguments)]
-    fn draw(
-        &self,
-        engine: &Engine,
-        output: &wgpu::Texture,
-        split: u32,
-        settings: &ViewSettings,
-        mask_alpha: f32,
-        cam: Option<&Tensor<2>>,
-        map: Option<&crate::explain::Map>,
-    ) -> Result<()> {
-        let device = &engine.gpu.device;
-        let s = ComposeSettings {
-            split,
-            mask_alpha,
-            cam_opacity: settings.cam_opacity,
-        };
-        let submit = |overlay: Option<CamOverlay<'_>>| {
-            let mut encoder = device.create_command_encoder(&Default::default());
-            engine.compose.encode(
-                device,
-                &mut encoder,
-                &self.original,
-                &self.modified,
-                &self.mask,
-                overlay,
-                output,
-                &s,
-            );
-            engine.gpu.queue.submit([encoder.finish()]);
-        };
-        let upload = |values: &[f32], size: (u32, u32)| {
-            // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
-            use wgpu::util::DeviceExt;
-            let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("editor.overlay"),
-                contents: bytemuck::cast_slice(values),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-            let binding = crate::gpu::burn_buffer::TensorBinding {
-                buffer: &buffer,
-                offset: 0,
-                size: (values.len() * 4) as u64,
-            };
-            submit(Some(CamOverlay {
-                binding: &binding,
-                size,
-            }));
-        };
-        match (cam, map) {
-            (_, Some(m)) => upload(&m.normalized().values, m.grid),
-            (Some(t), None) if crate::gpu::burn_buffer::is_wgpu(t) => {
-                let [h, w] = t.dims();
-                with_tensor_buffer(t, |binding| {
-                    submit(Some(CamOverlay {
-                        binding: &binding,
-                        size: (w as u32, h as u32),
-                    }))
-                })?;
-            }
-            (Some(t), None) => {
-                let [h, w] = t.dims();
-                let values = t
-                    .clone()
-                    .try_into_data()
-                    .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
-                    .try_into_vec::<f32>()
-                    .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
-                upload(&values, (w as u32, h as u32));
-            }
-            (None, None) => submit(None),
-        }
-        Ok(())
-    }
-
-    /// Shows `map` (an occlusion map) over the original picture instead of its CAM; `None` goes
-    /// back to the CAM.
-    pub fn set_original_overlay(&mut self, map: Option<crate::explain::Map>) {
-        self.original_overlay = map;
-        self.overlay_version += 1;
     }
 }

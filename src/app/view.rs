@@ -1,0 +1,107 @@
+//! The image area of the window: the composed picture with zoom, pan and painting.
+
+use super::Stroke;
+use super::state::ViewerState;
+use super::ui::Action;
+
+/// The image area: shows the picture, zooms (wheel), pans (right or middle drag), paints
+/// (left drag); `[` `]` size the brush, Ctrl+Z / Ctrl+Shift+Z undo and redo, Tab shows the
+/// original. Returns the stroke events in image pixels and the key actions.
+pub(super) fn image_view(
+    ui: &mut egui::Ui,
+    state: &mut ViewerState,
+    (iw, ih): (u32, u32),
+    texture: egui::TextureId,
+) -> (Vec<Stroke>, Vec<Action>) {
+    let area = ui.available_rect_before_wrap();
+    let response = ui.allocate_rect(area, egui::Sense::click_and_drag());
+    let fit = (area.width() / iw as f32).min(area.height() / ih as f32);
+    let scale = fit * state.zoom;
+    let center = area.center() + egui::vec2(state.pan.0, state.pan.1);
+    let rect =
+        egui::Rect::from_center_size(center, egui::vec2(iw as f32 * scale, ih as f32 * scale));
+    let painter = ui.painter_at(area);
+    painter.image(
+        texture,
+        rect,
+        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+        egui::Color32::WHITE,
+    );
+    let to_image = |p: egui::Pos2| ((p.x - rect.min.x) / scale, (p.y - rect.min.y) / scale);
+
+    let mut strokes = Vec::new();
+    let (scroll, keys, moves) = ui.input(|i| {
+        let moves: Vec<egui::Pos2> = i
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                egui::Event::PointerMoved(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        let undo = i.modifiers.command && i.key_pressed(egui::Key::Z);
+        (
+            i.smooth_scroll_delta.y,
+            (
+                i.key_pressed(egui::Key::OpenBracket),
+                i.key_pressed(egui::Key::CloseBracket),
+                undo && !i.modifiers.shift,
+                undo && i.modifiers.shift,
+                i.key_down(egui::Key::Tab),
+            ),
+            moves,
+        )
+    });
+    state.show_original = keys.4;
+    if keys.0 {
+        state.step_radius(false);
+    }
+    if keys.1 {
+        state.step_radius(true);
+    }
+    if let Some(hover) = response.hover_pos() {
+        if scroll != 0.0 {
+            let c = hover - area.center();
+            state.zoom_at((scroll / 200.0).exp(), (c.x, c.y));
+        }
+        painter.circle_stroke(
+            hover,
+            state.brush_radius * scale,
+            egui::Stroke::new(1.0, egui::Color32::WHITE),
+        );
+    }
+    if response.dragged_by(egui::PointerButton::Secondary)
+        || response.dragged_by(egui::PointerButton::Middle)
+    {
+        let d = response.drag_delta();
+        state.pan = (state.pan.0 + d.x, state.pan.1 + d.y);
+    }
+    if (response.drag_started_by(egui::PointerButton::Primary)
+        || response.clicked_by(egui::PointerButton::Primary))
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        strokes.push(Stroke::Begin(to_image(p)));
+        state.painting = true;
+    }
+    if state.painting {
+        if response.dragged_by(egui::PointerButton::Primary) {
+            // Every pointer position of the frame, not just the last: fast strokes leave no gaps.
+            strokes.extend(moves.into_iter().map(|p| Stroke::Extend(to_image(p))));
+        }
+        if response.drag_stopped()
+            || response.clicked_by(egui::PointerButton::Primary)
+            || !response.is_pointer_button_down_on()
+        {
+            strokes.push(Stroke::End);
+            state.painting = false;
+        }
+    }
+    let mut actions = Vec::new();
+    if keys.2 {
+        actions.push(Action::Undo);
+    }
+    if keys.3 {
+        actions.push(Action::Redo);
+    }
+    (strokes, actions)
+}
