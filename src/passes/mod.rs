@@ -7,6 +7,7 @@ pub mod paint;
 pub mod patchmatch;
 pub mod preprocess;
 pub mod telea;
+mod validate;
 
 pub use compose::{CamOverlay, ComposePass};
 pub use paint::{PaintPass, Segment};
