@@ -58,24 +58,30 @@ impl HoleBounds {
         if x0 == usize::MAX {
             return None;
         }
-        // Chamfer distance (in thirds of a pixel) from each hole pixel to the nearest known one;
-        // beyond the image there is nothing known.
+        // Chamfer distance (in thirds of a pixel) from each hole pixel to the nearest known one,
+        // over the hole's box grown by one pixel: everything outside the box is known, and beyond
+        // the image there is nothing known.
         const INF: u32 = u32::MAX / 2;
-        let mut d: Vec<u32> = mask
-            .as_raw()
-            .iter()
-            .map(|&m| if m != 0 { INF } else { 0 })
+        let (rx0, ry0) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        let (rx1, ry1) = ((x1 + 2).min(w), (y1 + 2).min(h));
+        let rw = rx1 - rx0;
+        let mut d: Vec<u32> = (ry0..ry1)
+            .flat_map(|y| (rx0..rx1).map(move |x| (x, y)))
+            .map(|(x, y)| if hole(x, y) { INF } else { 0 })
             .collect();
         let at = |d: &Vec<u32>, x: isize, y: isize| -> u32 {
             if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
                 INF
+            } else if x < rx0 as isize || y < ry0 as isize || x >= rx1 as isize || y >= ry1 as isize
+            {
+                0
             } else {
-                d[y as usize * w + x as usize]
+                d[(y as usize - ry0) * rw + (x as usize - rx0)]
             }
         };
-        for y in 0..h as isize {
-            for x in 0..w as isize {
-                let i = y as usize * w + x as usize;
+        for y in ry0 as isize..ry1 as isize {
+            for x in rx0 as isize..rx1 as isize {
+                let i = (y as usize - ry0) * rw + (x as usize - rx0);
                 if d[i] == 0 {
                     continue;
                 }
@@ -88,9 +94,9 @@ impl HoleBounds {
                 d[i] = d[i].min(m.into_iter().min().unwrap_or(INF));
             }
         }
-        for y in (0..h as isize).rev() {
-            for x in (0..w as isize).rev() {
-                let i = y as usize * w + x as usize;
+        for y in (ry0 as isize..ry1 as isize).rev() {
+            for x in (rx0 as isize..rx1 as isize).rev() {
+                let i = (y as usize - ry0) * rw + (x as usize - rx0);
                 if d[i] == 0 {
                     continue;
                 }
@@ -117,6 +123,27 @@ impl HoleBounds {
             ],
             depth,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hole_bounds_box_and_depth() {
+        // A 9-wide vertical band: depth 5 (the centre column is 5 from the nearest known pixel).
+        let mask = GrayImage::from_fn(40, 30, |x, _| {
+            image::Luma([u8::from((10..19).contains(&x)) * 255])
+        });
+        let b = HoleBounds::from_mask(&mask).unwrap();
+        assert_eq!(b.rect, [10, 0, 9, 30]);
+        assert!((5..=9).contains(&b.depth), "{}", b.depth);
+        // Touching the left border: the depth runs across the whole hole.
+        let edge = GrayImage::from_fn(40, 30, |x, _| image::Luma([u8::from(x < 12) * 255]));
+        assert!(HoleBounds::from_mask(&edge).unwrap().depth >= 12);
+        assert!(HoleBounds::from_mask(&GrayImage::new(5, 5)).is_none());
+        assert!(HoleBounds::from_mask(&GrayImage::from_pixel(5, 5, image::Luma([1]))).is_none());
     }
 }
 
