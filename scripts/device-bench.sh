@@ -5,7 +5,7 @@
 # adapter list, `unsee bench --json` and scripts/compare.py (onnxruntime / OpenCV / PyTorch CUDA,
 # whichever are installed there), writing everything into OUT_DIR. Well under 10 minutes.
 #
-# usage: scripts/device-bench.sh OUT_DIR [BINARY]
+# usage: scripts/device-bench.sh OUT_DIR [BINARY]     (QUICK=1: 5 runs a case)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/device-bench.sh OUT_DIR [BINARY]}
@@ -24,9 +24,14 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
 
 { nvidia-smi -L 2>&1 || true; "$bin" adapters 2>&1; } > "$out/adapters.txt"
-timeout 300 "$bin" --inference gpu bench --json > "$out/bench.json" 2> "$out/bench.log"
+quick=()
+[ -n "${QUICK:-}" ] && quick=(--quick)
+timeout 300 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2> "$out/bench.log"
 echo "bench exit $?" >> "$out/bench.log"
+timeout 60 "$bin" --inference gpu explain --grid 14 --output "$out/occlusion.png" models/gallery/dog.jpg \
+    > "$out/occlusion.json" 2> "$out/occlusion.log"
+echo "explain exit $?" >> "$out/occlusion.log"
 PYTHONUNBUFFERED=1 timeout 240 python3 scripts/compare.py --unsee "$bin" --skip-unsee-bench "$out/bench.json" \
-    > "$out/compare.txt" 2>&1
+    "${quick[@]}" > "$out/compare.txt" 2>&1
 echo "compare exit $?" >> "$out/compare.txt"
 ls -la "$out"
