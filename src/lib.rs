@@ -4,6 +4,8 @@
 //! device (shared with burn), the classifiers and their weights, the GPU passes and their CPU
 //! references.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod bench;
 pub mod cam;
