@@ -196,3 +196,13 @@ pub fn read_logits(gpu: &GpuContext, logits: Tensor<2>) -> Result<Vec<f32>> {
     data.try_into_vec::<f32>()
         .map_err(|e| Error::Gpu(format!("logits have an unexpected type: {e:?}")))
 }
+
+#[cfg(test)]
+mod send_check {
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[test]
+    fn pipeline_and_tensors_cross_threads() {
+        assert_send_sync::<super::ClassifyPipeline>();
+        assert_send_sync::<burn::tensor::Tensor<4>>();
+    }
+}

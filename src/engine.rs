@@ -2,6 +2,7 @@
 //! classifiers (loaded on first use, kept while the process lives).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::Result;
 use crate::classify::{ClassifyPipeline, Inference};
@@ -23,7 +24,7 @@ pub struct Engine {
     /// Classifiers run on the GPU (else on burn's CPU backend).
     pub inference_on_gpu: bool,
     models_dir: PathBuf,
-    pipelines: Vec<ClassifyPipeline>,
+    pipelines: Vec<Arc<ClassifyPipeline>>,
 }
 
 impl Engine {
@@ -62,12 +63,17 @@ impl Engine {
             &self.models_dir,
             self.inference_on_gpu,
         )?;
-        self.pipelines.push(pipeline);
+        self.pipelines.push(Arc::new(pipeline));
         Ok(self.pipelines.last().expect("just pushed"))
     }
 
     /// The classifier `kind` if it is already loaded.
     pub fn loaded(&self, kind: ModelKind) -> Option<&ClassifyPipeline> {
-        self.pipelines.iter().find(|p| p.kind == kind)
+        self.pipelines.iter().find(|p| p.kind == kind).map(|p| &**p)
+    }
+
+    /// The classifier `kind`, shareable with a worker thread, if it is already loaded.
+    pub fn loaded_shared(&self, kind: ModelKind) -> Option<Arc<ClassifyPipeline>> {
+        self.pipelines.iter().find(|p| p.kind == kind).cloned()
     }
 }

@@ -1,20 +1,41 @@
-//! The edit's jobs on the CPU, for machines whose only adapter is a software rasterizer: fill with
-//! the CPU implementation, upload the result for display, classify on burn's CPU backend.
+//! The edit's jobs on the CPU, for machines whose only adapter is a software rasterizer: a worker
+//! thread fills with the CPU implementation and classifies on burn's CPU backend, so the window
+//! keeps drawing meanwhile; the result is uploaded for display when it lands.
 
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
-use image::RgbaImage;
+use burn::tensor::Tensor;
+use image::{GrayImage, RgbaImage};
 
-use super::{Editor, Job, JobKind, ViewSettings};
+use super::{Answer, Editor, Job, JobKind, ViewSettings};
+use crate::classify::ClassifyPipeline;
 use crate::engine::Engine;
-use crate::gpu::readback::Readback;
-use crate::gpu::texture;
 use crate::inpaint::{InpaintParams, Method};
-use crate::{Result, cpu};
+use crate::{Error, Result, cpu};
+
+/// What the worker sends back.
+pub(super) struct CpuAnswer {
+    /// The filled image (modified jobs only), to upload for display.
+    pub filled: Option<RgbaImage>,
+    /// Class probabilities.
+    pub probabilities: Vec<f32>,
+    /// The feature map of the same forward pass (CPU backend), for the CAM.
+    pub features: Tensor<4>,
+    /// A fallback taken (PatchMatch could not work).
+    pub notice: Option<String>,
+    /// Fill and classification wall times, ms.
+    pub fill_ms: f64,
+    /// See `fill_ms`.
+    pub classify_ms: f64,
+}
+
+/// The receiving end of a worker's answer.
+pub(super) type CpuJob = Receiver<Result<CpuAnswer>>;
 
 impl Editor {
-    /// The job on the CPU (software adapters): fill with the CPU implementation, upload the result
-    /// for display, classify on burn's CPU backend. Its scores are ready at once.
+    /// Starts the job on a worker thread; `collect` picks the answer up.
     pub(super) fn start_cpu_job(
         &mut self,
         engine: &mut Engine,
@@ -23,65 +44,75 @@ impl Editor {
         started: Instant,
     ) -> Result<()> {
         let model = settings.model;
-        let fill_start = Instant::now();
-        let image = match kind {
-            JobKind::Original => self.original_cpu.clone(),
-            JobKind::Modified { .. } => {
-                let filled = self.fill_cpu(&settings.inpaint)?;
-                self.stats.inpaint_ms = fill_start.elapsed().as_secs_f64() * 1e3;
-                let (w, h) = self.size;
-                engine.gpu.queue.write_texture(
-                    self.modified.as_image_copy(),
-                    filled.as_raw(),
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(4 * w),
-                        rows_per_image: Some(h),
-                    },
-                    texture::extent(w, h),
-                );
-                filled
-            }
-        };
-        let classify_start = Instant::now();
-        let pipeline = engine.loaded(model).expect("loaded by start_job");
-        let out = pipeline.forward(pipeline.input_from_image(&image));
-        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
-        let readback = Readback::start(&engine.gpu, &probabilities)?;
-        self.stats.classify_ms = classify_start.elapsed().as_secs_f64() * 1e3;
+        let pipeline = engine
+            .loaded_shared(model)
+            .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
+        let original = Arc::clone(&self.original_cpu);
+        let plan = matches!(kind, JobKind::Modified { .. }).then(|| self.hole_plan.clone());
+        let params = settings.inpaint;
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(run(&pipeline, &original, plan.as_ref(), &params));
+        });
         self.job = Some(Job {
             kind,
             model,
-            readback,
-            features: out.features,
+            answer: Answer::Cpu(rx),
             started,
         });
         Ok(())
     }
+}
 
-    /// The modified image filled on the CPU (PatchMatch falls back to Telea where it cannot work).
-    fn fill_cpu(&mut self, params: &InpaintParams) -> Result<RgbaImage> {
-        self.notice = None;
-        if !cpu::telea::validate_mask(self.size, &self.hole_plan)? {
-            return Ok(self.original_cpu.clone());
+/// The worker's job: fill (if there is a mask), then classify.
+fn run(
+    pipeline: &ClassifyPipeline,
+    original: &RgbaImage,
+    plan: Option<&GrayImage>,
+    params: &InpaintParams,
+) -> Result<CpuAnswer> {
+    let fill_start = Instant::now();
+    let (filled, notice) = match plan {
+        Some(mask) => {
+            let (img, notice) = fill(original, mask, params)?;
+            (Some(img), notice)
         }
-        match params.method {
-            Method::Telea => {
-                cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
-            }
-            Method::PatchMatch => {
-                match cpu::patchmatch::patchmatch(
-                    &self.original_cpu,
-                    &self.hole_plan,
-                    &params.patchmatch,
-                ) {
-                    Ok(r) => Ok(r.image),
-                    Err(e) => {
-                        self.notice = Some(format!("{e}; filled with Telea instead"));
-                        cpu::telea::telea(&self.original_cpu, &self.hole_plan, params.telea.radius)
-                    }
-                }
-            }
-        }
+        None => (None, None),
+    };
+    let fill_ms = fill_start.elapsed().as_secs_f64() * 1e3;
+    let classify_start = Instant::now();
+    let out = pipeline.forward(pipeline.input_from_image(filled.as_ref().unwrap_or(original)));
+    let probabilities = burn::tensor::activation::softmax(out.logits, 1)
+        .try_into_data()
+        .map_err(|e| Error::Gpu(format!("reading scores: {e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Gpu(format!("scores have an unexpected type: {e:?}")))?;
+    Ok(CpuAnswer {
+        filled,
+        probabilities,
+        features: out.features,
+        notice,
+        fill_ms,
+        classify_ms: classify_start.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// The image filled on the CPU; PatchMatch falls back to Telea where it cannot work (with a notice).
+fn fill(
+    original: &RgbaImage,
+    mask: &GrayImage,
+    params: &InpaintParams,
+) -> Result<(RgbaImage, Option<String>)> {
+    if !cpu::telea::validate_mask(original.dimensions(), mask)? {
+        return Ok((original.clone(), None));
+    }
+    let telea = || cpu::telea::telea(original, mask, params.telea.radius);
+    match params.method {
+        Method::Telea => Ok((telea()?, None)),
+        Method::PatchMatch => match cpu::patchmatch::patchmatch(original, mask, &params.patchmatch)
+        {
+            Ok(r) => Ok((r.image, None)),
+            Err(e) => Ok((telea()?, Some(format!("{e}; filled with Telea instead")))),
+        },
     }
 }

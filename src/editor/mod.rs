@@ -89,9 +89,16 @@ struct ComposeKey {
 struct Job {
     kind: JobKind,
     model: ModelKind,
-    readback: Readback,
-    features: Tensor<4>,
+    answer: Answer,
     started: Instant,
+}
+
+/// Where a job's answer comes from.
+enum Answer {
+    /// Scores on their way back from the GPU, and the feature map of the same pass.
+    Gpu(Box<(Readback, Tensor<4>)>),
+    /// A worker thread on the CPU path.
+    Cpu(cpu_path::CpuJob),
 }
 
 /// Timings of the live pipeline, for the status bar.
@@ -114,7 +121,7 @@ pub struct Editor {
     /// Image size.
     pub size: (u32, u32),
     /// The original in CPU memory, for fills and inference on the CPU (software adapters).
-    original_cpu: RgbaImage,
+    original_cpu: std::sync::Arc<RgbaImage>,
     original: wgpu::Texture,
     modified: wgpu::Texture,
     mask: wgpu::Texture,
@@ -201,7 +208,7 @@ impl Editor {
         engine.gpu.queue.submit([encoder.finish()]);
         Ok(Self {
             size,
-            original_cpu: img.clone(),
+            original_cpu: std::sync::Arc::new(img.clone()),
             original,
             modified,
             mask,
@@ -400,31 +407,70 @@ impl Editor {
     }
 
     fn collect(&mut self, engine: &Engine, wait: bool) -> Result<()> {
-        let Some(job) = &self.job else { return Ok(()) };
-        let result = if wait {
-            Some(job.readback.wait(&engine.gpu.device))
-        } else {
-            job.readback.try_take(&engine.gpu.device)
-        };
-        let Some(result) = result else {
+        let Some(job) = self.job.take() else {
             return Ok(());
         };
-        let job = self.job.take().expect("checked above");
-        engine.gpu.health.check()?;
-        let scores = Scores {
-            model: job.model,
-            probabilities: result?,
-            features: job.features,
+        let device = &engine.gpu.device;
+        let scores = match job.answer {
+            Answer::Gpu(pending) => {
+                let (readback, features) = *pending;
+                let probabilities = if wait {
+                    readback.wait(device)?
+                } else {
+                    match readback.try_take(device) {
+                        Some(r) => r?,
+                        None => {
+                            self.job = Some(Job {
+                                answer: Answer::Gpu(Box::new((readback, features))),
+                                ..job
+                            });
+                            return Ok(());
+                        }
+                    }
+                };
+                engine.gpu.health.check()?;
+                if let Some((fill, classify)) = self.stages.as_mut().and_then(|t| t.take_ms(device))
+                {
+                    self.stats.inpaint_ms = fill;
+                    self.stats.classify_ms = classify;
+                }
+                Scores {
+                    model: job.model,
+                    probabilities,
+                    features,
+                }
+            }
+            Answer::Cpu(rx) => {
+                let stopped = || Error::Invalid("the CPU job stopped unexpectedly".into());
+                let answer = if wait {
+                    rx.recv().map_err(|_| stopped())?
+                } else {
+                    match rx.try_recv() {
+                        Ok(answer) => answer,
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            self.job = Some(Job {
+                                answer: Answer::Cpu(rx),
+                                ..job
+                            });
+                            return Ok(());
+                        }
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
+                    }
+                }?;
+                if let Some(filled) = &answer.filled {
+                    self.upload_modified(engine, filled);
+                }
+                self.notice = answer.notice;
+                self.stats.inpaint_ms = answer.fill_ms;
+                self.stats.classify_ms = answer.classify_ms;
+                Scores {
+                    model: job.model,
+                    probabilities: answer.probabilities,
+                    features: answer.features,
+                }
+            }
         };
         self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
-        if let Some((fill, classify)) = self
-            .stages
-            .as_mut()
-            .and_then(|t| t.take_ms(&engine.gpu.device))
-        {
-            self.stats.inpaint_ms = fill;
-            self.stats.classify_ms = classify;
-        }
         self.stats.jobs += 1;
         match job.kind {
             JobKind::Original => self.original_scores = Some(scores),
@@ -440,6 +486,22 @@ impl Editor {
             }
         }
         Ok(())
+    }
+
+    /// Puts an image filled on the CPU into the modified texture (and redraws the pictures).
+    fn upload_modified(&mut self, engine: &Engine, filled: &RgbaImage) {
+        let (w, h) = self.size;
+        engine.gpu.queue.write_texture(
+            self.modified.as_image_copy(),
+            filled.as_raw(),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * w),
+                rows_per_image: Some(h),
+            },
+            texture::extent(w, h),
+        );
+        self.composed = None;
     }
 
     fn paint(&mut self, engine: &Engine) {
@@ -523,8 +585,7 @@ impl Editor {
         self.job = Some(Job {
             kind,
             model,
-            readback,
-            features: out.features,
+            answer: Answer::Gpu(Box::new((readback, out.features))),
             started,
         });
         Ok(())
