@@ -1,5 +1,19 @@
 //! The `unsee` command: parse arguments, run a subcommand, print any error as one line.
 
+/// `println!` for command output: when stdout is closed early (piped into `head`), the program ends
+/// quietly instead of panicking; other write errors are returned.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
 mod cli;
 mod commands;
 

@@ -586,7 +586,10 @@ impl Viewer {
     fn print_run_summary(&self) {
         let stats = self.editor.as_ref().map(|e| e.stats).unwrap_or_default();
         let elapsed = self.started.elapsed().as_secs_f64();
-        println!(
+        use std::io::Write as _;
+        // Stdout may be closed (piped into `head`): the summary is best effort.
+        let _ = writeln!(
+            std::io::stdout().lock(),
             "{}",
             serde_json::json!({
                 "adapter": self.engine.gpu.adapter_name(),

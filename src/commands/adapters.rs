@@ -17,7 +17,7 @@ pub fn run() -> anyhow::Result<()> {
         } else {
             ""
         };
-        println!("{mark} {}{soft}", adapter::describe(info));
+        outln!("{mark} {}{soft}", adapter::describe(info));
     }
     Ok(())
 }

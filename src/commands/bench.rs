@@ -157,24 +157,32 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         results,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "adapter: {}{}",
             report.adapter,
             if gpu.software { " (software)" } else { "" }
         );
-        println!(
+        outln!(
             "{:<28} {:>10} {:>10} {:>10} {:>5}",
-            "case", "median ms", "p95 ms", "GPU ms", "n"
+            "case",
+            "median ms",
+            "p95 ms",
+            "GPU ms",
+            "n"
         );
         for r in &report.results {
             let g = r
                 .gpu_median_ms
                 .map_or("-".to_owned(), |g| format!("{g:.3}"));
-            println!(
+            outln!(
                 "{:<28} {:>10.3} {:>10.3} {:>10} {:>5}",
-                r.name, r.median_ms, r.p95_ms, g, r.n
+                r.name,
+                r.median_ms,
+                r.p95_ms,
+                g,
+                r.n
             );
         }
     }

@@ -66,12 +66,12 @@ pub fn run(
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        outln!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         for r in &results {
-            println!("{} ({})", r.image, args.model.display_name());
+            outln!("{} ({})", r.image, args.model.display_name());
             for p in &r.top5 {
-                println!(
+                outln!(
                     "  {:6.2}%  {:4}  {}",
                     p.probability * 100.0,
                     p.index,

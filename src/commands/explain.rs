@@ -78,7 +78,7 @@ pub fn run(
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let (bx, by) = map.argmax();
-    println!(
+    outln!(
         "{}",
         serde_json::json!({
             "image": args.image.display().to_string(),

@@ -114,7 +114,7 @@ pub fn run(
     let d_mod = table_difference(&modified, &session.modified);
     let reproduced =
         d_orig.is_some_and(|d| d <= TOLERANCE_PP) && d_mod.is_some_and(|d| d <= TOLERANCE_PP);
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
             "session": args.session.display().to_string(),
