@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # One prepared benchmark run for a GPU machine without package access (e.g. a lent H100/H200).
-# Carry: a stripped release binary (default target/release/unsee; `strip` it first), models/, and,
-# where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes). Runs the
-# adapter list, `unsee bench --json` and scripts/compare.py (onnxruntime / OpenCV / PyTorch CUDA,
+# Carry: .device/ from scripts/pack-device.sh (the stripped, xz-compressed release binary) and,
+# where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes); models/
+# travels with the working tree. Runs the adapter list, `unsee bench --json` and scripts/compare.py (onnxruntime / OpenCV / PyTorch CUDA,
 # whichever are installed there), writing everything into OUT_DIR. Well under 10 minutes.
 #
 # usage: scripts/device-bench.sh OUT_DIR [BINARY]     (QUICK=1: 5 runs a case)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/device-bench.sh OUT_DIR [BINARY]}
-bin=${2:-target/release/unsee}
+bin=${2:-.device/unsee.xz}
 mkdir -p "$out"
+if [[ "$bin" == *.xz ]]; then
+    # xz may be missing there; Python's lzma is not.
+    python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+        "$bin" /tmp/unsee
+    chmod +x /tmp/unsee
+    bin=/tmp/unsee
+fi
 
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && [ -d .gl ]; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -20,6 +27,7 @@ nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -f "$nvidia_icd" ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
     export VK_DRIVER_FILES=$nvidia_icd
 fi
+export UNSEE_MODELS=$PWD/models
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
 
