@@ -7,9 +7,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use unsee::bench;
 use unsee::classify::ClassifyPipeline;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
-use unsee::inpaint::Inpainter;
+use unsee::inpaint::{InpaintParams, Inpainter};
 use unsee::models::{ModelKind, Preset, default_models_dir};
-use unsee::passes::HoleBounds;
+use unsee::passes::PatchMatchCache;
 
 fn sizes() -> &'static [u32] {
     if std::env::var_os("UNSEE_BENCH_QUICK").is_some() {
@@ -31,17 +31,26 @@ fn benches(c: &mut Criterion) {
     for &size in sizes() {
         let photo = bench::photo(&models, size).expect("bench photo");
         let mask = bench::stroke_mask(size, size);
-        let hole = HoleBounds::from_mask(&mask).expect("non-empty mask");
         let image = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.image").unwrap();
         let output = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.output").unwrap();
         let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
+        let case = bench::FillCase::new(&image, &mask_tex, &output, &mask).expect("non-empty mask");
+        let mut cache = PatchMatchCache::default();
         group.throughput(Throughput::Elements(u64::from(size * size)));
         group.bench_function(format!("gpu/{size}"), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    bench::telea_once(&gpu, &inpainter, &image, &mask_tex, &output, &hole, None)
-                        .unwrap();
+                    bench::fill_once(
+                        &gpu,
+                        &inpainter,
+                        &case,
+                        &InpaintParams::default(),
+                        &mut cache,
+                        false,
+                        None,
+                    )
+                    .unwrap();
                 }
                 start.elapsed()
             })

@@ -7,8 +7,8 @@ use image::{GrayImage, RgbaImage};
 
 use crate::classify::{ClassifyPipeline, read_probabilities};
 use crate::gpu::{GpuContext, burn_buffer, timer::GpuTimer};
-use crate::inpaint::Inpainter;
-use crate::passes::{HoleBounds, TeleaParams};
+use crate::inpaint::{InpaintParams, Inpainter};
+use crate::passes::{HoleBounds, PatchMatchCache, TeleaParams};
 use crate::{Result, image_io};
 
 /// The standard stroke mask at `w` x `h`: three round-capped brush strokes, width 1/32 of the
@@ -132,28 +132,67 @@ pub fn classify_once(
         .transpose()
 }
 
-/// One Telea fill of `mask` into `output` (which holds the photo), waited for.
-pub fn telea_once(
+/// The inputs of a timed fill: textures already on the GPU, and the mask with its bounds planned
+/// once (outside the timed region).
+pub struct FillCase<'a> {
+    /// The photo.
+    pub image: &'a wgpu::Texture,
+    /// The mask, on the GPU.
+    pub mask_texture: &'a wgpu::Texture,
+    /// Where the fill goes (holds the photo outside the hole).
+    pub output: &'a wgpu::Texture,
+    /// The mask, on the CPU (plans PatchMatch's pyramid).
+    pub mask: &'a GrayImage,
+    /// The hole's bounds.
+    pub hole: HoleBounds,
+}
+
+impl<'a> FillCase<'a> {
+    /// A case for `mask`; errors on an empty mask.
+    pub fn new(
+        image: &'a wgpu::Texture,
+        mask_texture: &'a wgpu::Texture,
+        output: &'a wgpu::Texture,
+        mask: &'a GrayImage,
+    ) -> Result<Self> {
+        let hole = HoleBounds::from_mask(mask)
+            .ok_or_else(|| crate::Error::Invalid("the bench mask is empty".into()))?;
+        Ok(Self {
+            image,
+            mask_texture,
+            output,
+            mask,
+            hole,
+        })
+    }
+}
+
+/// One fill (Telea, or PatchMatch fresh or warm-started from `cache`), waited for; returns the GPU
+/// time when `timer` is given.
+pub fn fill_once(
     gpu: &GpuContext,
     inpainter: &Inpainter,
-    image: &wgpu::Texture,
-    mask: &wgpu::Texture,
-    output: &wgpu::Texture,
-    hole: &HoleBounds,
+    case: &FillCase<'_>,
+    params: &InpaintParams,
+    cache: &mut PatchMatchCache,
+    warm: bool,
     timer: Option<&GpuTimer>,
 ) -> Result<Option<f64>> {
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     if let Some(t) = timer {
         t.start(&gpu.device, &gpu.queue);
     }
-    inpainter.telea().encode(
+    inpainter.encode(
         &gpu.device,
         &mut encoder,
-        image,
-        mask,
-        output,
-        hole,
-        &TeleaParams::default(),
+        case.image,
+        case.mask_texture,
+        case.output,
+        case.mask,
+        &case.hole,
+        params,
+        cache,
+        warm,
     )?;
     gpu.queue.submit([encoder.finish()]);
     if let Some(t) = timer {
@@ -177,50 +216,6 @@ pub fn added_stroke_mask(w: u32, h: u32) -> GrayImage {
         true,
     );
     mask
-}
-
-/// One PatchMatch fill, fresh (`warm` false) or warm-started from `cache`, waited for.
-#[allow(clippy::too_many_arguments)]
-pub fn patchmatch_once(
-    gpu: &GpuContext,
-    inpainter: &Inpainter,
-    image: &wgpu::Texture,
-    mask_texture: &wgpu::Texture,
-    output: &wgpu::Texture,
-    mask: &GrayImage,
-    cache: &mut crate::passes::PatchMatchCache,
-    warm: bool,
-    timer: Option<&GpuTimer>,
-) -> Result<Option<f64>> {
-    let hole =
-        HoleBounds::from_mask(mask).ok_or_else(|| crate::Error::Invalid("empty mask".into()))?;
-    let params = crate::inpaint::InpaintParams {
-        method: crate::inpaint::Method::PatchMatch,
-        ..Default::default()
-    };
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    if let Some(t) = timer {
-        t.start(&gpu.device, &gpu.queue);
-    }
-    inpainter.encode(
-        &gpu.device,
-        &mut encoder,
-        image,
-        mask_texture,
-        output,
-        mask,
-        &hole,
-        &params,
-        cache,
-        warm,
-    )?;
-    gpu.queue.submit([encoder.finish()]);
-    if let Some(t) = timer {
-        t.stop(&gpu.device, &gpu.queue);
-        return t.read_ms(&gpu.device, &gpu.queue).map(Some);
-    }
-    gpu.wait_idle()?;
-    Ok(None)
 }
 
 /// One stroke → answer round of the viewer's pipeline, headless: upload the new mask, restore the

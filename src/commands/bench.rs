@@ -8,7 +8,7 @@ use unsee::bench::{self, Timing};
 use unsee::classify::ClassifyPipeline;
 use unsee::gpu::timer::GpuTimer;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
-use unsee::inpaint::Inpainter;
+use unsee::inpaint::{InpaintParams, Inpainter, Method};
 use unsee::models::{ModelKind, Preset};
 use unsee::passes::{HoleBounds, PatchMatchCache};
 
@@ -68,70 +68,60 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         if let Some(dir) = &args.save_inputs {
             save_inputs(dir, size, &photo, &mask)?;
         }
-        let hole =
-            HoleBounds::from_mask(&mask).ok_or_else(|| anyhow::anyhow!("empty bench mask"))?;
         let image = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.image")?;
         let output = texture::upload_rgba(&gpu.device, &gpu.queue, &photo, "bench.output")?;
         let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
-        results.push(bench::time_case(&name, warmup, n, || {
-            bench::telea_once(
+        let case = bench::FillCase::new(&image, &mask_tex, &output, &mask)?;
+        let telea = InpaintParams::default();
+        let patchmatch = InpaintParams {
+            method: Method::PatchMatch,
+            ..InpaintParams::default()
+        };
+        let mut cache = PatchMatchCache::default();
+        let fill = |params: &InpaintParams,
+                    case: &bench::FillCase<'_>,
+                    cache: &mut PatchMatchCache,
+                    warm,
+                    timed: bool| {
+            bench::fill_once(
                 &gpu,
                 &inpainter,
-                &image,
-                &mask_tex,
-                &output,
-                &hole,
-                timer.as_ref(),
+                case,
+                params,
+                cache,
+                warm,
+                timer.as_ref().filter(|_| timed),
             )
+        };
+        results.push(bench::time_case(&name, warmup, n, || {
+            fill(&telea, &case, &mut cache, false, true)
         })?);
 
         let name = format!("patchmatch/{size}");
         progress(results.len(), total, &name);
-        let mut cache = PatchMatchCache::default();
         results.push(bench::time_case(&name, warmup, n, || {
-            bench::patchmatch_once(
-                &gpu,
-                &inpainter,
-                &image,
-                &mask_tex,
-                &output,
-                &mask,
-                &mut cache,
-                false,
-                timer.as_ref(),
-            )
+            fill(&patchmatch, &case, &mut cache, false, true)
         })?);
 
-        // An added stroke: warm start from the fill of the standard mask.
+        // An added stroke: warm start from the fill of the standard mask (refilled, untimed,
+        // before every run).
         let name = format!("patchmatch-stroke/{size}");
         progress(results.len(), total, &name);
         let added = bench::added_stroke_mask(size, size);
         let added_tex = texture::upload_mask(&gpu.device, &gpu.queue, &added, "bench.added");
-        let cache = std::cell::RefCell::new(cache);
+        let added_case = bench::FillCase::new(&image, &added_tex, &output, &added)?;
+        let state = std::cell::RefCell::new((cache, fill));
         results.push(bench::time_case_with_setup(
             &name,
             warmup,
             n,
             || {
-                let mut c = cache.borrow_mut();
-                bench::patchmatch_once(
-                    &gpu, &inpainter, &image, &mask_tex, &output, &mask, &mut c, false, None,
-                )
-                .map(|_| ())
+                let (cache, fill) = &mut *state.borrow_mut();
+                fill(&patchmatch, &case, cache, false, false).map(|_| ())
             },
             || {
-                let mut c = cache.borrow_mut();
-                bench::patchmatch_once(
-                    &gpu,
-                    &inpainter,
-                    &image,
-                    &added_tex,
-                    &output,
-                    &added,
-                    &mut c,
-                    true,
-                    timer.as_ref(),
-                )
+                let (cache, fill) = &mut *state.borrow_mut();
+                fill(&patchmatch, &added_case, cache, true, true)
             },
         )?);
     }

@@ -51,17 +51,12 @@ impl ComposePass {
                 layout::storage_texture(5, crate::gpu::texture::IMAGE_FORMAT),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("compose.pipeline_layout"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = super::compute_pipeline(
+        let pipeline = super::single_group_pipeline(
             device,
-            "compose.pipeline",
+            "compose",
             "shaders/compose.wgsl",
             include_str!("../../shaders/compose.wgsl"),
-            &pipeline_layout,
+            &layout,
         )?;
         let no_cam = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("compose.no_cam"),

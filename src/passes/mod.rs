@@ -32,6 +32,23 @@ pub fn compute_pipeline(
     compute_pipeline_entry(device, label, file, source, "main", layout)
 }
 
+/// The pipeline of a pass whose shader has one entry point, `main`, and one bind group
+/// (`<name>.pipeline`).
+pub fn single_group_pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    file: &str,
+    source: &str,
+    group: &wgpu::BindGroupLayout,
+) -> crate::Result<wgpu::ComputePipeline> {
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("{name}.pipeline_layout")),
+        bind_group_layouts: &[Some(group)],
+        immediate_size: 0,
+    });
+    compute_pipeline(device, &format!("{name}.pipeline"), file, source, &layout)
+}
+
 /// [`compute_pipeline`] for a named entry point of a shader with several.
 pub fn compute_pipeline_entry(
     device: &wgpu::Device,

@@ -52,17 +52,12 @@ impl PaintPass {
                 layout::storage_texture(1, PAINT_MASK_FORMAT),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("paint.pipeline_layout"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = super::compute_pipeline(
+        let pipeline = super::single_group_pipeline(
             device,
-            "paint.pipeline",
+            "paint",
             "shaders/paint.wgsl",
             include_str!("../../shaders/paint.wgsl"),
-            &pipeline_layout,
+            &layout,
         )?;
         Ok(Self { pipeline, layout })
     }

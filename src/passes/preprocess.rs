@@ -39,17 +39,12 @@ impl PreprocessPass {
                 layout::storage(2, false),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("preprocess.pipeline_layout"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = super::compute_pipeline(
+        let pipeline = super::single_group_pipeline(
             device,
-            "preprocess.pipeline",
+            "preprocess",
             "shaders/preprocess.wgsl",
             include_str!("../../shaders/preprocess.wgsl"),
-            &pipeline_layout,
+            &layout,
         )?;
         Ok(Self { pipeline, layout })
     }
