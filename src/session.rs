@@ -26,6 +26,24 @@ pub struct Row {
     pub probability: f32,
 }
 
+impl From<crate::models::Prediction> for Row {
+    fn from(p: crate::models::Prediction) -> Self {
+        Self {
+            index: p.index,
+            label: p.label,
+            probability: p.probability,
+        }
+    }
+}
+
+/// The top-5 table of `probabilities`.
+pub fn top5_rows(probabilities: &[f32], labels: &crate::models::Labels) -> Vec<Row> {
+    crate::models::top_k(probabilities, labels, 5)
+        .into_iter()
+        .map(Row::from)
+        .collect()
+}
+
 /// Fill settings as recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FillRecord {

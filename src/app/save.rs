@@ -11,7 +11,7 @@ impl Viewer {
     /// Writes the session folder `<save dir>/<name>_session/`: original.png, modified.png,
     /// mask.png and session.json (settings, strokes, both tables), which `unsee replay` re-runs.
     pub(super) fn save(&mut self) -> anyhow::Result<PathBuf> {
-        use crate::session::{Row, Session};
+        use crate::session::{Row, Session, top5_rows};
         let editor = self.editor.as_ref().context("no image is open")?;
         let gpu = &self.engine.gpu;
         let stem = Path::new(&self.state.image_name)
@@ -35,16 +35,7 @@ impl Viewer {
         let rows = |scores: Option<&crate::editor::Scores>| -> Vec<Row> {
             scores
                 .filter(|s| s.model == model)
-                .map(|s| {
-                    crate::models::top_k(&s.probabilities, labels, 5)
-                        .into_iter()
-                        .map(|t| Row {
-                            index: t.index,
-                            label: t.label,
-                            probability: t.probability,
-                        })
-                        .collect()
-                })
+                .map(|s| top5_rows(&s.probabilities, labels))
                 .unwrap_or_default()
         };
         let session = Session {

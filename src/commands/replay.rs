@@ -8,8 +8,7 @@ use unsee::classify::Inference;
 use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
-use unsee::models::top_k;
-use unsee::session::{Row, Session, table_difference};
+use unsee::session::{Session, table_difference, top5_rows};
 use unsee::{explain, figure, image_io};
 
 use crate::cli::ReplayArgs;
@@ -39,16 +38,7 @@ pub fn run(
     };
     editor.settle(&mut engine, &settings)?;
     let labels = engine.pipeline(session.model)?.labels.clone();
-    let rows = |p: &[f32]| -> Vec<Row> {
-        top_k(p, &labels, 5)
-            .into_iter()
-            .map(|t| Row {
-                index: t.index,
-                label: t.label,
-                probability: t.probability,
-            })
-            .collect()
-    };
+    let rows = |p: &[f32]| top5_rows(p, &labels);
     let original = rows(
         &editor
             .original_scores

@@ -7,8 +7,7 @@ use unsee::editor::{Editor, Stroke, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::{GpuContext, GpuOptions};
 use unsee::inpaint::{InpaintParams, Method};
-use unsee::models::top_k;
-use unsee::session::{Row, Session};
+use unsee::session::{Session, top5_rows};
 
 use crate::common;
 
@@ -55,16 +54,7 @@ fn replay_reproduces_a_recorded_session() {
         editor.settle(&mut engine, &settings).unwrap();
     }
     let labels = engine.loaded(settings.model).unwrap().labels.clone();
-    let rows = |p: &[f32]| -> Vec<Row> {
-        top_k(p, &labels, 5)
-            .into_iter()
-            .map(|t| Row {
-                index: t.index,
-                label: t.label,
-                probability: t.probability,
-            })
-            .collect()
-    };
+    let rows = |p: &[f32]| top5_rows(p, &labels);
     let mut session = Session {
         image: "original.png".into(),
         model: settings.model,
