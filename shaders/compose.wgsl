@@ -15,6 +15,10 @@
 struct Params {
     size: vec2<u32>,
     cam_size: vec2<u32>,
+    // Centre of CAM cell 0 and the distance between cell centres, in image pixels (continuous
+    // coordinates): a model's receptive-field centres, or an even split for an occlusion map.
+    cam_origin: vec2<f32>,
+    cam_step: vec2<f32>,
     // Columns left of this show the original (0 = none, size.x = all).
     split: u32,
     cam_enabled: u32,
@@ -49,9 +53,9 @@ fn cam_at(x: i32, y: i32) -> f32 {
     return cam[u32(cy) * params.cam_size.x + u32(cx)];
 }
 
-// Bilinear sample of the CAM grid at image pixel p (grid cells cover the image evenly).
+// Bilinear sample of the CAM grid at image pixel p, cells placed by cam_origin / cam_step.
 fn cam_sample(p: vec2<u32>) -> f32 {
-    let g = (vec2<f32>(p) + 0.5) / vec2<f32>(params.size) * vec2<f32>(params.cam_size) - 0.5;
+    let g = (vec2<f32>(p) + 0.5 - params.cam_origin) / params.cam_step;
     let base = floor(g);
     let f = g - base;
     let x = i32(base.x);

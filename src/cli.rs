@@ -157,6 +157,13 @@ pub struct ViewArgs {
     /// With --frames: leave the image alone (no scripted stroke).
     #[arg(long, requires = "frames")]
     pub no_stroke: bool,
+    /// Fill method to start with.
+    #[arg(long, value_enum)]
+    pub fill: Option<Method>,
+    /// With --frames: write the session of the scripted edit to this folder at exit
+    /// (`unsee replay DIR` re-runs it).
+    #[arg(long, requires = "frames")]
+    pub save: Option<PathBuf>,
 }
 
 /// `unsee classify`.

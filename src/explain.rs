@@ -56,7 +56,8 @@ impl Map {
 
     /// Bilinear value at image pixel (x, y) of a `size` image (cells cover the image evenly).
     pub fn sample(&self, size: (u32, u32), x: u32, y: u32) -> f32 {
-        cam_sample(&self.values, self.grid, size, x, y)
+        let place = crate::models::receptive::Placement::even(self.grid, size);
+        cam_sample(&self.values, self.grid, &place, x, y)
     }
 }
 

@@ -74,7 +74,7 @@ pub fn render(
                             .num_columns(3)
                             .show(col, |ui| {
                                 for row in rows {
-                                    ui.label(row.label.split(',').next().unwrap_or("?"));
+                                    ui.label(crate::models::labels::short_label(&row.label));
                                     ui.label(format!("{:.2}%", row.probability * 100.0));
                                     if k == 1 {
                                         let before = original_rows
@@ -112,50 +112,21 @@ pub fn render(
     // settled. Both passes' texture uploads are needed.
     let first = pass(&ctx);
     let output = pass(&ctx);
-    let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
-    for (id, deltas) in first
-        .textures_delta
-        .set
-        .iter()
-        .chain(&output.textures_delta.set)
-    {
-        for delta in deltas {
-            renderer.update_texture(&gpu.device, &gpu.queue, *id, delta);
-        }
-    }
-    let screen = egui_wgpu::ScreenDescriptor {
-        size_in_pixels: [w, h],
-        pixels_per_point: output.pixels_per_point,
-    };
-    let mut encoder = gpu
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("figure.encoder"),
-        });
-    let extra =
-        renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &primitives, &screen);
     let view = target.create_view(&Default::default());
-    {
-        let rpass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("figure.pass"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::WHITE),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        renderer.render(&mut rpass.forget_lifetime(), &primitives, &screen);
-    }
-    gpu.queue
-        .submit(extra.into_iter().chain([encoder.finish()]));
+    crate::gpu::egui_paint::paint(
+        gpu,
+        &mut renderer,
+        &ctx,
+        crate::gpu::egui_paint::EguiFrame {
+            shapes: output.shapes,
+            textures: vec![&first.textures_delta, &output.textures_delta],
+            pixels_per_point: output.pixels_per_point,
+        },
+        &view,
+        [w, h],
+        wgpu::Color::WHITE,
+        "figure.pass",
+    );
     let img = texture::read_rgba(&gpu.device, &gpu.queue, &target)?;
     gpu.health.check()?;
     if img.width() != w {

@@ -18,6 +18,7 @@ use crate::{Result, cpu};
     Default,
     PartialEq,
     Eq,
+    Hash,
     clap::ValueEnum,
     serde::Serialize,
     serde::Deserialize,
@@ -48,7 +49,7 @@ impl Method {
 }
 
 /// Settings of both methods.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InpaintParams {
     /// Which method.
     pub method: Method,

@@ -44,6 +44,8 @@ fn main() -> ExitCode {
             screenshot: a.screenshot,
             scripted_stroke: !a.no_stroke,
             inference: args.inference,
+            fill: a.fill,
+            save: a.save,
         }),
         cli::Command::Classify(a) => {
             commands::classify::run(a, gpu_options, models, args.inference)

@@ -5,16 +5,20 @@
 use image::RgbaImage;
 
 use crate::classify::ClassifyPipeline;
-use crate::editor::Editor;
+use crate::editor::side::{PendingScores, Which};
+use crate::editor::{EditKey, Editor};
 use crate::engine::Engine;
 use crate::explain::{Map, OcclusionRun};
-use crate::gpu::texture;
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
 use crate::{Result, cpu};
 
-/// Cells per batch of an occlusion run in the viewer (one batch per frame).
+/// Cells per batch of an occlusion run in the viewer on the GPU (one batch per frame).
 const BATCH: usize = 8;
+
+/// How long one frame's slice of an occlusion map may take on the CPU path, where each cell is
+/// a CPU fill and classification (a cell at a time until this is spent).
+const CPU_SLICE: std::time::Duration = std::time::Duration::from_millis(12);
 
 /// A top-5 under some condition (another model, another fill).
 #[derive(Clone, Debug)]
@@ -32,17 +36,23 @@ pub struct Explore {
     pub grid: u32,
     /// Suggested-mask threshold (0..1 of the map's range).
     pub threshold: f32,
-    run: Option<OcclusionRun>,
-    /// The last finished occlusion map, and its class.
+    /// The running occlusion map and the model and fill it is made with.
+    run: Option<(ModelKind, InpaintParams, OcclusionRun)>,
+    /// The last finished occlusion map, its class, and the model and fill it was made with.
     pub occlusion: Option<(usize, Map)>,
-    /// Results of the Fill A/B button.
-    pub comparisons: Vec<Comparison>,
-    /// The other model's tables, with the edit generation and the main model they answer.
-    pub both: Option<((u64, ModelKind), Vec<Comparison>)>,
+    occlusion_made_with: Option<(ModelKind, InpaintParams)>,
+    /// Results of the Fill A/B button, with the state they answer.
+    pub comparisons: Option<(EditKey, Vec<Comparison>)>,
+    /// A Fill A/B comparison in progress.
+    pub fill_ab: Option<FillComparison>,
+    /// The other model's tables, with the state (and main model) they answer.
+    pub both: Option<(EditKey, Vec<Comparison>)>,
+    /// The other model's background classifications.
+    pub other: OtherModel,
     /// Classes whose probability is plotted across the edit.
     pub pinned: Vec<usize>,
-    /// (edit generation, probabilities of the pinned classes) per answered edit.
-    pub history: Vec<(u64, Vec<f32>)>,
+    /// (state, probabilities of the pinned classes) per settled state.
+    pub history: Vec<(EditKey, Vec<f32>)>,
 }
 
 impl Explore {
@@ -57,7 +67,7 @@ impl Explore {
 
     /// Progress of a running occlusion map.
     pub fn progress(&self) -> Option<(usize, usize)> {
-        self.run.as_ref().map(OcclusionRun::progress)
+        self.run.as_ref().map(|(_, _, r)| r.progress())
     }
 
     /// Starts an occlusion map of `class` on the original image.
@@ -67,20 +77,24 @@ impl Explore {
         editor: &Editor,
         model: ModelKind,
         class: usize,
+        fill: &InpaintParams,
     ) -> Result<()> {
         engine.pipeline(model)?;
-        let pipeline = engine.loaded(model).expect("loaded above");
-        self.run = Some(OcclusionRun::new(
+        let pipeline = engine.loaded(model).ok_or_else(not_loaded)?;
+        let run = OcclusionRun::new(
             &engine.gpu,
             pipeline,
             editor.original_image(),
             class,
             self.grid,
-        )?);
+        )?;
+        self.run = Some((model, *fill, run));
         Ok(())
     }
 
-    /// One batch of the running occlusion map; true when a map just finished.
+    /// One batch of the running occlusion map; true when the shown map changed (a map just
+    /// finished, or one made with another model or fill was dropped). A run whose model or fill
+    /// is no longer the current one is cancelled: one map never mixes two.
     pub fn step(
         &mut self,
         engine: &Engine,
@@ -88,28 +102,46 @@ impl Explore {
         model: ModelKind,
         fill: &InpaintParams,
     ) -> Result<bool> {
-        let (Some(run), Some(pipeline)) = (&mut self.run, engine.loaded(model)) else {
+        let now = (model, *fill);
+        if self.run.as_ref().is_some_and(|(m, f, _)| (*m, *f) != now) {
+            self.run = None;
+        }
+        if self.occlusion.is_some() && self.occlusion_made_with != Some(now) {
+            self.occlusion = None;
+            self.occlusion_made_with = None;
+            return Ok(true);
+        }
+        let (Some((_, _, run)), Some(pipeline)) = (&mut self.run, engine.loaded(model)) else {
             return Ok(false);
         };
-        run.step(
-            &engine.gpu,
-            &engine.inpainter,
-            pipeline,
-            editor.original_image(),
-            fill,
-            BATCH,
-        )?;
+        let slice = std::time::Instant::now();
+        loop {
+            let batch = if pipeline.on_gpu { BATCH } else { 1 };
+            run.step(
+                &engine.gpu,
+                &engine.inpainter,
+                pipeline,
+                editor.original_image(),
+                fill,
+                batch,
+            )?;
+            let (done, total) = run.progress();
+            if pipeline.on_gpu || done == total || slice.elapsed() >= CPU_SLICE {
+                break;
+            }
+        }
         if let Some(map) = run.finished() {
             self.occlusion = Some((run.class, map));
+            self.occlusion_made_with = Some(now);
             self.run = None;
             return Ok(true);
         }
         Ok(false)
     }
 
-    /// Records the pinned classes' probabilities for an answered edit (once per generation).
-    pub fn record(&mut self, generation: u64, probabilities: &[f32]) {
-        if self.pinned.is_empty() || self.history.last().is_some_and(|(g, _)| *g == generation) {
+    /// Records the pinned classes' probabilities for a settled state (once per state in a row).
+    pub fn record(&mut self, key: EditKey, probabilities: &[f32]) {
+        if self.pinned.is_empty() || self.history.last().is_some_and(|(k, _)| *k == key) {
             return;
         }
         let values = self
@@ -117,7 +149,7 @@ impl Explore {
             .iter()
             .map(|&c| probabilities.get(c).copied().unwrap_or(0.0))
             .collect();
-        self.history.push((generation, values));
+        self.history.push((key, values));
         if self.history.len() > 200 {
             self.history.remove(0);
         }
@@ -134,6 +166,10 @@ impl Explore {
     }
 }
 
+fn not_loaded() -> crate::Error {
+    crate::Error::Invalid("the model is not loaded".into())
+}
+
 /// The top-5 of `img` with `pipeline`.
 fn top5_of(
     engine: &Engine,
@@ -143,73 +179,158 @@ fn top5_of(
     pipeline.classify_image(&engine.gpu, img, 5)
 }
 
-/// The other model's top-5 on the original and on the modified image.
-pub fn compare_models(
-    engine: &mut Engine,
-    editor: &Editor,
-    model: ModelKind,
-) -> Result<Vec<Comparison>> {
-    let other = if model == ModelKind::SqueezeNet {
-        ModelKind::MobileNetV2
-    } else {
-        ModelKind::SqueezeNet
-    };
-    engine.pipeline(other)?;
-    let modified = texture::read_rgba(&engine.gpu.device, &engine.gpu.queue, editor.modified())?;
-    let pipeline = engine.loaded(other).expect("loaded above");
-    Ok(vec![
-        Comparison {
-            title: format!("{}, original", other.display_name()),
-            top5: top5_of(engine, pipeline, editor.original_image())?,
-        },
-        Comparison {
-            title: format!("{}, modified", other.display_name()),
-            top5: top5_of(engine, pipeline, &modified)?,
-        },
-    ])
+/// The model that is not `model`.
+pub fn other_model(model: ModelKind) -> ModelKind {
+    match model {
+        ModelKind::SqueezeNet => ModelKind::MobileNetV2,
+        ModelKind::MobileNetV2 => ModelKind::SqueezeNet,
+    }
 }
 
-/// The current mask filled three ways (Telea, PatchMatch, the mean colour of the known pixels),
-/// each classified: does a change come from the object, or from the fill?
-pub fn compare_fills(
-    engine: &mut Engine,
-    editor: &Editor,
-    model: ModelKind,
-    params: &InpaintParams,
-) -> Result<Vec<Comparison>> {
-    engine.pipeline(model)?;
-    let (img, mask) = (editor.original_image(), editor.mask_image());
-    let mut out = Vec::new();
-    for method in Method::ALL {
-        let p = InpaintParams { method, ..*params };
-        let filled = if engine.inference_on_gpu {
-            engine.inpainter.inpaint_image(&engine.gpu, img, mask, &p)
-        } else {
-            match method {
-                Method::Telea => cpu::telea::telea(img, mask, p.telea.radius),
-                Method::PatchMatch => {
-                    cpu::patchmatch::patchmatch(img, mask, &p.patchmatch).map(|r| r.image)
-                }
+/// Both models, live: the other model classifies the original once and the modified image of
+/// each settled state, in the background (one classification in flight, polled per frame, no
+/// image readback). Its tables are shown only for the state they answer.
+#[derive(Default)]
+pub struct OtherModel {
+    /// The other model's probabilities on the original.
+    original: Option<(ModelKind, Vec<f32>)>,
+    /// Its probabilities on the modified image of a state.
+    modified: Option<(EditKey, Vec<f32>)>,
+    pending: Option<(Which, EditKey, PendingScores)>,
+}
+
+impl OtherModel {
+    /// One frame's step for the state `key` the editor has settled on (the live job goes first:
+    /// call only when the editor is current). Returns the tables when they answer `key`.
+    pub fn step(
+        &mut self,
+        engine: &mut Engine,
+        editor: &Editor,
+        key: EditKey,
+    ) -> Result<Option<Vec<Comparison>>> {
+        let other = other_model(key.model);
+        if let Some((which, k, pending)) = &self.pending {
+            let Some(result) = pending.try_take(&engine.gpu.device) else {
+                return Ok(None);
+            };
+            let (which, k) = (*which, *k);
+            self.pending = None;
+            let probabilities = result?;
+            match which {
+                Which::Original => self.original = Some((other_model(k.model), probabilities)),
+                Which::Modified => self.modified = Some((k, probabilities)),
             }
-        };
-        let title = method.display_name().to_owned();
-        match filled {
-            Ok(f) => out.push(Comparison {
-                title,
-                top5: top5_of(engine, engine.loaded(model).expect("loaded"), &f)?,
-            }),
-            Err(e) => out.push(Comparison {
-                title: format!("{title}: {e}"),
-                top5: Vec::new(),
-            }),
+        }
+        let original = self.original.as_ref().filter(|(m, _)| *m == other);
+        let modified = self.modified.as_ref().filter(|(k, _)| *k == key);
+        match (original, modified) {
+            (Some((_, o)), Some((_, m))) => {
+                let labels = &engine.pipeline(other)?.labels;
+                Ok(Some(vec![
+                    Comparison {
+                        title: format!("{}, original", other.display_name()),
+                        top5: top(o, labels),
+                    },
+                    Comparison {
+                        title: format!("{}, modified", other.display_name()),
+                        top5: top(m, labels),
+                    },
+                ]))
+            }
+            (o, _) => {
+                let which = if o.is_none() {
+                    Which::Original
+                } else {
+                    Which::Modified
+                };
+                engine.pipeline(other)?;
+                self.pending = Some((which, key, editor.classify_async(engine, other, which)?));
+                Ok(None)
+            }
         }
     }
-    let flat = mean_fill(img, mask);
-    out.push(Comparison {
-        title: "flat mean colour".into(),
-        top5: top5_of(engine, engine.loaded(model).expect("loaded"), &flat)?,
-    });
-    Ok(out)
+
+    /// Whether a classification is in flight.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+/// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
+/// known pixels), each classified — does a change come from the object, or from the fill? Runs
+/// one variant per frame, for the state it was started on; a changed state cancels it.
+pub struct FillComparison {
+    /// The state compared.
+    pub key: EditKey,
+    params: InpaintParams,
+    done: Vec<Comparison>,
+}
+
+/// How many variants Fill A/B classifies.
+const FILL_VARIANTS: usize = Method::ALL.len() + 1;
+
+impl FillComparison {
+    /// Starts comparing the fills of state `key`.
+    pub fn new(key: EditKey, params: InpaintParams) -> Self {
+        Self {
+            key,
+            params,
+            done: Vec::new(),
+        }
+    }
+
+    /// Progress (done, total).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done.len(), FILL_VARIANTS)
+    }
+
+    /// Fills and classifies the next variant; the comparisons once all are done.
+    pub fn step(
+        &mut self,
+        engine: &mut Engine,
+        editor: &Editor,
+    ) -> Result<Option<Vec<Comparison>>> {
+        let model = self.key.model;
+        engine.pipeline(model)?;
+        let (img, mask) = (editor.original_image(), editor.mask_image());
+        let pipeline = engine.loaded(model).ok_or_else(not_loaded)?;
+        let i = self.done.len();
+        let comparison = match Method::ALL.get(i) {
+            Some(&method) => {
+                let p = InpaintParams {
+                    method,
+                    ..self.params
+                };
+                let filled = if engine.inference_on_gpu {
+                    engine.inpainter.inpaint_image(&engine.gpu, img, mask, &p)
+                } else {
+                    match method {
+                        Method::Telea => cpu::telea::telea(img, mask, p.telea.radius),
+                        Method::PatchMatch => {
+                            cpu::patchmatch::patchmatch(img, mask, &p.patchmatch).map(|r| r.image)
+                        }
+                    }
+                };
+                let title = method.display_name().to_owned();
+                match filled {
+                    Ok(f) => Comparison {
+                        title,
+                        top5: top5_of(engine, pipeline, &f)?,
+                    },
+                    Err(e) => Comparison {
+                        title: format!("{title}: {e}"),
+                        top5: Vec::new(),
+                    },
+                }
+            }
+            None => Comparison {
+                title: "flat mean colour".into(),
+                top5: top5_of(engine, pipeline, &mean_fill(img, mask))?,
+            },
+        };
+        self.done.push(comparison);
+        Ok((self.done.len() == FILL_VARIANTS).then(|| self.done.clone()))
+    }
 }
 
 /// The hole filled with the mean colour of the known pixels.
@@ -238,7 +359,7 @@ pub fn rows(top: &[Prediction]) -> Vec<(String, f32)> {
     top.iter()
         .map(|p| {
             (
-                p.label.split(',').next().unwrap_or("?").to_owned(),
+                crate::models::labels::short_label(&p.label).to_owned(),
                 p.probability * 100.0,
             )
         })

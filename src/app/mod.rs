@@ -3,6 +3,7 @@
 
 pub mod dialog;
 pub mod explore;
+pub mod pointer;
 mod save;
 pub mod state;
 pub mod ui;
@@ -22,8 +23,17 @@ use crate::editor::{Editor, ViewSettings};
 use crate::engine::Engine;
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::image_io;
+use pointer::StrokeEvent;
 use state::{TableRow, Tool, ViewerState, tables};
 use ui::{Action, PanelInfo};
+
+/// The window's background behind the panels.
+const BACKGROUND: wgpu::Color = wgpu::Color {
+    r: 0.08,
+    g: 0.08,
+    b: 0.09,
+    a: 1.0,
+};
 
 /// Long side that opened photos are scaled down to (the working size).
 pub const WORKING_SIZE: u32 = 1024;
@@ -45,6 +55,10 @@ pub struct ViewOptions {
     pub scripted_stroke: bool,
     /// Where the classifiers run.
     pub inference: crate::classify::Inference,
+    /// Fill method to start with.
+    pub fill: Option<crate::inpaint::Method>,
+    /// With `frames`: write the session of the scripted edit here at exit.
+    pub save: Option<PathBuf>,
 }
 
 /// Opens the window and runs until it is closed (or the scripted frames are done).
@@ -64,6 +78,35 @@ struct App {
     options: ViewOptions,
     viewer: Option<Viewer>,
     result: anyhow::Result<()>,
+}
+
+impl App {
+    /// Replaces the viewer's GPU device (after a loss): the plain data — settings, the photo,
+    /// the strokes — moves to a viewer built on a new device in the same window, where the
+    /// strokes are replayed.
+    fn reconnect(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(old) = self.viewer.take() else {
+            return;
+        };
+        let carry = old.carry();
+        // The old device goes before the new one is made.
+        drop(old);
+        match Viewer::with_window(event_loop, &self.options, Some(carry)) {
+            Ok(v) => self.viewer = Some(v),
+            Err(e) => {
+                self.result = Err(e.context("reconnecting to the GPU"));
+                event_loop.exit();
+            }
+        }
+    }
+}
+
+/// What survives a new device: plain data only.
+struct Carry {
+    window: Arc<Window>,
+    state: ViewerState,
+    original: Option<image::RgbaImage>,
+    strokes: Vec<crate::editor::Stroke>,
 }
 
 impl ApplicationHandler for App {
@@ -102,6 +145,9 @@ impl ApplicationHandler for App {
         if response.repaint {
             viewer.window.request_redraw();
         }
+        if viewer.reconnect {
+            self.reconnect(event_loop);
+        }
     }
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
@@ -114,11 +160,34 @@ impl ApplicationHandler for App {
     }
 }
 
-/// A pointer action on the image this frame.
-enum Stroke {
-    Begin((f32, f32)),
-    Extend((f32, f32)),
-    End,
+/// The window's first size (logical pixels): 1400x900, or at most 90% of the monitor's each way.
+fn window_size(event_loop: &ActiveEventLoop) -> (f64, f64) {
+    let monitor = event_loop
+        .primary_monitor()
+        .or_else(|| event_loop.available_monitors().next());
+    let limit = monitor.map(|m| {
+        let size = m.size().to_logical::<f64>(m.scale_factor());
+        (size.width * 0.9, size.height * 0.9)
+    });
+    fit_window((1400.0, 900.0), limit)
+}
+
+/// `want` shrunk to fit `limit` (when known), never below a usable 640x400.
+fn fit_window(want: (f64, f64), limit: Option<(f64, f64)>) -> (f64, f64) {
+    match limit {
+        Some((w, h)) if w > 0.0 && h > 0.0 => (want.0.min(w).max(640.0), want.1.min(h).max(400.0)),
+        _ => want,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_fits_ninety_percent_of_a_small_screen() {
+        let limit = Some((1280.0 * 0.9, 800.0 * 0.9));
+        assert_eq!(super::fit_window((1400.0, 900.0), limit), (1152.0, 720.0));
+        assert_eq!(super::fit_window((1400.0, 900.0), None), (1400.0, 900.0));
+    }
 }
 
 struct Viewer {
@@ -139,6 +208,12 @@ struct Viewer {
     frames_left: Option<u32>,
     frame_index: u32,
     screenshot: Option<PathBuf>,
+    /// `--save`: the session folder written after the scripted frames.
+    save_at_exit: Option<PathBuf>,
+    /// Save was asked for: done as soon as the tables answer the current state.
+    pending_save: bool,
+    /// Reconnect was asked for (done by `App` between frames).
+    reconnect: bool,
     scripted_stroke: bool,
     last_frame: Instant,
     started: Instant,
@@ -147,14 +222,44 @@ struct Viewer {
 
 impl Viewer {
     fn new(event_loop: &ActiveEventLoop, options: &ViewOptions) -> anyhow::Result<Self> {
-        let attributes = Window::default_attributes()
-            .with_title("unsee")
-            .with_inner_size(winit::dpi::LogicalSize::new(1400.0, 900.0));
-        let window = Arc::new(
-            event_loop
-                .create_window(attributes)
-                .context("creating the window")?,
-        );
+        Self::with_window(event_loop, options, None)
+    }
+
+    /// The plain data a new device needs (`App::reconnect`).
+    fn carry(&self) -> Carry {
+        Carry {
+            window: self.window.clone(),
+            state: self.state.clone(),
+            original: self.editor.as_ref().map(|e| e.original_image().clone()),
+            strokes: self
+                .editor
+                .as_ref()
+                .map(|e| e.history().strokes().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A viewer in a new window, or on a new device in the window `carry` brings (with its
+    /// settings, photo and strokes).
+    fn with_window(
+        event_loop: &ActiveEventLoop,
+        options: &ViewOptions,
+        carry: Option<Carry>,
+    ) -> anyhow::Result<Self> {
+        let window = match &carry {
+            Some(c) => c.window.clone(),
+            None => {
+                let (width, height) = window_size(event_loop);
+                let attributes = Window::default_attributes()
+                    .with_title("unsee")
+                    .with_inner_size(winit::dpi::LogicalSize::new(width, height));
+                Arc::new(
+                    event_loop
+                        .create_window(attributes)
+                        .context("creating the window")?,
+                )
+            }
+        };
         let mut desc = wgpu::InstanceDescriptor::new_with_display_handle(Box::new(
             event_loop.owned_display_handle(),
         ));
@@ -229,11 +334,35 @@ impl Viewer {
             frames_left: options.frames,
             frame_index: 0,
             screenshot: options.screenshot.clone(),
+            save_at_exit: options.save.clone(),
+            pending_save: false,
+            reconnect: false,
             scripted_stroke: options.scripted_stroke,
             last_frame: Instant::now(),
             started: Instant::now(),
             window,
         };
+        if let Some(carry) = carry {
+            viewer.state = carry.state;
+            viewer.state.error = None;
+            viewer.state.notice = Some(format!(
+                "reconnected to {}; {} strokes replayed",
+                viewer.engine.gpu.adapter_name(),
+                carry.strokes.len()
+            ));
+            if let Some(img) = carry.original {
+                viewer.set_editor(Editor::new(&viewer.engine, &img)?);
+                if let Some(editor) = &mut viewer.editor {
+                    for stroke in carry.strokes {
+                        editor.push_stroke(stroke);
+                    }
+                }
+            }
+            return Ok(viewer);
+        }
+        if let Some(method) = options.fill {
+            viewer.state.settings.inpaint.method = method;
+        }
         if viewer.engine.gpu.software {
             viewer.state.notice =
                 Some("software GPU (lavapipe): expect about a second per update".into());
@@ -253,11 +382,14 @@ impl Viewer {
     fn wants_frames(&self) -> bool {
         self.frames_left.is_some()
             || self.dialog.is_some()
+            || self.pending_save
+            || self.explore.other.busy()
+            || self.explore.fill_ab.is_some()
             || self.explore.progress().is_some()
             || self
                 .editor
                 .as_ref()
-                .is_some_and(|e| !e.is_current(self.state.settings.model))
+                .is_some_and(|e| e.has_work(&self.state.settings))
     }
 
     fn resize(&mut self, width: u32, height: u32) {
@@ -291,23 +423,7 @@ impl Viewer {
         });
         match Editor::new(&self.engine, &img) {
             Ok(editor) => {
-                if let Some((a, b)) = self.display_ids.take() {
-                    self.egui_renderer.free_texture(&a);
-                    self.egui_renderer.free_texture(&b);
-                }
-                let device = &self.engine.gpu.device;
-                let register = |r: &mut egui_wgpu::Renderer, t: &wgpu::Texture| {
-                    r.register_native_texture(
-                        device,
-                        &t.create_view(&Default::default()),
-                        wgpu::FilterMode::Linear,
-                    )
-                };
-                let a = register(&mut self.egui_renderer, editor.display());
-                let b = register(&mut self.egui_renderer, editor.display_original());
-                self.display_ids = Some((a, b));
-                self.editor = Some(editor);
-                self.explore = explore::Explore::new();
+                self.set_editor(editor);
                 self.state.image_name = path.display().to_string();
                 self.state.error = None;
                 self.state.zoom = 1.0;
@@ -315,6 +431,27 @@ impl Viewer {
             }
             Err(e) => self.state.error = Some(e.to_string()),
         }
+    }
+
+    /// Shows `editor` (its pictures registered with egui) in place of the current one.
+    fn set_editor(&mut self, editor: Editor) {
+        if let Some((a, b)) = self.display_ids.take() {
+            self.egui_renderer.free_texture(&a);
+            self.egui_renderer.free_texture(&b);
+        }
+        let device = &self.engine.gpu.device;
+        let register = |r: &mut egui_wgpu::Renderer, t: &wgpu::Texture| {
+            r.register_native_texture(
+                device,
+                &t.create_view(&Default::default()),
+                wgpu::FilterMode::Linear,
+            )
+        };
+        let a = register(&mut self.egui_renderer, editor.display());
+        let b = register(&mut self.egui_renderer, editor.display_original());
+        self.display_ids = Some((a, b));
+        self.editor = Some(editor);
+        self.explore = explore::Explore::new();
     }
 
     /// Draws one frame; false when the scripted frames are done.
@@ -353,26 +490,45 @@ impl Viewer {
                 Ok(false) => {}
                 Err(e) => self.state.error = Some(format!("occlusion map: {e}")),
             }
-            // Both models, live: the other model answers each edit the first one has answered.
+            // Fill A/B: a variant per frame once the live job has settled; a changed state
+            // cancels it.
+            if let Some(run) = &mut self.explore.fill_ab {
+                if run.key != editor.key(&settings) {
+                    self.explore.fill_ab = None;
+                } else if editor.is_current(&settings) {
+                    match run.step(&mut self.engine, editor) {
+                        Ok(Some(c)) => {
+                            self.explore.comparisons = Some((run.key, c));
+                            self.explore.fill_ab = None;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.state.error = Some(format!("compare: {e}"));
+                            self.explore.fill_ab = None;
+                        }
+                    }
+                }
+            }
+            // Both models, live: once the live job has settled, the other model classifies the
+            // same state in the background.
             if self.state.both_models
-                && let Some(g) = editor.answered_generation()
-                && self
-                    .explore
-                    .both
-                    .as_ref()
-                    .is_none_or(|(key, _)| *key != (g, self.state.settings.model))
+                && editor.is_current(&settings)
+                && let Some(key) = editor.answered_key()
+                && self.explore.both.as_ref().is_none_or(|(k, _)| *k != key)
             {
-                match explore::compare_models(&mut self.engine, editor, self.state.settings.model) {
-                    Ok(c) => self.explore.both = Some(((g, self.state.settings.model), c)),
+                match self.explore.other.step(&mut self.engine, editor, key) {
+                    Ok(Some(c)) => self.explore.both = Some((key, c)),
+                    Ok(None) => {}
                     Err(e) => self.state.error = Some(format!("other model: {e}")),
                 }
             }
-            if let (Some(g), Some(scores)) = (editor.answered_generation(), &editor.modified_scores)
-                && scores.model == self.state.settings.model
+            if editor.is_current(&settings)
+                && let (Some(key), Some(scores)) = (editor.answered_key(), &editor.modified_scores)
             {
-                self.explore.record(g, &scores.probabilities);
+                self.explore.record(key, &scores.probabilities);
             }
         }
+        self.save_when_settled();
         if let Some(answer) = self.dialog.as_ref().and_then(dialog::OpenDialog::poll) {
             self.dialog = None;
             match answer {
@@ -394,33 +550,36 @@ impl Viewer {
         let mut actions = Vec::new();
         let mut strokes = Vec::new();
         let (orig_rows, mod_rows) = self.table_rows();
+        let current_key = self.editor.as_ref().map(|e| e.key(&self.state.settings));
         let comparisons: Vec<(String, Vec<(String, f32)>)> = self
             .explore
             .comparisons
             .iter()
-            .map(|c| (c.title.clone(), explore::rows(&c.top5)))
+            .filter(|(k, _)| Some(*k) == current_key)
+            .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
             .collect();
+        // Borrowed, not cloned: this runs every frame.
         let labels = self
             .engine
             .loaded(self.state.settings.model)
-            .map(|p| p.labels.clone());
+            .map(|p| &p.labels);
         let pinned: Vec<(usize, String)> = self
             .explore
             .pinned
             .iter()
-            .map(|&c| {
-                (
-                    c,
-                    labels.as_ref().map_or(c.to_string(), |l| {
-                        l.name(c).split(',').next().unwrap_or("?").to_owned()
-                    }),
-                )
-            })
+            .map(|&c| (c, labels.map_or(c.to_string(), |l| l.short(c).to_owned())))
             .collect();
+        // The other model's tables only for the state on screen.
+        let answered = self
+            .editor
+            .as_ref()
+            .filter(|e| e.is_current(&self.state.settings))
+            .and_then(Editor::answered_key);
         let both: Vec<(String, Vec<(String, f32)>)> = self
             .explore
             .both
             .iter()
+            .filter(|(k, _)| Some(*k) == answered)
             .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
             .collect();
         let history: Vec<Vec<f32>> = self
@@ -434,6 +593,7 @@ impl Viewer {
             let editor = self.editor.as_ref();
             let ids = self.display_ids;
             let info = PanelInfo {
+                lost: self.engine.gpu.health.is_lost(),
                 adapter: &format!(
                     "{} | inference: {}",
                     self.engine.gpu.adapter_name(),
@@ -443,7 +603,7 @@ impl Viewer {
                 gallery: &self.gallery,
                 original: orig_rows.as_deref(),
                 modified: mod_rows.as_deref(),
-                busy: editor.is_some_and(|e| !e.is_current(state.settings.model)),
+                busy: editor.is_some_and(|e| !e.answers(&state.settings)),
                 stats: editor.map(|e| e.stats).unwrap_or_default(),
                 counts: editor.map(|e| e.history().counts()).unwrap_or((0, 0)),
                 explore: ui::ExploreInfo {
@@ -502,66 +662,29 @@ impl Viewer {
             }
         };
         let gpu = &self.engine.gpu;
-        let screen = egui_wgpu::ScreenDescriptor {
-            size_in_pixels: [self.config.width, self.config.height],
-            pixels_per_point: output.pixels_per_point,
-        };
-        let primitives = self
-            .egui_ctx
-            .tessellate(output.shapes, output.pixels_per_point);
-        for (id, deltas) in &output.textures_delta.set {
-            for delta in deltas {
-                self.egui_renderer
-                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
-            }
-        }
-        let mut encoder = gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("viewer.frame"),
-            });
-        let extra = self.egui_renderer.update_buffers(
-            &gpu.device,
-            &gpu.queue,
-            &mut encoder,
-            &primitives,
-            &screen,
-        );
         let view = frame.texture.create_view(&Default::default());
-        {
-            let pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("viewer.egui"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color {
-                            r: 0.08,
-                            g: 0.08,
-                            b: 0.09,
-                            a: 1.0,
-                        }),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
-            self.egui_renderer
-                .render(&mut pass.forget_lifetime(), &primitives, &screen);
-        }
-        gpu.queue
-            .submit(extra.into_iter().chain([encoder.finish()]));
-        for id in &output.textures_delta.free {
-            self.egui_renderer.free_texture(id);
-        }
+        crate::gpu::egui_paint::paint(
+            gpu,
+            &mut self.egui_renderer,
+            &self.egui_ctx,
+            crate::gpu::egui_paint::EguiFrame {
+                shapes: output.shapes,
+                textures: vec![&output.textures_delta],
+                pixels_per_point: output.pixels_per_point,
+            },
+            &view,
+            [self.config.width, self.config.height],
+            BACKGROUND,
+            "viewer.frame",
+        );
         let last = self.frames_left == Some(1);
         if last && let Some(path) = self.screenshot.clone() {
             // Let the last job land so the screenshot shows the answer to the scripted stroke.
             save::save_screenshot(gpu, &frame.texture, &path)?;
+        }
+        if last && let Some(dir) = self.save_at_exit.clone() {
+            self.save_session(&dir)
+                .with_context(|| format!("saving the session to {}", dir.display()))?;
         }
         gpu.queue.present(frame);
         Ok(self.count_frame())
@@ -667,14 +790,16 @@ impl Viewer {
         (Some(o), modified.map(|_| m))
     }
 
-    fn apply(&mut self, actions: Vec<Action>, strokes: Vec<Stroke>) {
+    fn apply(&mut self, actions: Vec<Action>, strokes: Vec<StrokeEvent<(f32, f32)>>) {
         if let Some(editor) = &mut self.editor {
             let restore = self.state.tool == Tool::Eraser;
             for s in strokes {
                 match s {
-                    Stroke::Begin(p) => editor.begin_stroke(restore, self.state.brush_radius, p),
-                    Stroke::Extend(p) => editor.extend_stroke(p),
-                    Stroke::End => editor.end_stroke(),
+                    StrokeEvent::Begin(p) => {
+                        editor.begin_stroke(restore, self.state.brush_radius, p)
+                    }
+                    StrokeEvent::Extend(p) => editor.extend_stroke(p),
+                    StrokeEvent::End => editor.end_stroke(),
                 }
             }
         }
@@ -713,29 +838,46 @@ impl Viewer {
                 }
                 Action::CompareFills => {
                     let Some(editor) = &self.editor else { continue };
-                    let model = self.state.settings.model;
-                    let result = explore::compare_fills(
-                        &mut self.engine,
-                        editor,
-                        model,
-                        &self.state.settings.inpaint,
-                    );
-                    match result {
-                        Ok(c) => self.explore.comparisons = c,
-                        Err(e) => self.state.error = Some(format!("compare: {e}")),
-                    }
+                    let key = editor.key(&self.state.settings);
+                    self.explore.fill_ab = Some(explore::FillComparison::new(
+                        key,
+                        self.state.settings.inpaint,
+                    ));
                 }
                 Action::TogglePin(class) => self.explore.toggle_pin(class),
-                Action::Save => match self.save() {
-                    Ok(dir) => {
-                        self.state.notice = Some(format!(
-                            "saved to {} (unsee replay re-runs it)",
-                            dir.display()
-                        ))
-                    }
-                    Err(e) => self.state.error = Some(format!("saving: {e:#}")),
-                },
+                Action::Reconnect => self.reconnect = true,
+                Action::Save => {
+                    self.pending_save = true;
+                    self.state.notice = Some("saving when the tables answer this edit".into());
+                }
             }
+        }
+    }
+
+    /// A Save asked for: written once the tables answer the current state (never tables of
+    /// another state); given up with the reason when that state failed.
+    fn save_when_settled(&mut self) {
+        let Some(editor) = self.editor.as_ref().filter(|_| self.pending_save) else {
+            return;
+        };
+        let settings = &self.state.settings;
+        if let Some(why) = editor.failure(settings) {
+            self.pending_save = false;
+            self.state.error = Some(format!("not saved: this edit has no answer ({why})"));
+            return;
+        }
+        if !editor.is_current(settings) || editor.drawing() {
+            return;
+        }
+        self.pending_save = false;
+        match self.save() {
+            Ok(dir) => {
+                self.state.notice = Some(format!(
+                    "saved to {} (unsee replay re-runs it)",
+                    dir.display()
+                ))
+            }
+            Err(e) => self.state.error = Some(format!("saving: {e:#}")),
         }
     }
 
@@ -754,8 +896,13 @@ impl Viewer {
             .context("the original is not classified yet")?;
         let editor = self.editor.as_ref().context("no image is open")?;
         self.explore.grid = self.state.occlusion_grid;
-        self.explore
-            .start_occlusion(&mut self.engine, editor, self.state.settings.model, class)?;
+        self.explore.start_occlusion(
+            &mut self.engine,
+            editor,
+            self.state.settings.model,
+            class,
+            &self.state.settings.inpaint,
+        )?;
         Ok(())
     }
 

@@ -8,25 +8,31 @@ use super::Viewer;
 use crate::gpu::{GpuContext, texture};
 
 impl Viewer {
-    /// Writes the session folder `<save dir>/<name>_session/`: original.png, modified.png,
-    /// mask.png and session.json (settings, strokes, both tables), which `unsee replay` re-runs.
-    pub(super) fn save(&mut self) -> anyhow::Result<PathBuf> {
-        use crate::session::{Row, Session, top5_rows};
-        let editor = self.editor.as_ref().context("no image is open")?;
-        let gpu = &self.engine.gpu;
+    /// Writes the session folder `<save dir>/<name>_session/` (see [`Viewer::save_session`]).
+    pub(super) fn save(&self) -> anyhow::Result<PathBuf> {
         let stem = Path::new(&self.state.image_name)
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("image")
             .to_owned();
         let dir = PathBuf::from(&self.state.save_dir).join(format!("{stem}_session"));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        editor.original_image().save(dir.join("original.png"))?;
-        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?
-            .save(dir.join("modified.png"))?;
-        texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?
-            .save(dir.join("mask.png"))?;
-        let model = self.state.settings.model;
+        self.save_session(&dir)?;
+        Ok(dir)
+    }
+
+    /// Writes `dir`: session.json (settings, strokes, both tables — only when they answer the
+    /// current state), original.png and mask.png from CPU memory first, so that they are saved
+    /// even when the GPU is lost, then modified.png read back from the GPU.
+    pub(super) fn save_session(&self, dir: &Path) -> anyhow::Result<()> {
+        use crate::session::{Row, Session, top5_rows};
+        let editor = self.editor.as_ref().context("no image is open")?;
+        let settings = &self.state.settings;
+        anyhow::ensure!(
+            editor.is_current(settings) && !editor.drawing(),
+            "the tables do not answer the current edit yet"
+        );
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let model = settings.model;
         let labels = &self
             .engine
             .loaded(model)
@@ -34,20 +40,25 @@ impl Viewer {
             .labels;
         let rows = |scores: Option<&crate::editor::Scores>| -> Vec<Row> {
             scores
-                .filter(|s| s.model == model)
                 .map(|s| top5_rows(&s.probabilities, labels))
                 .unwrap_or_default()
         };
         let session = Session {
             image: PathBuf::from("original.png"),
             model,
-            fill: self.state.settings.inpaint.into(),
+            fill: settings.inpaint.into(),
             strokes: editor.history().strokes().to_vec(),
             original: rows(editor.original_scores.as_ref()),
             modified: rows(editor.modified_scores.as_ref()),
         };
-        session.save(&dir)?;
-        Ok(dir)
+        editor.original_image().save(dir.join("original.png"))?;
+        editor.mask_image().save(dir.join("mask.png"))?;
+        session.save(dir)?;
+        let gpu = &self.engine.gpu;
+        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())
+            .context("reading the modified image from the GPU (the session itself is saved)")?
+            .save(dir.join("modified.png"))?;
+        Ok(())
     }
 }
 

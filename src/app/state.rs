@@ -148,13 +148,7 @@ pub fn tables(
 ) -> (Vec<TableRow>, Vec<TableRow>) {
     let row = |i: usize| TableRow {
         index: i,
-        label: labels
-            .name(i)
-            .split(',')
-            .next()
-            .unwrap_or("?")
-            .trim()
-            .to_owned(),
+        label: labels.short(i).to_owned(),
         original: original.get(i).copied().unwrap_or(0.0) * 100.0,
         modified: modified.get(i).copied().unwrap_or(0.0) * 100.0,
     };

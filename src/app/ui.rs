@@ -25,6 +25,8 @@ pub enum Action {
     Reset,
     /// Save the modified image, the mask and the tables.
     Save,
+    /// Build a new GPU device after a lost one and replay the strokes on it.
+    Reconnect,
     /// Compute an occlusion map (by inpainting) of the chosen class on the original.
     Occlusion,
     /// Stop showing the occlusion map.
@@ -58,6 +60,8 @@ pub struct ExploreInfo<'a> {
 pub struct PanelInfo<'a> {
     /// Adapter description.
     pub adapter: &'a str,
+    /// The GPU device was lost: offer reconnecting.
+    pub lost: bool,
     /// Software adapter (slow)?
     pub software: bool,
     /// Bundled photos.
@@ -91,6 +95,14 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
                 state.error = None;
             }
         });
+    }
+    if info.lost
+        && ui
+            .button("Reconnect")
+            .on_hover_text("a new GPU device; your strokes and settings are replayed on it")
+            .clicked()
+    {
+        actions.push(Action::Reconnect);
     }
     if let Some(notice) = &state.notice {
         ui.label(RichText::new(notice).italics());

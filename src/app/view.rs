@@ -1,18 +1,19 @@
 //! The image area of the window: the composed picture with zoom, pan and painting.
 
-use super::Stroke;
+use super::pointer::{StrokeEvent, map_points, stroke_events};
 use super::state::ViewerState;
 use super::ui::Action;
 
 /// The image area: shows the picture, zooms (wheel), pans (right or middle drag), paints
 /// (left drag); `[` `]` size the brush, Ctrl+Z / Ctrl+Shift+Z undo and redo, Tab shows the
-/// original. Returns the stroke events in image pixels and the key actions.
+/// original. Returns the stroke events in image pixels (every raw pointer event from press to
+/// release) and the key actions.
 pub(super) fn image_view(
     ui: &mut egui::Ui,
     state: &mut ViewerState,
     (iw, ih): (u32, u32),
     texture: egui::TextureId,
-) -> (Vec<Stroke>, Vec<Action>) {
+) -> (Vec<StrokeEvent<(f32, f32)>>, Vec<Action>) {
     let area = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(area, egui::Sense::click_and_drag());
     let fit = (area.width() / iw as f32).min(area.height() / ih as f32);
@@ -29,16 +30,13 @@ pub(super) fn image_view(
     );
     let to_image = |p: egui::Pos2| ((p.x - rect.min.x) / scale, (p.y - rect.min.y) / scale);
 
-    let mut strokes = Vec::new();
-    let (scroll, keys, moves) = ui.input(|i| {
-        let moves: Vec<egui::Pos2> = i
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                egui::Event::PointerMoved(p) => Some(*p),
-                _ => None,
-            })
-            .collect();
+    // A press starts a stroke only over the image area and not over a panel or a popup on it.
+    let over_image = |p: egui::Pos2| {
+        area.contains(p) && ui.ctx().layer_id_at(p).is_none_or(|l| l == ui.layer_id())
+    };
+    // The events are copied out first: egui's context must not be asked (layer_id_at) while its
+    // input is locked.
+    let (scroll, keys, events) = ui.input(|i| {
         let undo = i.modifiers.command && i.key_pressed(egui::Key::Z);
         (
             i.smooth_scroll_delta.y,
@@ -49,9 +47,13 @@ pub(super) fn image_view(
                 undo && i.modifiers.shift,
                 i.key_down(egui::Key::Tab),
             ),
-            moves,
+            i.events.clone(),
         )
     });
+    let strokes = map_points(
+        stroke_events(&mut state.painting, &events, over_image),
+        to_image,
+    );
     state.show_original = keys.4;
     if keys.0 {
         state.step_radius(false);
@@ -75,26 +77,6 @@ pub(super) fn image_view(
     {
         let d = response.drag_delta();
         state.pan = (state.pan.0 + d.x, state.pan.1 + d.y);
-    }
-    if (response.drag_started_by(egui::PointerButton::Primary)
-        || response.clicked_by(egui::PointerButton::Primary))
-        && let Some(p) = response.interact_pointer_pos()
-    {
-        strokes.push(Stroke::Begin(to_image(p)));
-        state.painting = true;
-    }
-    if state.painting {
-        if response.dragged_by(egui::PointerButton::Primary) {
-            // Every pointer position of the frame, not just the last: fast strokes leave no gaps.
-            strokes.extend(moves.into_iter().map(|p| Stroke::Extend(to_image(p))));
-        }
-        if response.drag_stopped()
-            || response.clicked_by(egui::PointerButton::Primary)
-            || !response.is_pointer_button_down_on()
-        {
-            strokes.push(Stroke::End);
-            state.painting = false;
-        }
     }
     let mut actions = Vec::new();
     if keys.2 {

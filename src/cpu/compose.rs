@@ -2,6 +2,8 @@
 
 use image::{GrayImage, RgbaImage};
 
+use crate::models::receptive::Placement;
+
 /// Colour of the mask tint. NOTE: keep in sync with MASK_TINT in shaders/compose.wgsl.
 pub const MASK_TINT: [f32; 3] = [1.0, 0.15, 0.3];
 
@@ -31,10 +33,11 @@ pub struct ComposeSettings {
     pub cam_opacity: f32,
 }
 
-/// Bilinear sample of a `cw` x `ch` grid at image pixel (x, y) of a `w` x `h` image.
-pub fn cam_sample(cam: &[f32], (cw, ch): (u32, u32), (w, h): (u32, u32), x: u32, y: u32) -> f32 {
-    let gx = (x as f32 + 0.5) / w as f32 * cw as f32 - 0.5;
-    let gy = (y as f32 + 0.5) / h as f32 * ch as f32 - 0.5;
+/// Bilinear sample of a `cw` x `ch` grid placed over the image by `place`, at image pixel
+/// (x, y); beyond the outermost cell centres the edge value holds.
+pub fn cam_sample(cam: &[f32], (cw, ch): (u32, u32), place: &Placement, x: u32, y: u32) -> f32 {
+    let gx = place.grid_coord(0, x);
+    let gy = place.grid_coord(1, y);
     let (bx, by) = (gx.floor(), gy.floor());
     let (fx, fy) = (gx - bx, gy - by);
     let at = |x: i64, y: i64| {
@@ -53,7 +56,7 @@ pub fn compose(
     original: &RgbaImage,
     modified: &RgbaImage,
     mask: &GrayImage,
-    cam: Option<(&[f32], (u32, u32))>,
+    cam: Option<(&[f32], (u32, u32), Placement)>,
     s: &ComposeSettings,
 ) -> RgbaImage {
     let (w, h) = original.dimensions();
@@ -64,8 +67,8 @@ pub fn compose(
         if x >= s.split && mask.get_pixel(x, y)[0] != 0 {
             rgb = [0, 1, 2].map(|c| rgb[c] + (MASK_TINT[c] - rgb[c]) * s.mask_alpha);
         }
-        if let Some((grid, dims)) = cam {
-            let color = turbo(cam_sample(grid, dims, (w, h), x, y));
+        if let Some((grid, dims, place)) = &cam {
+            let color = turbo(cam_sample(grid, *dims, place, x, y));
             rgb = [0, 1, 2].map(|c| rgb[c] + (color[c] - rgb[c]) * s.cam_opacity);
         }
         image::Rgba([
@@ -80,6 +83,48 @@ pub fn compose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::ModelKind;
+    use crate::models::receptive::{centres, layers};
+
+    /// An impulse in feature cell `(j, i)` of `kind`'s grid, composed over a `size` image: the
+    /// brightest pixel must be the cell's receptive-field centre computed from the layers.
+    fn impulse_lands_at_the_receptive_field_centre(kind: ModelKind, input: u32, grid: u32) {
+        let size = (2 * input, input); // a non-square photo, squashed to the input
+        let (j, i) = (3u32, 5u32);
+        let mut cam = vec![0.0; (grid * grid) as usize];
+        cam[(i * grid + j) as usize] = 1.0;
+        let place = Placement::receptive(kind, input, size);
+        let peak = (0..size.1)
+            .flat_map(|y| (0..size.0).map(move |x| (x, y)))
+            .max_by(|a, b| {
+                let va = cam_sample(&cam, (grid, grid), &place, a.0, a.1);
+                let vb = cam_sample(&cam, (grid, grid), &place, b.0, b.1);
+                va.total_cmp(&vb)
+            })
+            .unwrap();
+        let (start, stride) = centres(&layers(kind));
+        // Input pixel index of the centre, back in image pixels (x squashed by 2).
+        let want_x = ((start + stride * j as f32 + 0.5) * 2.0 - 0.5).round() as i64;
+        let want_y = (start + stride * i as f32).round() as i64;
+        assert!(
+            (i64::from(peak.0) - want_x).abs() <= 1 && i64::from(peak.1) == want_y,
+            "{kind:?}: peak at {peak:?}, receptive field centre at ({want_x}, {want_y})"
+        );
+        // The even split would have put it elsewhere (that is the bug this guards).
+        let even = Placement::even((grid, grid), size);
+        let even_y = (even.origin[1] + even.step[1] * i as f32 - 0.5).round() as i64;
+        assert_ne!(even_y, want_y);
+    }
+
+    #[test]
+    fn cam_impulse_lands_at_squeezenet_receptive_field_centre() {
+        impulse_lands_at_the_receptive_field_centre(ModelKind::SqueezeNet, 227, 14);
+    }
+
+    #[test]
+    fn cam_impulse_lands_at_mobilenet_receptive_field_centre() {
+        impulse_lands_at_the_receptive_field_centre(ModelKind::MobileNetV2, 224, 7);
+    }
 
     #[test]
     fn turbo_runs_blue_to_green_to_red() {
@@ -92,9 +137,10 @@ mod tests {
     #[test]
     fn cam_sample_interpolates_between_cells() {
         let grid = [0.0, 1.0];
-        assert_eq!(cam_sample(&grid, (2, 1), (4, 1), 0, 0), 0.0);
-        assert_eq!(cam_sample(&grid, (2, 1), (4, 1), 3, 0), 1.0);
-        let mid = cam_sample(&grid, (2, 1), (4, 1), 2, 0);
+        let even = Placement::even((2, 1), (4, 1));
+        assert_eq!(cam_sample(&grid, (2, 1), &even, 0, 0), 0.0);
+        assert_eq!(cam_sample(&grid, (2, 1), &even, 3, 0), 1.0);
+        let mid = cam_sample(&grid, (2, 1), &even, 2, 0);
         assert!(mid > 0.5 && mid < 1.0, "{mid}");
     }
 }

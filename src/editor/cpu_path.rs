@@ -9,7 +9,8 @@ use std::time::Instant;
 use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
-use super::{Answer, Editor, Job, JobKind, ViewSettings};
+use super::schedule::Plan;
+use super::{Editor, ViewSettings};
 use crate::classify::ClassifyPipeline;
 use crate::engine::Engine;
 use crate::inpaint::{InpaintParams, Method};
@@ -17,15 +18,15 @@ use crate::{Error, Result, cpu};
 
 /// What the worker sends back.
 pub(super) struct CpuAnswer {
-    /// The filled image (modified jobs only), to upload for display.
-    pub filled: Option<RgbaImage>,
+    /// The filled image (jobs that refill only), to upload for display.
+    pub filled: Option<Arc<RgbaImage>>,
     /// Class probabilities.
     pub probabilities: Vec<f32>,
     /// The feature map of the same forward pass (CPU backend), for the CAM.
     pub features: Tensor<4>,
     /// A fallback taken (PatchMatch could not work).
     pub notice: Option<String>,
-    /// Fill and classification wall times, ms.
+    /// Fill and classification wall times, ms (fill 0 when nothing was filled).
     pub fill_ms: f64,
     /// See `fill_ms`.
     pub classify_ms: f64,
@@ -34,61 +35,67 @@ pub(super) struct CpuAnswer {
 /// The receiving end of a worker's answer.
 pub(super) type CpuJob = Receiver<Result<CpuAnswer>>;
 
+/// What the worker starts from.
+enum Input {
+    /// Classify this image as it is.
+    Classify(Arc<RgbaImage>),
+    /// Fill the original where the mask is set, then classify.
+    Fill(Arc<RgbaImage>, GrayImage, InpaintParams),
+}
+
 impl Editor {
-    /// Starts the job on a worker thread; `collect` picks the answer up.
+    /// Starts `plan` on a worker thread; `collect` picks the answer up.
     pub(super) fn start_cpu_job(
         &mut self,
         engine: &mut Engine,
         settings: &ViewSettings,
-        kind: JobKind,
-        started: Instant,
-    ) -> Result<()> {
-        let model = settings.model;
+        plan: &Plan,
+    ) -> Result<CpuJob> {
         let pipeline = engine
-            .loaded_shared(model)
+            .loaded_shared(settings.model)
             .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
         let original = Arc::clone(&self.original_cpu);
-        let plan = matches!(kind, JobKind::Modified { .. }).then(|| self.hole_plan.clone());
-        let params = settings.inpaint;
+        let input = match *plan {
+            Plan::Original(_) => Input::Classify(original),
+            Plan::Modified { refill: true, .. } => {
+                Input::Fill(original, self.hole_plan.clone(), settings.inpaint)
+            }
+            Plan::Modified { refill: false, .. } => {
+                Input::Classify(self.filled_cpu.clone().unwrap_or(original))
+            }
+        };
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let _ = tx.send(run(&pipeline, &original, plan.as_ref(), &params));
+            let _ = tx.send(run(&pipeline, input));
         });
-        self.job = Some(Job {
-            kind,
-            model,
-            answer: Answer::Cpu(rx),
-            started,
-        });
-        Ok(())
+        Ok(rx)
     }
 }
 
-/// The worker's job: fill (if there is a mask), then classify.
-fn run(
-    pipeline: &ClassifyPipeline,
-    original: &RgbaImage,
-    plan: Option<&GrayImage>,
-    params: &InpaintParams,
-) -> Result<CpuAnswer> {
+/// The worker's job: fill (if asked), then classify.
+fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
     let fill_start = Instant::now();
-    let (filled, notice) = match plan {
-        Some(mask) => {
-            let (img, notice) = fill(original, mask, params)?;
-            (Some(img), notice)
+    let (image, filled, notice) = match input {
+        Input::Classify(image) => (image, false, None),
+        Input::Fill(original, mask, params) => {
+            let (img, notice) = fill(&original, &mask, &params)?;
+            (Arc::new(img), true, notice)
         }
-        None => (None, None),
     };
-    let fill_ms = fill_start.elapsed().as_secs_f64() * 1e3;
+    let fill_ms = if filled {
+        fill_start.elapsed().as_secs_f64() * 1e3
+    } else {
+        0.0
+    };
     let classify_start = Instant::now();
-    let out = pipeline.forward(pipeline.input_from_image(filled.as_ref().unwrap_or(original)));
+    let out = pipeline.forward(pipeline.input_from_image(&image));
     let probabilities = burn::tensor::activation::softmax(out.logits, 1)
         .try_into_data()
         .map_err(|e| Error::Gpu(format!("reading scores: {e:?}")))?
         .try_into_vec::<f32>()
         .map_err(|e| Error::Gpu(format!("scores have an unexpected type: {e:?}")))?;
     Ok(CpuAnswer {
-        filled,
+        filled: filled.then_some(image),
         probabilities,
         features: out.features,
         notice,

@@ -166,6 +166,32 @@ impl History {
             .collect()
     }
 
+    /// A key of the mask these strokes paint: a hash of every segment in painting order (the
+    /// stroke being drawn included). Equal strokes give equal keys however they were reached
+    /// (painted, undone and redone, replayed).
+    pub fn key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for s in self.done.iter().chain(self.current.as_ref()) {
+            s.restore.hash(&mut h);
+            s.radius.to_bits().hash(&mut h);
+            s.points.len().hash(&mut h);
+            for (x, y) in &s.points {
+                (x.to_bits(), y.to_bits()).hash(&mut h);
+            }
+            s.runs.len().hash(&mut h);
+            for r in &s.runs {
+                r.map(f32::to_bits).hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// The stroke being drawn, if any.
+    pub fn current(&self) -> Option<&Stroke> {
+        self.current.as_ref()
+    }
+
     /// The finished strokes.
     pub fn strokes(&self) -> &[Stroke] {
         &self.done
@@ -217,6 +243,32 @@ mod tests {
             crate::cpu::paint::paint_segment(&mut painted, s.a, s.b, s.radius, s.erase);
         }
         assert_eq!(painted, mask);
+    }
+
+    #[test]
+    fn key_depends_on_the_strokes_not_on_the_path() {
+        let mut a = History::default();
+        let empty = a.key();
+        a.begin(false, 3.0, (1.0, 1.0));
+        a.extend((4.0, 2.0));
+        let drawing = a.key();
+        a.end();
+        assert_eq!(a.key(), drawing, "releasing changes no pixel");
+        assert_ne!(a.key(), empty);
+        a.begin(true, 3.0, (2.0, 2.0));
+        a.end();
+        let two = a.key();
+        assert!(a.undo());
+        assert_eq!(a.key(), drawing);
+        assert!(a.redo());
+        assert_eq!(a.key(), two);
+        let mut b = History::default();
+        for s in a.strokes() {
+            b.push(s.clone());
+        }
+        assert_eq!(b.key(), two, "replayed strokes give the same key");
+        b.reset();
+        assert_eq!(b.key(), empty);
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! One photo being edited: its GPU textures (original, modified, mask, the two displayed
 //! pictures), the stroke history, and the inpaint + classify jobs that keep the Modified table
 //! live. `update` is called once a frame and never waits for the GPU: at most one job is in
-//! flight, and when it lands the newest edit (not every intermediate one) starts the next.
+//! flight, and when it lands the newest state (not every intermediate one) starts the next.
+//! Which job runs is the scheduler's call (`schedule.rs`); every answer carries the key of the
+//! state it answers.
 
 mod cpu_path;
 pub mod history;
+mod jobs;
 mod pictures;
+pub mod schedule;
+pub mod side;
 
 use std::time::Instant;
 
@@ -13,14 +18,15 @@ use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
 use crate::engine::Engine;
-use crate::gpu::readback::Readback;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
-use crate::inpaint::{InpaintParams, Method};
+use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
 use crate::passes::paint::PAINT_MASK_FORMAT;
-use crate::passes::{HoleBounds, PatchMatchCache, PatchMatchParams, Segment};
+use crate::passes::{PatchMatchCache, Segment};
 use crate::{Error, Result, cpu};
 pub use history::{History, Stroke};
+use jobs::Job;
+pub use schedule::{EditKey, FillKey, Plan, Schedule};
 
 /// What the user has chosen that affects the pictures and tables.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,40 +71,16 @@ pub struct Scores {
     pub features: Tensor<4>,
 }
 
-enum JobKind {
-    Original,
-    /// The modified image as of edit `generation`, made at `edited_at`.
-    Modified {
-        generation: u64,
-        edited_at: Instant,
-    },
-}
-
 /// Everything the composed pictures depend on: recompose only when it changes.
 #[derive(Clone, Copy, PartialEq)]
 struct ComposeKey {
-    generation: u64,
-    jobs_started: u64,
+    mask_version: u64,
+    jobs_landed: u64,
     cam: Option<CamKey>,
     overlay_version: u64,
     split: u32,
     mask_alpha: f32,
     cam_opacity: f32,
-}
-
-struct Job {
-    kind: JobKind,
-    model: ModelKind,
-    answer: Answer,
-    started: Instant,
-}
-
-/// Where a job's answer comes from.
-enum Answer {
-    /// Scores on their way back from the GPU, and the feature map of the same pass.
-    Gpu(Box<(Readback, Tensor<4>)>),
-    /// A worker thread on the CPU path.
-    Cpu(cpu_path::CpuJob),
 }
 
 /// Timings of the live pipeline, for the status bar.
@@ -122,6 +104,9 @@ pub struct Editor {
     pub size: (u32, u32),
     /// The original in CPU memory, for fills and inference on the CPU (software adapters).
     original_cpu: std::sync::Arc<RgbaImage>,
+    /// What the modified texture holds, in CPU memory, on the CPU path (a model switch
+    /// classifies it again without refilling).
+    filled_cpu: Option<std::sync::Arc<RgbaImage>>,
     original: wgpu::Texture,
     modified: wgpu::Texture,
     mask: wgpu::Texture,
@@ -133,26 +118,27 @@ pub struct Editor {
     history: History,
     pending: Vec<Segment>,
     replay: bool,
-    generation: u64,
-    shown_generation: Option<u64>,
+    /// Bumps with every change of the mask texture (the pictures show the mask tint).
+    mask_version: u64,
     /// When the latest edit was made (the edit a new job answers).
     edited_at: Instant,
     job: Option<Job>,
-    jobs_started: u64,
+    schedule: Schedule,
+    jobs_landed: u64,
     composed: Option<ComposeKey>,
     /// Scores of the original image.
     pub original_scores: Option<Scores>,
-    /// Scores of the modified image (for `modified_generation`).
+    /// Scores of the modified image (for the state `answered_key` names).
     pub modified_scores: Option<Scores>,
     cams: Option<(CamKey, Tensor<2>, Tensor<2>)>,
     /// Timings.
     pub stats: Stats,
     /// Something the user should know (e.g. a fallback taken), until the next fill.
     pub notice: Option<String>,
-    /// PatchMatch's buffers, kept for warm starts while strokes are added.
+    /// PatchMatch's buffers, kept for warm-started previews while a stroke is drawn.
     pm_cache: PatchMatchCache,
-    /// The settings the cached PatchMatch fill was made with.
-    pm_primed_with: Option<PatchMatchParams>,
+    /// The cache holds the correspondences of the fill the modified image shows.
+    pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
     original_overlay: Option<crate::explain::Map>,
     overlay_version: u64,
@@ -163,7 +149,7 @@ pub struct Editor {
 struct CamKey {
     class: usize,
     common: bool,
-    generation: Option<u64>,
+    answered: Option<EditKey>,
     model: ModelKind,
 }
 
@@ -209,6 +195,7 @@ impl Editor {
         Ok(Self {
             size,
             original_cpu: std::sync::Arc::new(img.clone()),
+            filled_cpu: None,
             original,
             modified,
             mask,
@@ -218,11 +205,11 @@ impl Editor {
             history: History::default(),
             pending: Vec::new(),
             replay: false,
-            generation: 0,
-            shown_generation: None,
+            mask_version: 0,
             edited_at: Instant::now(),
             job: None,
-            jobs_started: 0,
+            schedule: Schedule::default(),
+            jobs_landed: 0,
             composed: None,
             original_scores: None,
             modified_scores: None,
@@ -230,7 +217,7 @@ impl Editor {
             stats: Stats::default(),
             notice: None,
             pm_cache: PatchMatchCache::default(),
-            pm_primed_with: None,
+            pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
             stages: crate::gpu::timer::StageTimer::new(device, &engine.gpu.queue),
@@ -262,16 +249,6 @@ impl Editor {
         &self.original_cpu
     }
 
-    /// Version of the edit: bumps with every change of the mask.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// The edit version the Modified table answers.
-    pub fn answered_generation(&self) -> Option<u64> {
-        self.shown_generation
-    }
-
     /// The stroke history.
     pub fn history(&self) -> &History {
         &self.history
@@ -283,7 +260,7 @@ impl Editor {
     }
 
     fn touched(&mut self) {
-        self.generation += 1;
+        self.mask_version += 1;
         self.edited_at = Instant::now();
     }
 
@@ -337,8 +314,6 @@ impl Editor {
         }
         self.pending.clear();
         self.replay = true;
-        // Strokes went away: fill fresh, so that undo gives back exactly the earlier result.
-        self.pm_primed_with = None;
         self.touched();
     }
 
@@ -366,22 +341,56 @@ impl Editor {
         self.rebuild();
     }
 
-    /// Whether the Modified table answers the current edit and model, with nothing in flight.
-    pub fn is_current(&self, model: ModelKind) -> bool {
-        self.job.is_none()
-            && self.shown_generation == Some(self.generation)
-            && self
-                .modified_scores
-                .as_ref()
-                .is_some_and(|s| s.model == model)
-            && self
-                .original_scores
-                .as_ref()
-                .is_some_and(|s| s.model == model)
+    /// The state `settings` and the strokes define now: what the tables must answer.
+    pub fn key(&self, settings: &ViewSettings) -> EditKey {
+        EditKey {
+            fill: FillKey::new(self.history.key(), settings.inpaint),
+            model: settings.model,
+        }
+    }
+
+    /// Whether both tables answer the current state (canonically once the stroke is released),
+    /// with nothing in flight.
+    pub fn is_current(&self, settings: &ViewSettings) -> bool {
+        self.schedule.settled(&self.key(settings), self.drawing())
+    }
+
+    /// Whether frames must keep coming: a job in flight, or one to start.
+    pub fn has_work(&self, settings: &ViewSettings) -> bool {
+        self.job.is_some()
+            || self
+                .schedule
+                .next(&self.key(settings), self.drawing(), true)
+                .is_some()
+    }
+
+    /// Whether the Modified table on screen answers the current state (it may be a preview while
+    /// a stroke is drawn); when false it is shown as updating.
+    pub fn answers(&self, settings: &ViewSettings) -> bool {
+        self.schedule.answers(&self.key(settings), self.drawing())
+    }
+
+    /// The state the Modified table answers, if any.
+    pub fn answered_key(&self) -> Option<EditKey> {
+        self.schedule.modified.map(|(k, _)| k)
+    }
+
+    /// Why the current state could not be answered (not retried until it changes).
+    pub fn failure(&self, settings: &ViewSettings) -> Option<&str> {
+        let key = self.key(settings);
+        self.schedule
+            .failed
+            .as_ref()
+            .filter(|(plan, _)| match plan {
+                Plan::Original(m) => *m == key.model,
+                Plan::Modified { key: k, .. } => *k == key,
+            })
+            .map(|(_, why)| why.as_str())
     }
 
     /// One frame: collect a finished job, paint new strokes, start the next job if the answer is
-    /// stale, refresh the CAMs and compose both pictures. Never waits for the GPU.
+    /// stale, refresh the CAMs and compose both pictures. Never waits for the GPU; a frame with
+    /// no new stroke, no changed setting and no landed job records no GPU work.
     pub fn update(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
         self.collect(engine, false)?;
         self.paint(engine);
@@ -390,118 +399,26 @@ impl Editor {
         self.compose(engine, settings)
     }
 
-    /// Like `update`, but waits until the tables answer the current edit (tests, scripted runs).
+    /// Like `update`, but waits until the tables answer the current state (tests, replays,
+    /// scripted runs). A state that fails returns its error.
     pub fn settle(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
         for _ in 0..8 {
             self.collect(engine, true)?;
             self.paint(engine);
             self.start_job(engine, settings)?;
-            if self.job.is_none() && self.is_current(settings.model) {
+            if self.job.is_none() {
                 break;
             }
         }
         self.collect(engine, true)?;
+        if !self.is_current(settings)
+            && let Some(why) = self.failure(settings)
+        {
+            return Err(Error::Invalid(why.to_owned()));
+        }
         self.update_cams(engine, settings)?;
         self.compose(engine, settings)?;
         engine.gpu.wait_idle()
-    }
-
-    fn collect(&mut self, engine: &Engine, wait: bool) -> Result<()> {
-        let Some(job) = self.job.take() else {
-            return Ok(());
-        };
-        let device = &engine.gpu.device;
-        let scores = match job.answer {
-            Answer::Gpu(pending) => {
-                let (readback, features) = *pending;
-                let probabilities = if wait {
-                    readback.wait(device)?
-                } else {
-                    match readback.try_take(device) {
-                        Some(r) => r?,
-                        None => {
-                            self.job = Some(Job {
-                                answer: Answer::Gpu(Box::new((readback, features))),
-                                ..job
-                            });
-                            return Ok(());
-                        }
-                    }
-                };
-                engine.gpu.health.check()?;
-                if let Some((fill, classify)) = self.stages.as_mut().and_then(|t| t.take_ms(device))
-                {
-                    self.stats.inpaint_ms = fill;
-                    self.stats.classify_ms = classify;
-                }
-                Scores {
-                    model: job.model,
-                    probabilities,
-                    features,
-                }
-            }
-            Answer::Cpu(rx) => {
-                let stopped = || Error::Invalid("the CPU job stopped unexpectedly".into());
-                let answer = if wait {
-                    rx.recv().map_err(|_| stopped())?
-                } else {
-                    match rx.try_recv() {
-                        Ok(answer) => answer,
-                        Err(std::sync::mpsc::TryRecvError::Empty) => {
-                            self.job = Some(Job {
-                                answer: Answer::Cpu(rx),
-                                ..job
-                            });
-                            return Ok(());
-                        }
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
-                    }
-                }?;
-                if let Some(filled) = &answer.filled {
-                    self.upload_modified(engine, filled);
-                }
-                self.notice = answer.notice;
-                self.stats.inpaint_ms = answer.fill_ms;
-                self.stats.classify_ms = answer.classify_ms;
-                Scores {
-                    model: job.model,
-                    probabilities: answer.probabilities,
-                    features: answer.features,
-                }
-            }
-        };
-        self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
-        self.stats.jobs += 1;
-        match job.kind {
-            JobKind::Original => self.original_scores = Some(scores),
-            JobKind::Modified {
-                generation,
-                edited_at,
-            } => {
-                self.modified_scores = Some(scores);
-                self.shown_generation = Some(generation);
-                if generation > 0 {
-                    self.stats.latency_ms = edited_at.elapsed().as_secs_f64() * 1e3;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Puts an image filled on the CPU into the modified texture (and redraws the pictures).
-    fn upload_modified(&mut self, engine: &Engine, filled: &RgbaImage) {
-        let (w, h) = self.size;
-        engine.gpu.queue.write_texture(
-            self.modified.as_image_copy(),
-            filled.as_raw(),
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(4 * w),
-                rows_per_image: Some(h),
-            },
-            texture::extent(w, h),
-        );
-        self.composed = None;
     }
 
     fn paint(&mut self, engine: &Engine) {
@@ -521,128 +438,5 @@ impl Editor {
         engine.gpu.queue.submit([encoder.finish()]);
         self.replay = false;
         self.pending.clear();
-    }
-
-    fn start_job(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
-        if self.job.is_some() {
-            return Ok(());
-        }
-        let model = settings.model;
-        let original_stale = self
-            .original_scores
-            .as_ref()
-            .is_none_or(|s| s.model != model);
-        let modified_stale = self.shown_generation != Some(self.generation)
-            || self
-                .modified_scores
-                .as_ref()
-                .is_none_or(|s| s.model != model);
-        let kind = if original_stale {
-            JobKind::Original
-        } else if modified_stale {
-            JobKind::Modified {
-                generation: self.generation,
-                edited_at: self.edited_at,
-            }
-        } else {
-            return Ok(());
-        };
-        let started = Instant::now();
-        self.jobs_started += 1;
-        engine.pipeline(model)?;
-        if !engine.inference_on_gpu {
-            return self.start_cpu_job(engine, settings, kind, started);
-        }
-        let modified = matches!(kind, JobKind::Modified { .. });
-        let mut stages = if modified { self.stages.take() } else { None };
-        if let Some(t) = &mut stages {
-            t.stamp(&engine.gpu.device, &engine.gpu.queue, 0);
-        }
-        if modified {
-            self.inpaint(engine, settings)?;
-        }
-        if let Some(t) = &mut stages {
-            t.stamp(&engine.gpu.device, &engine.gpu.queue, 1);
-        }
-        let image = if modified {
-            &self.modified
-        } else {
-            &self.original
-        };
-        let pipeline = engine.loaded(model).expect("loaded above");
-        let gpu = &engine.gpu;
-        let input = pipeline.input_from_texture(gpu, image)?;
-        let out = pipeline.forward(input);
-        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
-        if let Some(t) = &mut stages {
-            crate::gpu::burn_buffer::flush(&probabilities)?;
-            t.stamp(&gpu.device, &gpu.queue, 2);
-        }
-        if stages.is_some() {
-            self.stages = stages;
-        }
-        let readback = Readback::start(gpu, &probabilities)?;
-        self.job = Some(Job {
-            kind,
-            model,
-            answer: Answer::Gpu(Box::new((readback, out.features))),
-            started,
-        });
-        Ok(())
-    }
-
-    /// Restores the modified image from the original and fills the hole (recorded on the queue).
-    /// PatchMatch warm-starts from the previous fill while strokes are only added; where it cannot
-    /// work (no known patch to copy from) Telea fills instead, with a notice.
-    fn inpaint(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
-        let device = &engine.gpu.device;
-        let mut encoder = device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_texture(
-            self.original.as_image_copy(),
-            self.modified.as_image_copy(),
-            texture::extent(self.size.0, self.size.1),
-        );
-        if let Some(hole) = HoleBounds::from_mask(&self.hole_plan) {
-            let params = &settings.inpaint;
-            let mut fill = |p: &InpaintParams, cache: &mut PatchMatchCache, warm: bool| {
-                engine.inpainter.encode(
-                    device,
-                    &mut encoder,
-                    &self.original,
-                    &self.mask,
-                    &self.modified,
-                    &self.hole_plan,
-                    &hole,
-                    p,
-                    cache,
-                    warm,
-                )
-            };
-            self.notice = None;
-            match params.method {
-                Method::Telea => fill(params, &mut self.pm_cache, false)?,
-                Method::PatchMatch => {
-                    let warm = self.pm_primed_with == Some(params.patchmatch);
-                    match fill(params, &mut self.pm_cache, warm) {
-                        Ok(()) => self.pm_primed_with = Some(params.patchmatch),
-                        Err(e) => {
-                            self.pm_primed_with = None;
-                            self.notice = Some(format!("{e}; filled with Telea instead"));
-                            let telea = InpaintParams {
-                                method: Method::Telea,
-                                ..*params
-                            };
-                            fill(&telea, &mut self.pm_cache, false)?;
-                        }
-                    }
-                }
-            }
-        } else if self.hole_plan.pixels().any(|p| p[0] != 0) {
-            return Err(Error::Invalid(
-                "the mask covers the whole image: there is nothing left to fill from".into(),
-            ));
-        }
-        engine.gpu.queue.submit([encoder.finish()]);
-        Ok(())
     }
 }

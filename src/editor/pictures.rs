@@ -7,6 +7,7 @@ use super::{CamKey, ComposeKey, Editor, ViewSettings};
 use crate::cpu::compose::ComposeSettings;
 use crate::engine::Engine;
 use crate::gpu::burn_buffer::with_tensor_buffer;
+use crate::models::receptive::Placement;
 use crate::passes::compose::CamOverlay;
 use crate::{Error, Result, cam};
 
@@ -16,6 +17,14 @@ impl Editor {
             self.cams = None;
             return Ok(());
         };
+        // Another model's CAM is never shown: it goes as soon as the model changes.
+        if self
+            .cams
+            .as_ref()
+            .is_some_and(|(k, _, _)| k.model != settings.model)
+        {
+            self.cams = None;
+        }
         let (Some(orig), Some(modi)) = (&self.original_scores, &self.modified_scores) else {
             return Ok(());
         };
@@ -25,7 +34,7 @@ impl Editor {
         let key = CamKey {
             class,
             common: settings.cam_common_scale,
-            generation: self.shown_generation,
+            answered: self.answered_key(),
             model: settings.model,
         };
         if self.cams.as_ref().is_some_and(|(k, _, _)| *k == key) {
@@ -49,8 +58,8 @@ impl Editor {
     pub(super) fn compose(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
         let split = (settings.split.clamp(0.0, 1.0) * self.size.0 as f32).round() as u32;
         let key = ComposeKey {
-            generation: self.generation,
-            jobs_started: self.jobs_started,
+            mask_version: self.mask_version,
+            jobs_landed: self.jobs_landed,
             cam: self.cams.as_ref().map(|c| c.0),
             overlay_version: self.overlay_version,
             split,
@@ -128,7 +137,12 @@ impl Editor {
             );
             engine.gpu.queue.submit([encoder.finish()]);
         };
-        let upload = |values: &[f32], size: (u32, u32)| {
+        // A CAM's cells sit at the model's receptive-field centres; a map's cover the image evenly.
+        let receptive = engine.loaded(settings.model).map_or_else(
+            || Placement::even((1, 1), self.size),
+            |p| Placement::receptive(settings.model, p.spec.size, self.size),
+        );
+        let upload = |values: &[f32], size: (u32, u32), placement: Placement| {
             // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
             use wgpu::util::DeviceExt;
             let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -144,16 +158,22 @@ impl Editor {
             submit(Some(CamOverlay {
                 binding: &binding,
                 size,
+                placement,
             }));
         };
         match (cam, map) {
-            (_, Some(m)) => upload(&m.normalized().values, m.grid),
+            (_, Some(m)) => upload(
+                &m.normalized().values,
+                m.grid,
+                Placement::even(m.grid, self.size),
+            ),
             (Some(t), None) if crate::gpu::burn_buffer::is_wgpu(t) => {
                 let [h, w] = t.dims();
                 with_tensor_buffer(t, |binding| {
                     submit(Some(CamOverlay {
                         binding: &binding,
                         size: (w as u32, h as u32),
+                        placement: receptive,
                     }))
                 })?;
             }
@@ -165,7 +185,7 @@ impl Editor {
                     .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
                     .try_into_vec::<f32>()
                     .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
-                upload(&values, (w as u32, h as u32));
+                upload(&values, (w as u32, h as u32), receptive);
             }
             (None, None) => submit(None),
         }

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod burn_buffer;
+pub mod egui_paint;
 pub mod readback;
 pub mod texture;
 pub mod timer;

@@ -38,6 +38,11 @@ impl Labels {
         self.0.get(index).map(String::as_str).unwrap_or("?")
     }
 
+    /// The short name of class `index`: its first synonym ("tabby, tabby cat" → "tabby").
+    pub fn short(&self, index: usize) -> &str {
+        short_label(self.name(index))
+    }
+
     /// Index of the class whose full name, or one of whose comma-separated synonyms, equals
     /// `query` (case-insensitive).
     pub fn find(&self, query: &str) -> Option<usize> {
@@ -46,4 +51,9 @@ impl Labels {
             n.to_lowercase() == q || n.split(',').any(|s| s.trim().to_lowercase() == q)
         })
     }
+}
+
+/// The first synonym of a class name ("tabby, tabby cat" → "tabby"): the one short-label rule.
+pub fn short_label(name: &str) -> &str {
+    name.split(',').next().unwrap_or(name).trim()
 }

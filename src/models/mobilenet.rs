@@ -67,7 +67,7 @@ pub struct MobileNetV2 {
 }
 
 /// (expansion t, output channels c, repeats n, first stride s), from the paper's Table 2.
-const SETTINGS: [(usize, usize, usize, usize); 7] = [
+pub(super) const SETTINGS: [(usize, usize, usize, usize); 7] = [
     (1, 16, 1, 1),
     (6, 24, 2, 2),
     (6, 32, 3, 2),

@@ -2,6 +2,7 @@
 
 pub mod labels;
 pub mod mobilenet;
+pub mod receptive;
 pub mod squeezenet;
 pub mod topk;
 pub mod weights;

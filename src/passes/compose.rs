@@ -7,6 +7,7 @@ use super::layout;
 use crate::Result;
 use crate::cpu::compose::ComposeSettings;
 use crate::gpu::burn_buffer::TensorBinding;
+use crate::models::receptive::Placement;
 
 /// Workgroup side. NOTE: keep in sync with WORKGROUP in shaders/compose.wgsl.
 const WORKGROUP: u32 = 8;
@@ -16,6 +17,8 @@ const WORKGROUP: u32 = 8;
 struct Params {
     size: [u32; 2],
     cam_size: [u32; 2],
+    cam_origin: [f32; 2],
+    cam_step: [f32; 2],
     split: u32,
     cam_enabled: u32,
     mask_alpha: f32,
@@ -28,6 +31,8 @@ pub struct CamOverlay<'a> {
     pub binding: &'a TensorBinding<'a>,
     /// Grid width and height.
     pub size: (u32, u32),
+    /// Where the cells sit over the image (receptive-field centres for a CAM).
+    pub placement: Placement,
 }
 
 /// Draws the viewer's picture into an RGBA8 storage texture.
@@ -88,6 +93,8 @@ impl ComposePass {
         let params = Params {
             size: [w, h],
             cam_size: cam.as_ref().map_or([1, 1], |c| [c.size.0, c.size.1]),
+            cam_origin: cam.as_ref().map_or([0.0; 2], |c| c.placement.origin),
+            cam_step: cam.as_ref().map_or([1.0; 2], |c| c.placement.step),
             split: settings.split,
             cam_enabled: u32::from(cam.is_some()),
             mask_alpha: settings.mask_alpha,
@@ -139,7 +146,8 @@ impl ComposePass {
         });
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(
+        super::dispatch(
+            &mut pass,
             super::workgroup_count(w, WORKGROUP),
             super::workgroup_count(h, WORKGROUP),
             1,

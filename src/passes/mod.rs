@@ -15,6 +15,21 @@ pub use patchmatch::{PatchMatchCache, PatchMatchParams, PatchMatchPass};
 pub use preprocess::PreprocessPass;
 pub use telea::{HoleBounds, TeleaParams, TeleaPass};
 
+/// Compute dispatches our passes have recorded since the process started (the benchmarks report
+/// them per job; burn's own kernels are not counted).
+static DISPATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records one dispatch of `x` × `y` × `z` workgroups into `pass`, counting it.
+pub fn dispatch(pass: &mut wgpu::ComputePass<'_>, x: u32, y: u32, z: u32) {
+    DISPATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pass.dispatch_workgroups(x, y, z);
+}
+
+/// How many dispatches our passes have recorded so far.
+pub fn dispatches() -> u64 {
+    DISPATCHES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Workgroups needed to cover `n` items with groups of `size`.
 pub fn workgroup_count(n: u32, size: u32) -> u32 {
     n.div_ceil(size)

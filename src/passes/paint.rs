@@ -127,7 +127,8 @@ impl PaintPass {
         pass.set_pipeline(&self.pipeline);
         for (i, p) in params.iter().enumerate() {
             pass.set_bind_group(0, &bind_group, &[uniforms.offset(i)]);
-            pass.dispatch_workgroups(
+            super::dispatch(
+                &mut pass,
                 super::workgroup_count(p.size[0], WORKGROUP),
                 super::workgroup_count(p.size[1], WORKGROUP),
                 1,

@@ -13,7 +13,7 @@ const WORKGROUP: u32 = 8;
 pub const PROPAGATION_STEPS: [i32; 3] = [4, 2, 1];
 
 /// Settings of a PatchMatch fill.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PatchMatchParams {
     /// Patch side (odd).
     pub patch: u32,
@@ -617,7 +617,8 @@ impl PatchMatchPass {
                 _ => pass.set_bind_group(3, &idle_other, &[]),
             }
             let (w, h) = cache.levels[l].size;
-            pass.dispatch_workgroups(
+            super::dispatch(
+                &mut pass,
                 super::workgroup_count(w, WORKGROUP),
                 super::workgroup_count(h, WORKGROUP),
                 1,

@@ -97,6 +97,6 @@ impl PreprocessPass {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         let groups = super::workgroup_count(spec.size, WORKGROUP);
-        pass.dispatch_workgroups(groups, groups, 1);
+        super::dispatch(&mut pass, groups, groups, 1);
     }
 }

@@ -13,7 +13,7 @@ const WORKGROUP: u32 = 8;
 const BANDS_PER_PIXEL: u32 = 4;
 
 /// Settings of a Telea fill.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TeleaParams {
     /// Neighbourhood radius ε in pixels (OpenCV's `inpaintRadius`).
     pub radius: u32,
@@ -355,25 +355,25 @@ impl TeleaPass {
         pass.set_pipeline(&self.init);
         pass.set_bind_group(0, &to_a, &[0]);
         pass.set_bind_group(1, &input, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], 1);
+        super::dispatch(&mut pass, groups[0], groups[1], 1);
 
         pass.set_pipeline(&self.eikonal);
         for step in 0..steps {
             pass.set_bind_group(0, if step % 2 == 0 { &to_b } else { &to_a }, &[0]);
-            pass.dispatch_workgroups(groups[0], groups[1], 1);
+            super::dispatch(&mut pass, groups[0], groups[1], 1);
         }
 
         // T is in t_a: `to_b` reads it.
         pass.set_pipeline(&self.fill);
         for band in 0..=bands {
             pass.set_bind_group(0, &to_b, &[uniforms.offset(band as usize)]);
-            pass.dispatch_workgroups(groups[0], groups[1], 1);
+            super::dispatch(&mut pass, groups[0], groups[1], 1);
         }
 
         pass.set_pipeline(&self.store);
         pass.set_bind_group(0, &to_b, &[0]);
         pass.set_bind_group(1, &out, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], 1);
+        super::dispatch(&mut pass, groups[0], groups[1], 1);
         Ok(())
     }
 }

@@ -217,9 +217,18 @@ fn viewer_tools_compare_fills_and_models() {
     let settings = ViewSettings::default();
     paint_dog(&mut editor);
     editor.settle(&mut engine, &settings).unwrap();
-    let fills =
-        unsee::app::explore::compare_fills(&mut engine, &editor, settings.model, &settings.inpaint)
-            .unwrap();
+    // Fill A/B runs a variant per frame for the state it was started on.
+    let key = editor.key(&settings);
+    let mut run = unsee::app::explore::FillComparison::new(key, settings.inpaint);
+    let mut steps = 0;
+    let fills = loop {
+        steps += 1;
+        if let Some(done) = run.step(&mut engine, &editor).unwrap() {
+            break done;
+        }
+        assert!(steps < 3, "three variants at most");
+    };
+    assert_eq!(steps, 3, "one variant per frame");
     let titles: Vec<&str> = fills.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(titles, ["Telea", "PatchMatch", "flat mean colour"]);
     assert!(fills.iter().all(|c| c.top5.len() == 5));
@@ -229,7 +238,15 @@ fn viewer_tools_compare_fills_and_models() {
         .max_by(|&a, &b| modified.probabilities[a].total_cmp(&modified.probabilities[b]))
         .unwrap();
     assert_eq!(fills[0].top5[0].index, top);
-    let other = unsee::app::explore::compare_models(&mut engine, &editor, settings.model).unwrap();
+    // The other model classifies in the background, polled per frame, for the settled state.
+    let mut background = unsee::app::explore::OtherModel::default();
+    let answered = editor.answered_key().unwrap();
+    let other = loop {
+        if let Some(c) = background.step(&mut engine, &editor, answered).unwrap() {
+            break c;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     assert_eq!(other.len(), 2);
     assert!(
         other[0].title.starts_with("MobileNetV2"),

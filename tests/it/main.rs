@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod common;
+mod edit_state;
 mod editor;
 mod explain;
 mod models;

@@ -10,7 +10,7 @@ use crate::common;
 
 /// Runs `unsee view` with `args`: on the current display, else under `xvfb-run`. `None` (skip)
 /// when neither exists and GPU tests are not required.
-fn run_view(args: &[&str]) -> Option<Output> {
+pub(crate) fn run_view(args: &[&str]) -> Option<Output> {
     let bin = env!("CARGO_BIN_EXE_unsee");
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();

@@ -1,0 +1,302 @@
+//! The edit's inpaint + classify jobs: start the plan the scheduler names (on the GPU, or on a
+//! worker thread on the CPU path), collect its answer without waiting, and record failures so
+//! that a state that failed is not tried again every frame.
+
+use std::time::Instant;
+
+use burn::tensor::Tensor;
+
+use super::cpu_path::CpuJob;
+use super::schedule::Plan;
+use super::{Editor, Scores, ViewSettings};
+use crate::engine::Engine;
+use crate::gpu::readback::Readback;
+use crate::gpu::texture;
+use crate::inpaint::{InpaintParams, Method};
+use crate::passes::HoleBounds;
+use crate::{Error, Result};
+
+/// A job in flight.
+pub(super) struct Job {
+    /// What it answers.
+    pub plan: Plan,
+    /// Whether its answer is the canonical one for its state (no warm start in it).
+    pub canonical: bool,
+    pub answer: Answer,
+    pub started: Instant,
+    /// When the edit it answers was made.
+    pub edited_at: Instant,
+}
+
+/// Where a job's answer comes from.
+pub(super) enum Answer {
+    /// Scores on their way back from the GPU, and the feature map of the same pass.
+    Gpu(Box<(Readback, Tensor<4>)>),
+    /// A worker thread on the CPU path.
+    Cpu(CpuJob),
+}
+
+impl Editor {
+    /// Starts the next job if the scheduler names one. A plan that cannot start is recorded as
+    /// failed (not retried until the state changes) and its error returned once.
+    pub(super) fn start_job(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
+        let key = self.key(settings);
+        let brush = self.history.current().is_none_or(|s| !s.restore);
+        let Some(plan) = self.schedule.next(&key, self.drawing(), brush) else {
+            return Ok(());
+        };
+        match self.launch(engine, settings, plan) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.schedule.failed(plan, e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn launch(&mut self, engine: &mut Engine, settings: &ViewSettings, plan: Plan) -> Result<()> {
+        let started = Instant::now();
+        engine.pipeline(settings.model)?;
+        let mut canonical = plan.canonical(self.schedule.filled);
+        let refill = matches!(plan, Plan::Modified { refill: true, .. });
+        let warm = matches!(plan, Plan::Modified { warm: true, .. }) && self.pm_primed;
+        if refill {
+            canonical = !warm;
+        }
+        self.schedule.started(&plan);
+        let answer = if engine.inference_on_gpu {
+            self.launch_gpu(engine, settings, plan, warm)?
+        } else {
+            Answer::Cpu(self.start_cpu_job(engine, settings, &plan)?)
+        };
+        self.job = Some(Job {
+            plan,
+            canonical,
+            answer,
+            started,
+            edited_at: self.edited_at,
+        });
+        Ok(())
+    }
+
+    fn launch_gpu(
+        &mut self,
+        engine: &Engine,
+        settings: &ViewSettings,
+        plan: Plan,
+        warm: bool,
+    ) -> Result<Answer> {
+        let modified = matches!(plan, Plan::Modified { .. });
+        // The stage timer is handed back whatever happens, so a failure loses no timings.
+        let mut stages = if modified { self.stages.take() } else { None };
+        let result = self.encode_gpu(engine, settings, plan, warm, &mut stages);
+        if stages.is_some() {
+            self.stages = stages;
+        }
+        result
+    }
+
+    fn encode_gpu(
+        &mut self,
+        engine: &Engine,
+        settings: &ViewSettings,
+        plan: Plan,
+        warm: bool,
+        stages: &mut Option<crate::gpu::timer::StageTimer>,
+    ) -> Result<Answer> {
+        let gpu = &engine.gpu;
+        if let Some(t) = stages.as_mut() {
+            t.stamp(&gpu.device, &gpu.queue, 0);
+        }
+        if let Plan::Modified { refill: true, .. } = plan {
+            self.inpaint(engine, &settings.inpaint, warm)?;
+        }
+        if let Some(t) = stages.as_mut() {
+            t.stamp(&gpu.device, &gpu.queue, 1);
+        }
+        let image = match plan {
+            Plan::Modified { .. } => &self.modified,
+            Plan::Original(_) => &self.original,
+        };
+        let pipeline = engine
+            .loaded(settings.model)
+            .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
+        let input = pipeline.input_from_texture(gpu, image)?;
+        let out = pipeline.forward(input);
+        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        if let Some(t) = stages.as_mut() {
+            crate::gpu::burn_buffer::flush(&probabilities)?;
+            t.stamp(&gpu.device, &gpu.queue, 2);
+        }
+        let readback = Readback::start(gpu, &probabilities)?;
+        Ok(Answer::Gpu(Box::new((readback, out.features))))
+    }
+
+    /// Picks up a finished job (waiting for it with `wait`). A job that failed on its way is
+    /// recorded like one that could not start.
+    pub(super) fn collect(&mut self, engine: &Engine, wait: bool) -> Result<()> {
+        let Some(job) = self.job.take() else {
+            return Ok(());
+        };
+        let plan = job.plan;
+        match self.receive(engine, job, wait) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.schedule.failed(plan, e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn receive(&mut self, engine: &Engine, job: Job, wait: bool) -> Result<()> {
+        let device = &engine.gpu.device;
+        let model = match job.plan {
+            Plan::Original(m) => m,
+            Plan::Modified { key, .. } => key.model,
+        };
+        let scores = match job.answer {
+            Answer::Gpu(pending) => {
+                let (readback, features) = *pending;
+                let probabilities = if wait {
+                    readback.wait(device)?
+                } else {
+                    match readback.try_take(device) {
+                        Some(r) => r?,
+                        None => {
+                            self.job = Some(Job {
+                                answer: Answer::Gpu(Box::new((readback, features))),
+                                ..job
+                            });
+                            return Ok(());
+                        }
+                    }
+                };
+                engine.gpu.health.check()?;
+                if let Some((fill, classify)) = self.stages.as_mut().and_then(|t| t.take_ms(device))
+                {
+                    self.stats.inpaint_ms = fill;
+                    self.stats.classify_ms = classify;
+                }
+                Scores {
+                    model,
+                    probabilities,
+                    features,
+                }
+            }
+            Answer::Cpu(rx) => {
+                let stopped = || Error::Invalid("the CPU job stopped unexpectedly".into());
+                let answer = if wait {
+                    rx.recv().map_err(|_| stopped())?
+                } else {
+                    match rx.try_recv() {
+                        Ok(answer) => answer,
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            self.job = Some(Job {
+                                answer: Answer::Cpu(rx),
+                                ..job
+                            });
+                            return Ok(());
+                        }
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
+                    }
+                }?;
+                if let Some(filled) = answer.filled {
+                    self.upload_modified(engine, &filled);
+                    self.filled_cpu = Some(filled);
+                }
+                if answer.fill_ms > 0.0 {
+                    self.notice = answer.notice;
+                    self.stats.inpaint_ms = answer.fill_ms;
+                }
+                self.stats.classify_ms = answer.classify_ms;
+                Scores {
+                    model,
+                    probabilities: answer.probabilities,
+                    features: answer.features,
+                }
+            }
+        };
+        self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
+        self.stats.jobs += 1;
+        self.jobs_landed += 1;
+        self.schedule.landed(&job.plan, job.canonical);
+        match job.plan {
+            Plan::Original(_) => self.original_scores = Some(scores),
+            Plan::Modified { .. } => {
+                self.modified_scores = Some(scores);
+                if !self.history.strokes().is_empty() || self.drawing() {
+                    self.stats.latency_ms = job.edited_at.elapsed().as_secs_f64() * 1e3;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts an image filled on the CPU into the modified texture (and redraws the pictures).
+    fn upload_modified(&mut self, engine: &Engine, filled: &image::RgbaImage) {
+        let (w, h) = self.size;
+        engine.gpu.queue.write_texture(
+            self.modified.as_image_copy(),
+            filled.as_raw(),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * w),
+                rows_per_image: Some(h),
+            },
+            texture::extent(w, h),
+        );
+        self.composed = None;
+    }
+
+    /// Restores the modified image from the original and fills the hole (recorded on the queue).
+    /// PatchMatch warm-starts (`warm`) only for live previews; where it cannot work (no known
+    /// patch to copy from) Telea fills instead, with a notice — a choice made by the state alone,
+    /// so the fill stays canonical.
+    fn inpaint(&mut self, engine: &Engine, params: &InpaintParams, warm: bool) -> Result<()> {
+        let device = &engine.gpu.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            self.original.as_image_copy(),
+            self.modified.as_image_copy(),
+            texture::extent(self.size.0, self.size.1),
+        );
+        self.pm_primed = false;
+        if let Some(hole) = HoleBounds::from_mask(&self.hole_plan) {
+            let mut fill = |p: &InpaintParams, cache: &mut crate::passes::PatchMatchCache| {
+                engine.inpainter.encode(
+                    device,
+                    &mut encoder,
+                    &self.original,
+                    &self.mask,
+                    &self.modified,
+                    &self.hole_plan,
+                    &hole,
+                    p,
+                    cache,
+                    warm,
+                )
+            };
+            self.notice = None;
+            match params.method {
+                Method::Telea => fill(params, &mut self.pm_cache)?,
+                Method::PatchMatch => match fill(params, &mut self.pm_cache) {
+                    Ok(()) => self.pm_primed = true,
+                    Err(e) => {
+                        self.notice = Some(format!("{e}; filled with Telea instead"));
+                        let telea = InpaintParams {
+                            method: Method::Telea,
+                            ..*params
+                        };
+                        fill(&telea, &mut self.pm_cache)?;
+                    }
+                },
+            }
+        } else if self.hole_plan.pixels().any(|p| p[0] != 0) {
+            return Err(Error::Invalid(
+                "the mask covers the whole image: there is nothing left to fill from".into(),
+            ));
+        }
+        engine.gpu.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}

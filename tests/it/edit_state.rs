@@ -1,0 +1,267 @@
+//! The live-edit loop's contract, headless: a settled state's fill and tables are a function of
+//! the state alone (strokes, settings, seed, model), whatever path led there; a changed setting
+//! refills; the window's scripted edit saves a session that `unsee replay` reproduces.
+
+use std::process::Command;
+
+use unsee::classify::Inference;
+use unsee::editor::{Editor, Stroke, ViewSettings};
+use unsee::engine::Engine;
+use unsee::gpu::texture::read_rgba;
+use unsee::gpu::{GpuContext, GpuOptions};
+use unsee::image_io;
+use unsee::inpaint::{InpaintParams, Method};
+use unsee::models::ModelKind;
+use unsee::passes::{PatchMatchParams, TeleaParams};
+
+use crate::common;
+
+fn engine(inference: Inference) -> Option<(Engine, image::RgbaImage)> {
+    common::gpu()?;
+    let gpu = GpuContext::headless(&GpuOptions::from_arg(None)).unwrap();
+    let engine = Engine::with_inference(gpu, common::models_dir(), inference).unwrap();
+    let img = image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
+    let img = image::imageops::resize(&img, 192, 144, image::imageops::FilterType::Triangle);
+    Some((engine, img))
+}
+
+fn patchmatch(seed: u32) -> ViewSettings {
+    ViewSettings {
+        inpaint: InpaintParams {
+            method: Method::PatchMatch,
+            patchmatch: PatchMatchParams {
+                seed,
+                ..PatchMatchParams::default()
+            },
+            ..InpaintParams::default()
+        },
+        ..ViewSettings::default()
+    }
+}
+
+/// The modified image and probabilities of the settled state.
+fn result(engine: &mut Engine, editor: &mut Editor, s: &ViewSettings) -> (Vec<u8>, Vec<f32>) {
+    editor.settle(engine, s).unwrap();
+    assert!(editor.is_current(s), "settled");
+    let g = &engine.gpu;
+    (
+        read_rgba(&g.device, &g.queue, editor.modified())
+            .unwrap()
+            .into_raw(),
+        editor
+            .modified_scores
+            .as_ref()
+            .unwrap()
+            .probabilities
+            .clone(),
+    )
+}
+
+/// Paints a zig-zag live: a frame (with its warm-started preview) after every pointer move.
+fn paint_live(
+    engine: &mut Engine,
+    editor: &mut Editor,
+    s: &ViewSettings,
+    restore: bool,
+    points: &[(f32, f32)],
+) {
+    editor.begin_stroke(restore, 7.0, points[0]);
+    for &p in &points[1..] {
+        editor.extend_stroke(p);
+        // While drawing, settle accepts a preview: this is what a live frame shows.
+        editor.settle(engine, s).unwrap();
+    }
+    editor.end_stroke();
+}
+
+/// PatchMatch (and Telea): paint, erase, undo, redo live; then the same strokes in a fresh editor
+/// in one step, and stroke by stroke as `unsee replay` does: the same bytes and tables.
+fn same_state_same_bytes(inference: Inference, s: &ViewSettings) {
+    let Some((mut engine, img)) = engine(inference) else {
+        return;
+    };
+    engine.pipeline(ModelKind::SqueezeNet).unwrap();
+    let mut live = Editor::new(&engine, &img).unwrap();
+    live.settle(&mut engine, s).unwrap();
+    let a = [(40.0, 40.0), (120.0, 50.0), (60.0, 70.0), (140.0, 90.0)];
+    let b = [(50.0, 45.0), (110.0, 60.0)];
+    let c = [(30.0, 110.0), (160.0, 115.0), (90.0, 125.0)];
+    paint_live(&mut engine, &mut live, s, false, &a);
+    paint_live(&mut engine, &mut live, s, true, &b);
+    paint_live(&mut engine, &mut live, s, false, &c);
+    let three = result(&mut engine, &mut live, s);
+    assert!(live.undo());
+    let two = result(&mut engine, &mut live, s);
+    assert_ne!(two.0, three.0, "undo changed the picture");
+    assert!(live.redo());
+    let redone = result(&mut engine, &mut live, s);
+    assert!(redone == three, "redo gives back the same bytes and table");
+    let strokes: Vec<Stroke> = live.history().strokes().to_vec();
+    assert_eq!(strokes.len(), 3);
+
+    let mut fresh = Editor::new(&engine, &img).unwrap();
+    for stroke in &strokes {
+        fresh.push_stroke(stroke.clone());
+    }
+    assert!(
+        result(&mut engine, &mut fresh, s) == three,
+        "a fresh editor with the same strokes"
+    );
+
+    let mut replayed = Editor::new(&engine, &img).unwrap();
+    replayed.settle(&mut engine, s).unwrap();
+    for stroke in &strokes {
+        replayed.push_stroke(stroke.clone());
+        replayed.settle(&mut engine, s).unwrap();
+    }
+    assert!(
+        result(&mut engine, &mut replayed, s) == three,
+        "stroke by stroke, as unsee replay does"
+    );
+
+    // A model switch and back: no refill, the same bytes.
+    let other = ViewSettings {
+        model: ModelKind::MobileNetV2,
+        ..s.clone()
+    };
+    result(&mut engine, &mut live, &other);
+    assert!(
+        result(&mut engine, &mut live, s) == three,
+        "model there and back"
+    );
+}
+
+#[test]
+fn patchmatch_state_gives_the_same_bytes_on_every_path_gpu() {
+    same_state_same_bytes(Inference::Gpu, &patchmatch(5));
+}
+
+#[test]
+fn patchmatch_state_gives_the_same_bytes_on_every_path_cpu() {
+    same_state_same_bytes(Inference::Cpu, &patchmatch(5));
+}
+
+#[test]
+fn telea_state_gives_the_same_bytes_on_every_path() {
+    same_state_same_bytes(Inference::Gpu, &ViewSettings::default());
+}
+
+#[test]
+fn a_fill_setting_change_refills_and_reclassifies() {
+    let Some((mut engine, img)) = engine(Inference::Gpu) else {
+        return;
+    };
+    let s = ViewSettings::default();
+    let mut editor = Editor::new(&engine, &img).unwrap();
+    editor.push_stroke(Stroke {
+        restore: false,
+        radius: 12.0,
+        points: vec![(30.0, 60.0), (170.0, 80.0)],
+        runs: Vec::new(),
+    });
+    let before = result(&mut engine, &mut editor, &s);
+    let answered = editor.answered_key();
+    let wide = ViewSettings {
+        inpaint: InpaintParams {
+            telea: TeleaParams { radius: 15 },
+            ..s.inpaint
+        },
+        ..s.clone()
+    };
+    assert!(
+        !editor.is_current(&wide) && !editor.answers(&wide),
+        "the old table is not the answer to the new setting"
+    );
+    let after = result(&mut engine, &mut editor, &wide);
+    assert_ne!(before.0, after.0, "a wider radius fills differently");
+    assert_ne!(editor.answered_key(), answered);
+    assert_eq!(editor.answered_key(), Some(editor.key(&wide)));
+    // A PatchMatch setting means nothing to Telea: still current, no work.
+    let seeded = ViewSettings {
+        inpaint: InpaintParams {
+            patchmatch: PatchMatchParams {
+                seed: 9,
+                ..PatchMatchParams::default()
+            },
+            ..wide.inpaint
+        },
+        ..wide.clone()
+    };
+    assert!(editor.is_current(&seeded));
+}
+
+#[test]
+fn a_failed_state_reports_once_and_is_not_retried() {
+    let Some((mut engine, img)) = engine(Inference::Gpu) else {
+        return;
+    };
+    let s = ViewSettings::default();
+    let mut editor = Editor::new(&engine, &img).unwrap();
+    editor.settle(&mut engine, &s).unwrap();
+    let (w, h) = editor.size;
+    editor
+        .apply_mask(&image::GrayImage::from_pixel(w, h, image::Luma([255])))
+        .unwrap();
+    let err = editor.settle(&mut engine, &s).unwrap_err().to_string();
+    assert!(err.contains("whole image"), "{err}");
+    assert!(editor.failure(&s).is_some());
+    // Later frames do not start the failed state again and report nothing new.
+    editor.update(&mut engine, &s).unwrap();
+    assert!(!editor.has_work(&s));
+    // Undo goes back to the state answered before: its answer is still the answer, no work.
+    assert!(editor.undo());
+    assert!(editor.is_current(&s) && !editor.has_work(&s));
+    // A new state is worked on again.
+    editor.push_stroke(Stroke {
+        restore: false,
+        radius: 5.0,
+        points: vec![(20.0, 20.0), (60.0, 30.0)],
+        runs: Vec::new(),
+    });
+    assert!(editor.has_work(&s));
+    editor.settle(&mut engine, &s).unwrap();
+    assert!(editor.is_current(&s));
+}
+
+/// `unsee view --frames N --fill F --save DIR`, then `unsee replay DIR`: the same tables.
+fn view_save_replay(fill: &str) {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = common::output_dir(&format!("view_save_{fill}"));
+    let session = dir.join("session");
+    let _ = std::fs::remove_dir_all(&session);
+    let photo = common::models_dir().join("gallery/dog.jpg");
+    let session_s = session.display().to_string();
+    let photo_s = photo.display().to_string();
+    let Some(out) = crate::window::run_view(&[
+        &photo_s, "--frames", "10", "--fill", fill, "--save", &session_s,
+    ]) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "unsee view failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replay = Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .args(["replay", &session_s])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "unsee replay disagrees with the saved session: {}{}",
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&replay.stderr)
+    );
+}
+
+#[test]
+fn view_saves_a_session_that_replays_telea() {
+    view_save_replay("telea");
+}
+
+#[test]
+fn view_saves_a_session_that_replays_patchmatch() {
+    view_save_replay("patchmatch");
+}
