@@ -8,7 +8,7 @@ use image::{GrayImage, RgbaImage};
 use crate::classify::{ClassifyPipeline, read_probabilities};
 use crate::gpu::{GpuContext, burn_buffer, timer::GpuTimer};
 use crate::inpaint::{InpaintParams, Inpainter};
-use crate::passes::{HoleBounds, PatchMatchCache, TeleaParams};
+use crate::passes::{HoleBounds, PatchMatchCache};
 use crate::{Result, image_io};
 
 /// The standard stroke mask at `w` x `h`: three round-capped brush strokes, width 1/32 of the
@@ -56,6 +56,9 @@ pub struct Timing {
     /// Median GPU time from timestamp queries, ms, where the adapter has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_median_ms: Option<f64>,
+    /// Our passes' GPU dispatches per run, for the stroke cases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispatches: Option<u64>,
     /// Timed runs (after warm-up).
     pub n: usize,
 }
@@ -105,6 +108,7 @@ pub fn time_case_with_setup(
         median_ms,
         p95_ms,
         gpu_median_ms,
+        dispatches: None,
         n,
     })
 }
@@ -218,46 +222,102 @@ pub fn added_stroke_mask(w: u32, h: u32) -> GrayImage {
     mask
 }
 
-/// One stroke → answer round of the viewer's pipeline, headless: upload the new mask, restore the
-/// modified image from the original, fill the hole with Telea, classify, read the top-5.
-#[allow(clippy::too_many_arguments)]
-pub fn stroke_once(
-    gpu: &GpuContext,
-    inpainter: &Inpainter,
-    pipeline: &ClassifyPipeline,
-    original: &wgpu::Texture,
-    modified: &wgpu::Texture,
-    mask_texture: &wgpu::Texture,
-    mask: &GrayImage,
-    hole: &HoleBounds,
-) -> Result<()> {
-    let (w, h) = mask.dimensions();
-    gpu.queue.write_texture(
-        mask_texture.as_image_copy(),
-        mask.as_raw(),
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(w),
-            rows_per_image: Some(h),
-        },
-        crate::gpu::texture::extent(w, h),
-    );
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    encoder.copy_texture_to_texture(
-        original.as_image_copy(),
-        modified.as_image_copy(),
-        crate::gpu::texture::extent(w, h),
-    );
-    inpainter.telea().encode(
-        &gpu.device,
-        &mut encoder,
-        original,
-        mask_texture,
-        modified,
-        hole,
-        &TeleaParams::default(),
-    )?;
-    gpu.queue.submit([encoder.finish()]);
-    classify_once(gpu, pipeline, modified, None)?;
-    Ok(())
+/// The standard strokes (those of [`stroke_mask`]) as brush strokes at `w` x `h`, plus the one
+/// a user adds next ([`added_stroke_mask`]'s).
+pub fn standard_strokes(w: u32, h: u32) -> (Vec<crate::editor::Stroke>, crate::editor::Stroke) {
+    let lines: [&[(f32, f32)]; 3] = [
+        &[(0.20, 0.30), (0.40, 0.42), (0.62, 0.36), (0.78, 0.48)],
+        &[(0.30, 0.70), (0.50, 0.62), (0.70, 0.78)],
+        &[(0.48, 0.15), (0.52, 0.55)],
+    ];
+    let radius = w.min(h) as f32 / 64.0;
+    let stroke = |pts: &[(f32, f32)]| crate::editor::Stroke {
+        restore: false,
+        radius,
+        points: pts
+            .iter()
+            .map(|&(x, y)| (x * w as f32, y * h as f32))
+            .collect(),
+        runs: Vec::new(),
+    };
+    (
+        lines.iter().map(|l| stroke(l)).collect(),
+        stroke(&[(0.25, 0.85), (0.45, 0.88)]),
+    )
+}
+
+/// What one live stroke → answer round cost.
+#[derive(Clone, Copy, Debug)]
+pub struct StrokeRound {
+    /// CPU time of the frame that records the job (painting the mask, planning and encoding the
+    /// fill and the classification), waiting on the GPU excluded, ms.
+    pub host_ms: f64,
+    /// Our passes' GPU dispatches in the round (burn's kernels not counted).
+    pub dispatches: u64,
+}
+
+/// A live edit driven through the real editor, as the viewer drives it: the standard strokes on
+/// the bench photo; each round adds the next stroke or takes it back (undo), alternately, so
+/// every round answers a new state.
+pub struct StrokeBench {
+    engine: crate::engine::Engine,
+    editor: crate::editor::Editor,
+    settings: crate::editor::ViewSettings,
+    added: crate::editor::Stroke,
+    rounds: u64,
+}
+
+impl StrokeBench {
+    /// The edit at `size` x `size` on its own device, filled with `params`, classified by
+    /// `model` where `inference` says.
+    pub fn new(
+        gpu: GpuContext,
+        models_dir: &std::path::Path,
+        size: u32,
+        params: InpaintParams,
+        model: crate::models::ModelKind,
+        inference: crate::classify::Inference,
+    ) -> Result<Self> {
+        let mut engine =
+            crate::engine::Engine::with_inference(gpu, models_dir.to_owned(), inference)?;
+        let mut editor = crate::editor::Editor::new(&engine, &photo(models_dir, size)?)?;
+        let settings = crate::editor::ViewSettings {
+            model,
+            inpaint: params,
+            ..Default::default()
+        };
+        let (strokes, added) = standard_strokes(size, size);
+        for s in strokes {
+            editor.push_stroke(s);
+        }
+        editor.settle(&mut engine, &settings)?;
+        Ok(Self {
+            engine,
+            editor,
+            settings,
+            added,
+            rounds: 0,
+        })
+    }
+
+    /// One round: the edit changes, one frame's `Editor::update` records the job (timed: the
+    /// host's share), then the answer is waited for (untimed here; the caller's wall time
+    /// includes it).
+    pub fn once(&mut self) -> Result<StrokeRound> {
+        self.rounds += 1;
+        let dispatches = crate::passes::dispatches();
+        let start = Instant::now();
+        if self.rounds % 2 == 1 {
+            self.editor.push_stroke(self.added.clone());
+        } else {
+            self.editor.undo();
+        }
+        self.editor.update(&mut self.engine, &self.settings)?;
+        let host_ms = start.elapsed().as_secs_f64() * 1e3;
+        self.editor.settle(&mut self.engine, &self.settings)?;
+        Ok(StrokeRound {
+            host_ms,
+            dispatches: crate::passes::dispatches() - dispatches,
+        })
+    }
 }

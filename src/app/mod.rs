@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use winit::application::ApplicationHandler;
-use winit::event::WindowEvent;
+use winit::event::{StartCause, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::window::{Window, WindowId};
 
@@ -26,6 +26,9 @@ use crate::image_io;
 use pointer::StrokeEvent;
 use state::{TableRow, Tool, ViewerState, tables};
 use ui::{Action, PanelInfo};
+
+/// How often frames poll for a job's answer when nothing else changes.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(8);
 
 /// The window's background behind the panels.
 const BACKGROUND: wgpu::Color = wgpu::Color {
@@ -150,12 +153,26 @@ impl ApplicationHandler for App {
         }
     }
 
-    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
-        event_loop.set_control_flow(ControlFlow::Wait);
-        if let Some(viewer) = &self.viewer
-            && viewer.wants_frames()
+    fn new_events(&mut self, _event_loop: &ActiveEventLoop, cause: StartCause) {
+        if matches!(cause, StartCause::ResumeTimeReached { .. })
+            && let Some(viewer) = &self.viewer
         {
             viewer.window.request_redraw();
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(viewer) = self.viewer.as_ref().filter(|v| v.wants_frames()) else {
+            event_loop.set_control_flow(ControlFlow::Wait);
+            return;
+        };
+        if viewer.painted_last {
+            event_loop.set_control_flow(ControlFlow::Wait);
+            viewer.window.request_redraw();
+        } else {
+            // The last frame had nothing to paint (waiting on a job): poll again shortly
+            // rather than spin, which would take a core from the worker.
+            event_loop.set_control_flow(ControlFlow::WaitUntil(Instant::now() + POLL_INTERVAL));
         }
     }
 }
@@ -214,6 +231,10 @@ struct Viewer {
     pending_save: bool,
     /// Reconnect was asked for (done by `App` between frames).
     reconnect: bool,
+    /// What the last painted frame showed (content signature and window size).
+    painted: Option<(u64, u32, u32)>,
+    /// Whether the last frame was painted (else it had nothing new to show).
+    painted_last: bool,
     scripted_stroke: bool,
     last_frame: Instant,
     started: Instant,
@@ -337,6 +358,8 @@ impl Viewer {
             save_at_exit: options.save.clone(),
             pending_save: false,
             reconnect: false,
+            painted: None,
+            painted_last: true,
             scripted_stroke: options.scripted_stroke,
             last_frame: Instant::now(),
             started: Instant::now(),
@@ -384,12 +407,23 @@ impl Viewer {
             || self.dialog.is_some()
             || self.pending_save
             || self.explore.other.busy()
+            || self.other_model_due()
             || self.explore.fill_ab.is_some()
             || self.explore.progress().is_some()
             || self
                 .editor
                 .as_ref()
                 .is_some_and(|e| e.has_work(&self.state.settings))
+    }
+
+    /// Both models are on and the other model has not answered the settled state yet.
+    fn other_model_due(&self) -> bool {
+        let settings = &self.state.settings;
+        self.state.both_models
+            && self.editor.as_ref().is_some_and(|e| {
+                e.is_current(settings)
+                    && self.explore.both.as_ref().map(|(k, _)| *k) != e.answered_key()
+            })
     }
 
     fn resize(&mut self, width: u32, height: u32) {
@@ -547,6 +581,7 @@ impl Viewer {
         }
 
         let raw = self.egui_state.take_egui_input(&self.window);
+        let had_input = !raw.events.is_empty();
         let mut actions = Vec::new();
         let mut strokes = Vec::new();
         let (orig_rows, mod_rows) = self.table_rows();
@@ -588,6 +623,38 @@ impl Viewer {
             .iter()
             .map(|(_, v)| v.clone())
             .collect();
+        // What the frame shows besides egui's own state: when it is unchanged and there is no
+        // input, the frame need not be painted again.
+        let content_signature = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!(
+                "{:?}",
+                (
+                    &orig_rows,
+                    &mod_rows,
+                    &comparisons,
+                    &both,
+                    &pinned,
+                    history.len(),
+                    self.explore.progress(),
+                    &self.state.error,
+                    &self.state.notice,
+                )
+            )
+            .hash(&mut h);
+            self.editor
+                .as_ref()
+                .map(|e| {
+                    (
+                        e.picture_version(),
+                        e.answers(&self.state.settings),
+                        e.stats.jobs,
+                    )
+                })
+                .hash(&mut h);
+            h.finish()
+        };
         let output = {
             let state = &mut self.state;
             let editor = self.editor.as_ref();
@@ -646,6 +713,26 @@ impl Viewer {
         if size.width == 0 || size.height == 0 {
             return Ok(self.count_frame());
         }
+        // A frame with no input, no landed result and nothing animating repaints nothing: the
+        // window already shows this picture (on a software rasterizer a repaint is most of a
+        // frame's cost).
+        let signature = (content_signature, size.width, size.height);
+        let animating = output
+            .viewport_output
+            .values()
+            .any(|v| v.repaint_delay.is_zero());
+        let last = self.frames_left == Some(1);
+        if !had_input
+            && !animating
+            && output.textures_delta.is_empty()
+            && self.painted == Some(signature)
+            && !last
+        {
+            self.painted_last = false;
+            return Ok(self.count_frame());
+        }
+        self.painted = Some(signature);
+        self.painted_last = true;
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
             | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
@@ -677,7 +764,6 @@ impl Viewer {
             BACKGROUND,
             "viewer.frame",
         );
-        let last = self.frames_left == Some(1);
         if last && let Some(path) = self.screenshot.clone() {
             // Let the last job land so the screenshot shows the answer to the scripted stroke.
             save::save_screenshot(gpu, &frame.texture, &path)?;

@@ -4,13 +4,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use unsee::bench::{self, Timing};
+use unsee::bench::{self, StrokeBench, Timing};
 use unsee::classify::ClassifyPipeline;
+use unsee::classify::Inference;
 use unsee::gpu::timer::GpuTimer;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
 use unsee::inpaint::{InpaintParams, Inpainter, Method};
 use unsee::models::{ModelKind, Preset};
-use unsee::passes::{HoleBounds, PatchMatchCache};
+use unsee::passes::PatchMatchCache;
 
 use crate::cli::BenchArgs;
 
@@ -32,7 +33,7 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
     };
     let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
     let inpainter = Inpainter::new(&gpu.device)?;
-    let total = kinds.len() * 3 + sizes.len() * 3;
+    let total = kinds.len() * 3 + sizes.len() * 3 + 1;
     let mut results = Vec::new();
     let photo512 = bench::photo(&models, 512)?;
     let image512 = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.photo")?;
@@ -126,20 +127,55 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         )?);
     }
 
-    let mask = bench::stroke_mask(512, 512);
-    let hole = HoleBounds::from_mask(&mask).ok_or_else(|| anyhow::anyhow!("empty bench mask"))?;
-    let modified = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.modified")?;
-    let mask_tex = texture::upload_mask(&gpu.device, &gpu.queue, &mask, "bench.mask");
-    for (kind, pipeline) in kinds.iter().zip(&pipelines) {
+    // Stroke → answer through the real editor (as the viewer runs it), on a device of its own.
+    for (kind, _) in kinds.iter().zip(&pipelines) {
         let name = format!("stroke/telea/{}", kind.name());
         progress(results.len(), total, &name);
-        results.push(bench::time_case(&name, warmup, n, || {
-            bench::stroke_once(
-                &gpu, &inpainter, pipeline, &image512, &modified, &mask_tex, &mask, &hole,
-            )
-            .map(|()| None)
-        })?);
+        let mut edit = StrokeBench::new(
+            GpuContext::headless(&gpu_options)?,
+            &models,
+            512,
+            InpaintParams::default(),
+            *kind,
+            Inference::Gpu,
+        )?;
+        let mut dispatches = 0;
+        let mut timing = bench::time_case(&name, warmup, n, || {
+            dispatches = edit.once()?.dispatches;
+            Ok(None)
+        })?;
+        timing.dispatches = Some(dispatches);
+        results.push(timing);
     }
+    // The host's share of a live job at 1024² (the GPU's work excluded).
+    let name = "stroke/host/1024";
+    progress(results.len(), total, name);
+    let mut edit = StrokeBench::new(
+        GpuContext::headless(&gpu_options)?,
+        &models,
+        1024,
+        InpaintParams::default(),
+        kinds[0],
+        Inference::Gpu,
+    )?;
+    let mut host = Vec::with_capacity(n);
+    let mut dispatches = 0;
+    for i in 0..warmup + n {
+        let round = edit.once()?;
+        if i >= warmup {
+            host.push(round.host_ms);
+            dispatches = round.dispatches;
+        }
+    }
+    let (median_ms, p95_ms) = bench::percentiles(&mut host);
+    results.push(Timing {
+        name: name.to_owned(),
+        median_ms,
+        p95_ms,
+        gpu_median_ms: None,
+        dispatches: Some(dispatches),
+        n,
+    });
     eprintln!("\r{:<40}", "");
 
     let report = Report {
@@ -155,24 +191,26 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
             if gpu.software { " (software)" } else { "" }
         );
         outln!(
-            "{:<28} {:>10} {:>10} {:>10} {:>5}",
+            "{:<28} {:>10} {:>10} {:>10} {:>5} {:>10}",
             "case",
             "median ms",
             "p95 ms",
             "GPU ms",
-            "n"
+            "n",
+            "dispatches"
         );
         for r in &report.results {
             let g = r
                 .gpu_median_ms
                 .map_or("-".to_owned(), |g| format!("{g:.3}"));
             outln!(
-                "{:<28} {:>10.3} {:>10.3} {:>10} {:>5}",
+                "{:<28} {:>10.3} {:>10.3} {:>10} {:>5} {:>10}",
                 r.name,
                 r.median_ms,
                 r.p95_ms,
                 g,
-                r.n
+                r.n,
+                r.dispatches.map_or(String::new(), |d| d.to_string())
             );
         }
     }

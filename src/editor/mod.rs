@@ -126,6 +126,9 @@ pub struct Editor {
     schedule: Schedule,
     jobs_landed: u64,
     composed: Option<ComposeKey>,
+    /// Bumps whenever the composed pictures are redrawn (the window repaints only then, or on
+    /// input).
+    picture_version: u64,
     /// Scores of the original image.
     pub original_scores: Option<Scores>,
     /// Scores of the modified image (for the state `answered_key` names).
@@ -210,6 +213,7 @@ impl Editor {
             job: None,
             schedule: Schedule::default(),
             jobs_landed: 0,
+            picture_version: 0,
             composed: None,
             original_scores: None,
             modified_scores: None,
@@ -339,6 +343,11 @@ impl Editor {
     pub fn reset(&mut self) {
         self.history.reset();
         self.rebuild();
+    }
+
+    /// Bumps whenever the displayed pictures change.
+    pub fn picture_version(&self) -> u64 {
+        self.picture_version
     }
 
     /// The state `settings` and the strokes define now: what the tables must answer.

@@ -75,6 +75,7 @@ impl Editor {
                 || k.overlay_version != key.overlay_version
         });
         self.composed = Some(key);
+        self.picture_version += 1;
         let cams = self.cams.as_ref();
         self.draw(
             engine,
