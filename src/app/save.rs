@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::Viewer;
 use crate::gpu::{GpuContext, texture};
+use crate::output;
 
 impl Viewer {
     /// Writes the session folder `<save dir>/<name>_session/`: original.png, modified.png,
@@ -20,12 +21,17 @@ impl Viewer {
             .unwrap_or("image")
             .to_owned();
         let dir = PathBuf::from(&self.state.save_dir).join(format!("{stem}_session"));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        editor.original_image().save(dir.join("original.png"))?;
-        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?
-            .save(dir.join("modified.png"))?;
-        texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?
-            .save(dir.join("mask.png"))?;
+        // Each file is replaced whole (a session saved again over an older one is never left
+        // half old, half new per file); session.json, written last, names the photo.
+        output::create_folder(&dir)?;
+        output::write_image(
+            &dir.join("original.png"),
+            &editor.original_image().clone().into(),
+        )?;
+        let modified = texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())?;
+        output::write_image(&dir.join("modified.png"), &modified.into())?;
+        let mask = texture::read_mask(&gpu.device, &gpu.queue, editor.mask_texture())?;
+        output::write_image(&dir.join("mask.png"), &mask.into())?;
         let model = self.state.settings.model;
         let labels = &self
             .engine
@@ -72,7 +78,6 @@ pub(super) fn save_screenshot(
     }
     let img = image::RgbaImage::from_raw(frame.width(), frame.height(), texels)
         .context("screenshot size")?;
-    img.save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    output::write_image(path, &img.into())?;
     Ok(())
 }
