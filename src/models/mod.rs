@@ -14,6 +14,9 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use crate::Result;
+
+/// Classes of ImageNet, the classifiers' outputs.
+pub const CLASSES: usize = 1000;
 pub use labels::Labels;
 pub use mobilenet::MobileNetV2;
 pub use squeezenet::SqueezeNet;
