@@ -220,9 +220,24 @@ impl Session {
         crate::output::write_bytes(&dir.join(SESSION_FILE), text.as_bytes())
     }
 
-    /// The photo's path inside the session's folder.
-    pub fn image_path(&self, dir: &Path) -> PathBuf {
-        dir.join(&self.image)
+    /// The photo's path inside the session's folder `dir`; an error when a link makes it lead
+    /// outside the folder (the name alone is checked by [`Session::validate`]).
+    pub fn image_path(&self, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(&self.image);
+        // A missing photo is reported by whoever reads it, naming the path.
+        if let (Ok(real), Ok(folder)) = (path.canonicalize(), dir.canonicalize())
+            && !real.starts_with(&folder)
+        {
+            return Err(Error::Session {
+                path: dir.join(SESSION_FILE),
+                reason: format!(
+                    "image {} leads outside the session folder (to {})",
+                    self.image.display(),
+                    real.display()
+                ),
+            });
+        }
+        Ok(path)
     }
 }
 
@@ -256,6 +271,31 @@ pub fn table_difference(a: &[Row], b: &[Row]) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_image_may_not_leave_the_folder() {
+        let root = std::env::temp_dir().join(format!("unsee-session-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("session");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(root.join("secret.png"), b"x").unwrap();
+        std::fs::write(dir.join("inside.png"), b"x").unwrap();
+        std::os::unix::fs::symlink("../secret.png", dir.join("original.png")).unwrap();
+        let mut session: Session = serde_json::from_value(serde_json::json!({
+            "image": "original.png", "model": "squeezenet",
+            "fill": { "method": "telea", "radius": 5, "patch": 7, "iterations": 4, "seed": 0 },
+            "strokes": [], "original": [], "modified": [],
+        }))
+        .unwrap();
+        let e = session.image_path(&dir).unwrap_err().to_string();
+        assert!(e.contains("outside the session folder"), "{e}");
+        session.image = "inside.png".into();
+        assert_eq!(session.image_path(&dir).unwrap(), dir.join("inside.png"));
+        session.image = "missing.png".into();
+        assert_eq!(session.image_path(&dir).unwrap(), dir.join("missing.png"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn image_paths_must_stay_in_the_folder() {

@@ -24,7 +24,7 @@ pub fn run(
     inference: Inference,
 ) -> anyhow::Result<()> {
     let (session, dir) = Session::load(&args.session)?;
-    let image_path = session.image_path(&dir);
+    let image_path = session.image_path(&dir)?;
     let session_file = dir.join(unsee::session::SESSION_FILE);
     let inputs: [&Path; 2] = [&image_path, &session_file];
     // Before any work: every output's format and folder, and that none replaces an input.
