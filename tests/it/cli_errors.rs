@@ -384,3 +384,16 @@ fn an_os_error_is_printed_once() {
     assert_one_line_error(&out, &["in-the-way", "in the way"]);
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }
+
+#[test]
+fn an_occlusion_grid_finer_than_the_image_is_refused() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = scratch();
+    let small = save(&dir, "small20.png", image::DynamicImage::new_rgb8(20, 16));
+    let out = dir.join("grid_map.png").display().to_string();
+    let res = unsee(&["explain", "--grid", "17", &small, "-o", &out], &[]);
+    assert_one_line_error(&res, &["grid 17", "20x16", "at most 16"]);
+    assert!(!Path::new(&out).exists());
+}
