@@ -8,7 +8,7 @@ use unsee::bench;
 use unsee::classify::ClassifyPipeline;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
 use unsee::inpaint::{InpaintParams, Inpainter};
-use unsee::models::{ModelKind, Preset, default_models_dir};
+use unsee::models::{ModelKind, Preset, locate};
 use unsee::passes::PatchMatchCache;
 
 fn sizes() -> &'static [u32] {
@@ -21,7 +21,7 @@ fn sizes() -> &'static [u32] {
 
 fn benches(c: &mut Criterion) {
     let gpu = GpuContext::headless(&GpuOptions::from_arg(None)).expect("a GPU adapter");
-    let models = default_models_dir();
+    let models = locate(None).dir;
     let inpainter = Inpainter::new(&gpu.device).expect("Telea pipelines");
 
     let mut group = c.benchmark_group("telea");

@@ -88,6 +88,10 @@ pub fn time_case_with_setup(
     mut setup: impl FnMut() -> Result<()>,
     mut run: impl FnMut() -> Result<Option<f64>>,
 ) -> Result<Timing> {
+    if n == 0 {
+        // Percentiles of no samples do not exist.
+        return Err(crate::Error::Invalid(format!("{name}: no timed runs")));
+    }
     for _ in 0..warmup {
         setup()?;
         run()?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use unsee::classify::Inference;
 use unsee::inpaint::Method;
+use unsee::limits::{self, clap_range};
 use unsee::models::{ModelKind, Preset};
 
 /// Find out what an image classifier looks at by erasing parts of a photo.
@@ -14,7 +15,8 @@ pub struct Args {
     /// Use the GPU adapter whose name contains this (also: UNSEE_ADAPTER).
     #[arg(long, global = true)]
     pub adapter: Option<String>,
-    /// Folder with the weights and labels (default: the bundled models/; also: UNSEE_MODELS).
+    /// Folder with the weights and labels (also: UNSEE_MODELS; else models/ beside the executable,
+    /// else the source tree's models/). Every file is read from this one folder.
     #[arg(long, global = true)]
     pub models: Option<PathBuf>,
     /// Where the classifiers run: auto = the GPU, or the CPU when the only adapter is a software
@@ -66,20 +68,21 @@ pub struct ExplainArgs {
     /// Which classifier.
     #[arg(long, value_enum, default_value = "squeezenet")]
     pub model: ModelKind,
-    /// Occlusion grid (cells per side).
-    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Occlusion grid, cells per side: 2..=64.
+    #[arg(long, default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(clap_range(&limits::GRID)))]
     pub grid: u32,
     /// How occlusion erases a cell.
     #[arg(long, value_enum, default_value = "telea")]
     pub fill: Method,
-    /// Where to write the map (the image with the map overlaid).
+    /// Where to write the map (the image with the map overlaid): .png, .jpg, .webp, .bmp or .tif.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Also write the suggested mask (map ≥ threshold) here.
     #[arg(long)]
     pub mask_output: Option<PathBuf>,
-    /// Threshold of the suggested mask, 0..1 of the map's range.
-    #[arg(long, default_value_t = 0.6)]
+    /// Threshold of the suggested mask, as a fraction of the map's range: 0..=1.
+    #[arg(long, default_value_t = 0.6, value_parser = parse_threshold)]
     pub threshold: f32,
     /// The image.
     pub image: PathBuf,
@@ -93,7 +96,8 @@ pub struct ReplayArgs {
     /// Write each step's modified image, mask and CAM (of the original's top class) here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Render a figure like the paper's (original and modified with their tables) to this PNG.
+    /// Render a figure like the paper's (original and modified with their tables) to this image
+    /// (.png, .jpg, .webp, .bmp or .tif).
     #[arg(long)]
     pub figure: Option<PathBuf>,
 }
@@ -104,15 +108,15 @@ pub struct BenchArgs {
     /// Print JSON: {"adapter", "results": [{"name", "median_ms", "p95_ms", "gpu_median_ms", "n"}]}.
     #[arg(long)]
     pub json: bool,
-    /// Fewer runs and sizes (a quick look, or CI).
+    /// Fewer sizes, and 5 runs per case unless --runs says otherwise (a quick look, or CI).
     #[arg(long)]
     pub quick: bool,
     /// Only this model.
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
-    /// Timed runs per case (after warm-up).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(usize))]
-    pub runs: usize,
+    /// Timed runs per case (after warm-up): 1..=10000 [default: 30, or 5 with --quick].
+    #[arg(long, value_parser = parse_runs)]
+    pub runs: Option<usize>,
     /// Also write the bench inputs (photo_N.png, mask_N.png) here, for scripts/compare.py.
     #[arg(long)]
     pub save_inputs: Option<PathBuf>,
@@ -124,34 +128,36 @@ pub struct InpaintArgs {
     /// Fill method.
     #[arg(long, value_enum, default_value = "telea")]
     pub method: Method,
-    /// The mask: same size as the image, white (non-zero) = erase. Use PNG.
+    /// The mask: same size as the image, white (non-zero) = erase, black = keep; in a mask with
+    /// alpha, transparent pixels are kept. Use PNG (JPEG noise erases black pixels too).
     #[arg(long)]
     pub mask: PathBuf,
-    /// Telea's neighbourhood radius ε in pixels.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Telea's neighbourhood radius ε in pixels: 1..=100.
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(clap_range(&limits::TELEA_RADIUS)))]
     pub radius: u32,
-    /// PatchMatch's random seed (the same seed gives the same fill).
+    /// PatchMatch's random seed, 0..=4294967295 (the same seed gives the same fill).
     #[arg(long, default_value_t = 0)]
     pub seed: u32,
     /// Run the CPU reference implementation instead of the GPU pass.
     #[arg(long)]
     pub cpu: bool,
-    /// Where to write the result (PNG).
+    /// Where to write the result: .png, .jpg, .webp, .bmp or .tif (never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// The image to edit.
+    /// The image to edit (PNG, JPEG, WebP, BMP, TIFF, or a GIF's first frame).
     pub image: PathBuf,
 }
 
 /// `unsee view`.
 #[derive(clap::Args, Debug, Default)]
 pub struct ViewArgs {
-    /// Photo to open (default: a bundled one).
+    /// Photo to open: PNG, JPEG, WebP, BMP, TIFF or GIF (default: a bundled one).
     pub image: Option<PathBuf>,
-    /// Run this many frames with a scripted stroke, then exit.
-    #[arg(long)]
+    /// Run this many frames with a scripted stroke, then exit: 1..=100000.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(clap_range(&limits::FRAMES)))]
     pub frames: Option<u32>,
-    /// With --frames: save the last frame as a PNG.
+    /// With --frames: save the last frame as an image (.png, .jpg, .webp, .bmp or .tif).
     #[arg(long, requires = "frames")]
     pub screenshot: Option<PathBuf>,
     /// With --frames: leave the image alone (no scripted stroke).
@@ -178,10 +184,31 @@ pub struct ClassifyArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// How many classes to print.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    /// How many classes to print: 1..=1000.
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(clap_range(&limits::TOP)))]
     pub top: u16,
-    /// Image files (PNG or JPEG).
+    /// Image files (PNG, JPEG, WebP, BMP, TIFF, or a GIF's first frame).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
+}
+
+/// `--threshold`: a number in [`limits::THRESHOLD`] (NaN is not).
+fn parse_threshold(text: &str) -> Result<f32, String> {
+    limits::parse_f32_in(text, &limits::THRESHOLD)
+}
+
+/// `--runs`: a count in [`limits::RUNS`].
+fn parse_runs(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    limits::check("runs", n, &limits::RUNS).map_err(|_| {
+        format!(
+            "{n} is not in {}..={}",
+            limits::RUNS.start(),
+            limits::RUNS.end()
+        )
+    })
 }

@@ -9,12 +9,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The image file could not be opened or read.
-    #[error("cannot read image {path}: {source}")]
+    // `cause` is not named `source`: thiserror would chain it, and `{:#}` would print the OS error
+    // a second time after the message that already holds it.
+    #[error("cannot read image {path}: {cause}")]
     ImageRead {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file was read but is not an image we can decode (wrong format, truncated, empty).
     #[error("cannot decode image {path}: {reason}")]
@@ -111,6 +113,22 @@ pub enum Error {
     /// A GPU operation failed (validation, out of memory, lost device).
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// An output file could not be written (the file that was there is left as it was).
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        /// The file (or folder).
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A recorded session is unreadable or asks for something unsee does not allow.
+    #[error("session {path}: {reason}")]
+    Session {
+        /// The session.json.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A request made no sense (for example a mask of the wrong size).
     #[error("{0}")]
     Invalid(String),

@@ -94,8 +94,15 @@ impl OcclusionRun {
         class: usize,
         grid: u32,
     ) -> Result<Self> {
-        if !(1..=64).contains(&grid) {
-            return Err(Error::Invalid(format!("grid {grid} is outside 1..64")));
+        crate::limits::check("the occlusion grid", grid, &crate::limits::GRID)
+            .map_err(Error::Invalid)?;
+        let (w, h) = img.dimensions();
+        if grid > w.min(h) {
+            // Some cells would be empty: nothing to erase there.
+            return Err(Error::Invalid(format!(
+                "the occlusion grid {grid} is finer than the {w}x{h} image: use at most {}",
+                w.min(h)
+            )));
         }
         if class >= 1000 {
             return Err(Error::Invalid(format!(

@@ -19,7 +19,9 @@ pub mod figure;
 pub mod gpu;
 pub mod image_io;
 pub mod inpaint;
+pub mod limits;
 pub mod models;
+pub mod output;
 pub mod passes;
 pub mod session;
 

@@ -16,6 +16,7 @@ macro_rules! outln {
 
 mod cli;
 mod commands;
+mod runtime_dir;
 
 use std::process::ExitCode;
 
@@ -23,16 +24,41 @@ use clap::Parser;
 use unsee::gpu::GpuOptions;
 
 fn main() -> ExitCode {
+    // SAFETY: first thing in main, before any thread is spawned.
+    let _runtime_dir = unsafe { runtime_dir::RuntimeDir::ensure() };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error,unsee=warn"))
         .format_timestamp(None)
         .init();
     let args = cli::Args::parse();
     let gpu_options = GpuOptions::from_arg(args.adapter.clone());
-    let models = args
-        .models
-        .clone()
-        .unwrap_or_else(unsee::models::default_models_dir);
-    let result = match args
+    let models = unsee::models::locate(args.models.as_deref());
+    match run(args, gpu_options, models.dir.clone()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_missing_model_file(&e) => {
+            // Name the search as well, so a wrong or incomplete folder is found at once.
+            eprintln!("error: {e:#}; {}", models.describe());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether `e` is a weight or label file missing from the models folder.
+fn is_missing_model_file(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<unsee::Error>(),
+            Some(unsee::Error::WeightsMissing { .. } | unsee::Error::Labels { .. })
+        )
+    })
+}
+
+/// Runs the chosen subcommand.
+fn run(args: cli::Args, gpu_options: GpuOptions, models: std::path::PathBuf) -> anyhow::Result<()> {
+    match args
         .command
         .unwrap_or(cli::Command::View(cli::ViewArgs::default()))
     {
@@ -55,12 +81,5 @@ fn main() -> ExitCode {
         cli::Command::Replay(a) => commands::replay::run(a, gpu_options, models, args.inference),
         cli::Command::Bench(a) => commands::bench::run(a, gpu_options, models),
         cli::Command::Adapters => commands::adapters::run(),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -25,7 +25,7 @@ fn candidates() -> Vec<Vec<String>> {
             "powershell",
             "-NoProfile",
             "-Command",
-            "Add-Type -AssemblyName System.Windows.Forms; $d = New-Object System.Windows.Forms.OpenFileDialog; $d.Filter = 'Images|*.png;*.jpg;*.jpeg'; if ($d.ShowDialog() -eq 'OK') { $d.FileName }",
+            "Add-Type -AssemblyName System.Windows.Forms; $d = New-Object System.Windows.Forms.OpenFileDialog; $d.Filter = 'Images|*.png;*.jpg;*.jpeg;*.webp;*.bmp;*.tif;*.tiff;*.gif'; if ($d.ShowDialog() -eq 'OK') { $d.FileName }",
         ])]
     } else {
         vec![
@@ -33,9 +33,14 @@ fn candidates() -> Vec<Vec<String>> {
                 "zenity",
                 "--file-selection",
                 "--title=Open an image",
-                "--file-filter=Images | *.png *.jpg *.jpeg",
+                "--file-filter=Images | *.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif",
             ]),
-            s(&["kdialog", "--getopenfilename", ".", "image/png image/jpeg"]),
+            s(&[
+                "kdialog",
+                "--getopenfilename",
+                ".",
+                "image/png image/jpeg image/webp image/bmp image/tiff image/gif",
+            ]),
         ]
     }
 }

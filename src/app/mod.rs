@@ -52,7 +52,7 @@ pub struct ViewOptions {
     pub gpu: GpuOptions,
     /// Run this many frames with a scripted stroke, then exit (for tests and benchmarks).
     pub frames: Option<u32>,
-    /// After the last frame, save the window's picture here (PNG).
+    /// After the last frame, save the window's picture here (format from the extension).
     pub screenshot: Option<PathBuf>,
     /// With `frames`: paint the scripted stroke.
     pub scripted_stroke: bool,
@@ -66,6 +66,12 @@ pub struct ViewOptions {
 
 /// Opens the window and runs until it is closed (or the scripted frames are done).
 pub fn run(options: ViewOptions) -> anyhow::Result<()> {
+    // Before a window opens: the screenshot's format and folder, and that it replaces no input.
+    if let Some(path) = &options.screenshot {
+        crate::output::check_image_output(path)?;
+        let inputs: Vec<&Path> = options.image.as_deref().into_iter().collect();
+        crate::output::refuse_overwrite(&[path], &inputs)?;
+    }
     let event_loop = EventLoop::new()
         .context("cannot open a window: no display found (is DISPLAY or WAYLAND_DISPLAY set?)")?;
     let mut app = App {

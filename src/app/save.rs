@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::Viewer;
 use crate::gpu::{GpuContext, texture};
+use crate::output;
 
 impl Viewer {
     /// Writes the session folder `<save dir>/<name>_session/` (see [`Viewer::save_session`]).
@@ -31,7 +32,7 @@ impl Viewer {
             editor.is_current(settings) && !editor.drawing(),
             "the tables do not answer the current edit yet"
         );
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        output::create_folder(dir)?;
         let model = settings.model;
         let labels = &self
             .engine
@@ -51,13 +52,20 @@ impl Viewer {
             original: rows(editor.original_scores.as_ref()),
             modified: rows(editor.modified_scores.as_ref()),
         };
-        editor.original_image().save(dir.join("original.png"))?;
-        editor.mask_image().save(dir.join("mask.png"))?;
+        // Each file is replaced whole (a session saved again over an older one is never left half
+        // old, half new per file). The photo and the mask come from CPU memory and session.json
+        // (which names the photo) follows them; the modified image, read back from the GPU,
+        // comes last, so a lost device still leaves a complete session.
+        output::write_image(
+            &dir.join("original.png"),
+            &editor.original_image().clone().into(),
+        )?;
+        output::write_image(&dir.join("mask.png"), &editor.mask_image().clone().into())?;
         session.save(dir)?;
         let gpu = &self.engine.gpu;
-        texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())
-            .context("reading the modified image from the GPU (the session itself is saved)")?
-            .save(dir.join("modified.png"))?;
+        let modified = texture::read_rgba(&gpu.device, &gpu.queue, editor.modified())
+            .context("reading the modified image from the GPU (the session itself is saved)")?;
+        output::write_image(&dir.join("modified.png"), &modified.into())?;
         Ok(())
     }
 }
@@ -83,7 +91,6 @@ pub(super) fn save_screenshot(
     }
     let img = image::RgbaImage::from_raw(frame.width(), frame.height(), texels)
         .context("screenshot size")?;
-    img.save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    output::write_image(path, &img.into())?;
     Ok(())
 }

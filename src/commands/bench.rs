@@ -23,9 +23,14 @@ struct Report {
 
 /// Runs every case, with a progress line on stderr, then prints the table or JSON.
 pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow::Result<()> {
+    if let Some(dir) = &args.save_inputs {
+        unsee::output::create_folder(dir)?;
+    }
     let gpu = GpuContext::headless(&gpu_options)?;
     let timer = GpuTimer::new(&gpu.device, &gpu.queue);
-    let (warmup, n) = if args.quick { (1, 5) } else { (3, args.runs) };
+    // --quick changes the default run count; an explicit --runs still wins.
+    let (warmup, default_runs) = if args.quick { (1, 5) } else { (3, 30) };
+    let n = args.runs.unwrap_or(default_runs);
     let sizes: &[u32] = if args.quick {
         &[227, 512]
     } else {
@@ -223,9 +228,11 @@ fn save_inputs(
     photo: &image::RgbaImage,
     mask: &image::GrayImage,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    photo.save(dir.join(format!("photo_{size}.png")))?;
-    mask.save(dir.join(format!("mask_{size}.png")))?;
+    unsee::output::create_folder(dir)?;
+    let write =
+        |name: String, img: image::DynamicImage| unsee::output::write_image(&dir.join(name), &img);
+    write(format!("photo_{size}.png"), photo.clone().into())?;
+    write(format!("mask_{size}.png"), mask.clone().into())?;
     Ok(())
 }
 

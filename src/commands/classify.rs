@@ -18,51 +18,61 @@ struct ImageResult {
     top5: Vec<Prediction>,
 }
 
-/// Classifies every image; an image that fails is reported and the others still run. Fails
-/// (non-zero exit) when any image failed.
+/// Classifies every image, one at a time (decode, classify, drop: memory holds one photo however
+/// many are given); an image that fails is reported and the others still run. Fails (non-zero
+/// exit) when any image failed.
 pub fn run(
     args: ClassifyArgs,
     gpu_options: GpuOptions,
     models: PathBuf,
     inference: Inference,
 ) -> anyhow::Result<()> {
-    // Decode first: a bad file is reported without waiting for a GPU or the weights.
-    let mut images = Vec::new();
-    let mut errors = Vec::new();
-    for path in &args.images {
-        match image_io::load_image(path) {
-            Ok(img) => images.push((path, img)),
-            Err(e) => errors.push(e),
-        }
-    }
-    let failures = errors.len();
-    if images.is_empty() && failures == 1 {
-        return Err(errors.remove(0).into());
-    }
-    for e in &errors {
-        eprintln!("error: {e}");
-    }
-    if images.is_empty() {
-        anyhow::bail!("none of the {failures} images could be read");
-    }
-
-    let gpu = GpuContext::headless(&gpu_options)?;
-    let on_gpu = inference.on_gpu(&gpu);
-    log::info!("inference on {}", Inference::describe(on_gpu));
-    let pipeline =
-        ClassifyPipeline::with_inference(&gpu, args.model, args.preset, &models, on_gpu)?;
-    let max_side = gpu.device.limits().max_texture_dimension_2d;
+    let mut failures = 0;
     let mut results = Vec::new();
-    for (path, img) in images {
-        let img = image_io::fit_within(img, max_side);
+    // Built at the first image that decodes: bad files are reported without waiting for a GPU or
+    // the weights.
+    let mut classifier: Option<(GpuContext, ClassifyPipeline)> = None;
+    for path in &args.images {
+        let img = match image_io::load_image(path) {
+            Ok(img) => img,
+            // One image: its error is the command's error (one line).
+            Err(e) if args.images.len() == 1 => return Err(e.into()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failures += 1;
+                continue;
+            }
+        };
+        let ready = match classifier.take() {
+            Some(c) => c,
+            None => {
+                let gpu = GpuContext::headless(&gpu_options)?;
+                let on_gpu = inference.on_gpu(&gpu);
+                log::info!("inference on {}", Inference::describe(on_gpu));
+                let pipeline = ClassifyPipeline::with_inference(
+                    &gpu,
+                    args.model,
+                    args.preset,
+                    &models,
+                    on_gpu,
+                )?;
+                (gpu, pipeline)
+            }
+        };
+        let (gpu, pipeline) = &*classifier.insert(ready);
+        let img = image_io::fit_within(img, gpu.device.limits().max_texture_dimension_2d);
         let top = pipeline
-            .classify_image(&gpu, &img, usize::from(args.top))
+            .classify_image(gpu, &img, usize::from(args.top))
             .with_context(|| format!("classifying {}", path.display()))?;
+        drop(img);
         results.push(ImageResult {
             image: path.display().to_string(),
             model: args.model,
             top5: top,
         });
+    }
+    if results.is_empty() {
+        anyhow::bail!("none of the {failures} images could be read");
     }
 
     if args.json {

@@ -7,9 +7,9 @@ use anyhow::Context;
 use unsee::classify::{ClassifyPipeline, Inference};
 use unsee::explain;
 use unsee::gpu::{GpuContext, GpuOptions};
-use unsee::image_io;
 use unsee::inpaint::{InpaintParams, Inpainter};
 use unsee::models::Preset;
+use unsee::{image_io, output};
 
 use crate::cli::{ExplainArgs, ExplainMethod};
 
@@ -20,6 +20,14 @@ pub fn run(
     models: PathBuf,
     inference: Inference,
 ) -> anyhow::Result<()> {
+    // Before any work: the outputs' formats and folders, and that they replace no input.
+    let outputs: Vec<&std::path::Path> = std::iter::once(args.output.as_path())
+        .chain(args.mask_output.as_deref())
+        .collect();
+    for path in &outputs {
+        output::check_image_output(path)?;
+    }
+    output::refuse_overwrite(&outputs, &[&args.image])?;
     let img = image_io::fit_within(image_io::load_image(&args.image)?, 1024);
     let gpu = GpuContext::headless(&gpu_options)?;
     let pipeline = ClassifyPipeline::with_inference(
@@ -69,13 +77,13 @@ pub fn run(
         }
     };
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    explain::overlay(&img, &map, 0.55)
-        .save(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    output::write_image(
+        &args.output,
+        &image::DynamicImage::ImageRgba8(explain::overlay(&img, &map, 0.55)),
+    )?;
     if let Some(path) = &args.mask_output {
-        explain::suggested_mask(&map, img.dimensions(), args.threshold)
-            .save(path)
-            .with_context(|| format!("writing {}", path.display()))?;
+        let mask = explain::suggested_mask(&map, img.dimensions(), args.threshold);
+        output::write_image(path, &image::DynamicImage::ImageLuma8(mask))?;
     }
     let (bx, by) = map.argmax();
     outln!(

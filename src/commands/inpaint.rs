@@ -4,12 +4,15 @@ use anyhow::Context;
 use unsee::gpu::{GpuContext, GpuOptions};
 use unsee::inpaint::{InpaintParams, Inpainter, Method};
 use unsee::passes::{PatchMatchParams, TeleaParams};
-use unsee::{cpu, image_io};
+use unsee::{cpu, image_io, output};
 
 use crate::cli::InpaintArgs;
 
 /// Loads image and mask, fills on the GPU (or with the CPU reference) and writes the output.
 pub fn run(args: InpaintArgs, gpu_options: GpuOptions) -> anyhow::Result<()> {
+    // Before any work: the output's format and folder, and that it replaces no input.
+    output::check_image_output(&args.output)?;
+    output::refuse_overwrite(&[&args.output], &[&args.image, &args.mask])?;
     let img = image_io::load_image(&args.image)?;
     let mask = image_io::load_mask(&args.mask)?;
     cpu::telea::validate_mask(img.dimensions(), &mask)
@@ -36,7 +39,6 @@ pub fn run(args: InpaintArgs, gpu_options: GpuOptions) -> anyhow::Result<()> {
         }
     };
     log::info!("inpainted in {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
-    out.save(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    output::write_image(&args.output, &image::DynamicImage::ImageRgba8(out))?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `unsee replay SESSION`: re-runs a recorded edit stroke by stroke and checks that it gives the
 //! recorded tables again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use unsee::classify::Inference;
@@ -9,7 +9,7 @@ use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
 use unsee::session::{Session, table_difference, top5_rows};
-use unsee::{explain, figure, image_io};
+use unsee::{explain, figure, image_io, output};
 
 use crate::cli::ReplayArgs;
 
@@ -24,10 +24,23 @@ pub fn run(
     inference: Inference,
 ) -> anyhow::Result<()> {
     let (session, dir) = Session::load(&args.session)?;
-    let img = image_io::fit_within(
-        image_io::load_image(&session.image_path(&dir))?,
-        unsee::app::WORKING_SIZE,
-    );
+    let image_path = session.image_path(&dir)?;
+    let session_file = dir.join(unsee::session::SESSION_FILE);
+    let inputs: [&Path; 2] = [&image_path, &session_file];
+    // Before any work: every output's format and folder, and that none replaces an input.
+    if let Some(path) = &args.figure {
+        output::check_image_output(path)?;
+        output::refuse_overwrite(&[path], &inputs)?;
+    }
+    if let Some(out) = &args.output {
+        output::create_folder(out)?;
+        for i in 0..session.strokes.len() {
+            let steps = step_files(out, i);
+            let steps: Vec<&Path> = steps.iter().map(PathBuf::as_path).collect();
+            output::refuse_overwrite(&steps, &inputs)?;
+        }
+    }
+    let img = image_io::fit_within(image_io::load_image(&image_path)?, unsee::app::WORKING_SIZE);
     let gpu = GpuContext::headless(&gpu_options)?;
     let mut engine = Engine::with_inference(gpu, models, inference)?;
     let mut editor = Editor::new(&engine, &img)?;
@@ -58,18 +71,15 @@ pub fn run(
                 .probabilities,
         );
         if let Some(out) = &args.output {
-            std::fs::create_dir_all(out)?;
             let g = &engine.gpu;
+            let [modified_path, mask_path, cam_path] = step_files(out, i);
             let step_img = texture::read_rgba(&g.device, &g.queue, editor.modified())?;
-            step_img.save(out.join(format!("step{:03}_modified.png", i + 1)))?;
-            editor
-                .mask_image()
-                .save(out.join(format!("step{:03}_mask.png", i + 1)))?;
+            output::write_image(&modified_path, &step_img.clone().into())?;
+            output::write_image(&mask_path, &editor.mask_image().clone().into())?;
             // The CAM of the original's top class, on this step's image.
             let pipeline = engine.loaded(session.model).context("model")?;
             let map = explain::cam_map(g, pipeline, &step_img, original[0].index)?;
-            explain::overlay(&step_img, &map, 0.5)
-                .save(out.join(format!("step{:03}_cam.png", i + 1)))?;
+            output::write_image(&cam_path, &explain::overlay(&step_img, &map, 0.5).into())?;
         }
         steps.push(serde_json::json!({ "step": i + 1, "modified": modified }));
     }
@@ -89,16 +99,15 @@ pub fn run(
             session.strokes.len(),
             session.fill.method
         );
-        figure::render(
+        let fig = figure::render(
             g,
             &title,
             editor.original_image(),
             &modified_img,
             &original,
             &modified,
-        )?
-        .save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+        )?;
+        output::write_image(path, &fig.into())?;
     }
     let d_orig = table_difference(&original, &session.original);
     let d_mod = table_difference(&modified, &session.modified);
@@ -121,4 +130,9 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// The PNGs of step `i` (0-based) in `out`: modified image, mask, CAM.
+fn step_files(out: &Path, i: usize) -> [PathBuf; 3] {
+    ["modified", "mask", "cam"].map(|kind| out.join(format!("step{:03}_{kind}.png", i + 1)))
 }

@@ -1,13 +1,14 @@
 //! The two ImageNet classifiers, their weights and labels, and what input each expects.
 
 pub mod labels;
+pub mod location;
 pub mod mobilenet;
 pub mod receptive;
 pub mod squeezenet;
 pub mod topk;
 pub mod weights;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
@@ -15,7 +16,11 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use crate::Result;
+
+/// Classes of ImageNet, the classifiers' outputs.
+pub const CLASSES: usize = 1000;
 pub use labels::Labels;
+pub use location::{ModelsDir, locate};
 pub use mobilenet::MobileNetV2;
 pub use squeezenet::SqueezeNet;
 pub use topk::{Prediction, top_k};
@@ -181,25 +186,6 @@ impl Classifier {
             }
         }
     }
-}
-
-/// The folder holding weights and labels: `$UNSEE_MODELS`, else `models/` next to the executable
-/// or two levels up (cargo's target dir), else the source tree's `models/`.
-pub fn default_models_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("UNSEE_MODELS").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_owned))
-    {
-        for candidate in [exe_dir.join("models"), exe_dir.join("../../models")] {
-            if candidate.join(labels::LABELS_FILE).is_file() {
-                return candidate;
-            }
-        }
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
 /// A convolution module from given weights (no random initialisation on the way).

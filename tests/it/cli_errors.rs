@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 use crate::common;
 
-fn unsee(args: &[&str], envs: &[(&str, &str)]) -> Output {
+/// Runs the unsee binary with `args` and extra environment `envs`.
+pub fn unsee(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_unsee"));
     cmd.args(args).env_remove("RUST_LOG");
     for (k, v) in envs {
@@ -16,18 +17,14 @@ fn unsee(args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 /// Asserts a failure whose stderr is one `error:` line containing every string in `needles`.
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
+pub fn assert_one_line_error(out: &Output, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
         "expected failure, got success; stderr: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    // Mesa's Vulkan WSI complains on stderr when XDG_RUNTIME_DIR is unset: not ours, ignored.
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error:") && !l.contains("XDG_RUNTIME_DIR"))
-        .collect();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "expected one error line: {stderr}");
     assert!(!errors.is_empty(), "no error line: {stderr}");
     let line = errors[0];
@@ -36,25 +33,29 @@ fn assert_one_line_error(out: &Output, needles: &[&str]) {
     }
 }
 
-fn scratch() -> PathBuf {
+/// This module's scratch folder.
+pub fn scratch() -> PathBuf {
     let dir = common::output_dir("cli_errors");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+/// Writes `bytes` to `dir/name`; returns the path as a string.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path.display().to_string()
 }
 
-fn save(dir: &Path, name: &str, img: image::DynamicImage) -> String {
+/// Saves `img` as `dir/name`; returns the path as a string.
+pub fn save(dir: &Path, name: &str, img: image::DynamicImage) -> String {
     let path = dir.join(name);
     img.save(&path).unwrap();
     path.display().to_string()
 }
 
-fn photo(name: &str) -> String {
+/// A bundled gallery photo's path.
+pub fn photo(name: &str) -> String {
     common::models_dir()
         .join("gallery")
         .join(name)
@@ -291,4 +292,108 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[test]
+fn numeric_options_are_range_checked_and_show_their_range() {
+    use unsee::limits;
+    let range =
+        |start: &dyn std::fmt::Display, end: &dyn std::fmt::Display| format!("{start}..={end}");
+    let photo = photo("coffee.png");
+    // (subcommand and the other arguments it needs, option, range, values outside it)
+    let cases: [(&[&str], &str, String, &[&str]); 6] = [
+        (
+            &["inpaint", "--mask", "m.png", "-o", "o.png", &photo],
+            "--radius",
+            range(limits::TELEA_RADIUS.start(), limits::TELEA_RADIUS.end()),
+            &["0", "101", "-1", "4294967295", "x"],
+        ),
+        (
+            &["explain", "-o", "o.png", &photo],
+            "--grid",
+            range(limits::GRID.start(), limits::GRID.end()),
+            &["0", "1", "65"],
+        ),
+        (
+            &["explain", "-o", "o.png", &photo],
+            "--threshold",
+            range(limits::THRESHOLD.start(), limits::THRESHOLD.end()),
+            &["NaN", "2", "-1", "inf", "x"],
+        ),
+        (
+            &["bench", "--quick"],
+            "--runs",
+            range(limits::RUNS.start(), limits::RUNS.end()),
+            &["0", "10001", "-1"],
+        ),
+        (
+            &["classify", &photo],
+            "--top",
+            range(limits::TOP.start(), limits::TOP.end()),
+            &["0", "1001"],
+        ),
+        (
+            &["view"],
+            "--frames",
+            range(limits::FRAMES.start(), limits::FRAMES.end()),
+            &["0", "100001"],
+        ),
+    ];
+    for (base, option, range, bad) in cases {
+        for value in bad {
+            // `--opt=value`: a negative value is then a value, not an option.
+            let pair = format!("{option}={value}");
+            let mut args = base.to_vec();
+            args.push(&pair);
+            let out = unsee(&args, &[]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(option) && !stderr.contains("panicked"),
+                "{args:?}: {stderr}"
+            );
+        }
+        let help = unsee(&[base[0], "--help"], &[]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        // The option's entry: its line and the description lines up to the next option.
+        let mut lines = help
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(option));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("{option} not in {} --help", base[0]));
+        let line = std::iter::once(first)
+            .chain(lines.take_while(|l| !l.trim_start().starts_with('-')))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(line.contains(&range), "{option}: {line:?} lacks {range}");
+    }
+}
+
+#[test]
+fn an_os_error_is_printed_once() {
+    let missing = scratch().join("no-such-photo.jpg");
+    let out = unsee(&["classify", missing.to_str().unwrap()], &[]);
+    assert_one_line_error(&out, &["no-such-photo.jpg"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
+
+    // A file where an output folder should be: the message names it (not a bare "File exists").
+    let file = write(&scratch(), "in-the-way", b"x");
+    let out = unsee(&["bench", "--quick", "--save-inputs", &file], &[]);
+    assert_one_line_error(&out, &["in-the-way", "in the way"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn an_occlusion_grid_finer_than_the_image_is_refused() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = scratch();
+    let small = save(&dir, "small20.png", image::DynamicImage::new_rgb8(20, 16));
+    let out = dir.join("grid_map.png").display().to_string();
+    let res = unsee(&["explain", "--grid", "17", &small, "-o", &out], &[]);
+    assert_one_line_error(&res, &["grid 17", "20x16", "at most 16"]);
+    assert!(!Path::new(&out).exists());
 }
