@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod common;
+mod cpu_layers;
 mod editor;
 mod explain;
 mod models;
