@@ -70,7 +70,9 @@ pub fn conv(x: Tensor<4>, conv: &Conv2d, act: Act) -> Tensor<4> {
         return reference(x, conv, act);
     }
     // 1x1 convolutions already are one gemm on the NCHW input in flex (a reshaped `matmul` with a
-    // broadcast bias measured slower), and depthwise ones a direct loop: both stay on the module.
+    // broadcast bias measured 10-55% slower), and depthwise ones a direct loop: both stay on the
+    // module. Dense 3x3 ones measured on par with flex's tiled im2col (within the noise of a
+    // shared 2-core machine, BENCHMARKS.md); this form skips its NHWC copy and weight relayout.
     if conv.groups == 1 && conv.kernel_size != [1, 1] {
         im2col_conv(x, conv, act)
     } else {
