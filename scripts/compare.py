@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
     ap.add_argument("--out", default=None, help="folder for unsee.json, others.json")
+    ap.add_argument("--only", default=None, metavar="CASES",
+                    help="pass `--only CASES` to `unsee bench` (e.g. infer-cpu,telea-cpu)")
     ap.add_argument("--skip-unsee-bench", default=None, metavar="JSON",
                     help="use this `unsee bench --json` output instead of running the bench again")
     args = ap.parse_args()
@@ -123,9 +125,11 @@ def main():
                        capture_output=True)
     else:
         cmd = [args.unsee, "bench", "--json", "--save-inputs", inputs] + (["--quick"] if args.quick else [])
+        if args.only:
+            cmd += ["--only", args.only]
         print("running", " ".join(cmd), file=sys.stderr)
         ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    sizes = sorted({int(r["name"].split("/")[1]) for r in ours["results"] if r["name"].startswith("telea/")})
+    sizes = sorted({int(r["name"].split("/")[1]) for r in ours["results"] if r["name"].startswith(("telea/", "telea-cpu/"))})
     warmup, n = (1, 5) if args.quick else (3, 30)
 
     def optional(label, fn):
@@ -148,10 +152,11 @@ def main():
     for r in ours["results"]:
         gpu = r.get("gpu_median_ms")
         gpu_s = f"{gpu:.3f}" if gpu is not None else "-"
-        key = r["name"].replace("/infer-cpu", "/infer")
+        # The CPU cases compare with the same work on the other tool: inference, Telea's fill.
+        key = r["name"].replace("/infer-cpu", "/infer").replace("telea-cpu/", "telea/")
         rows = [(tool, res[key][0]) for tool, res in others.items() if key in res]
-        if r["name"].startswith("telea/"):
-            rows += [("opencv NS", others["opencv"].get(r["name"].replace("telea", "ns"), (None,))[0])]
+        if key.startswith("telea/"):
+            rows += [("opencv NS", others["opencv"].get(key.replace("telea", "ns"), (None,))[0])]
         if not rows:
             print(f"{r['name']:<26}{r['median_ms']:>10.3f}{gpu_s:>14}")
         for tool, ms in rows:

@@ -8,6 +8,7 @@ use image::{GrayImage, RgbaImage};
 use crate::classify::{ClassifyPipeline, read_probabilities};
 use crate::gpu::{GpuContext, burn_buffer, timer::GpuTimer};
 use crate::inpaint::{InpaintParams, Inpainter};
+use crate::models::probe::Probe;
 use crate::passes::{HoleBounds, PatchMatchCache};
 use crate::{Result, image_io};
 
@@ -88,10 +89,6 @@ pub fn time_case_with_setup(
     mut setup: impl FnMut() -> Result<()>,
     mut run: impl FnMut() -> Result<Option<f64>>,
 ) -> Result<Timing> {
-    if n == 0 {
-        // Percentiles of no samples do not exist.
-        return Err(crate::Error::Invalid(format!("{name}: no timed runs")));
-    }
     for _ in 0..warmup {
         setup()?;
         run()?;
@@ -224,6 +221,106 @@ pub fn added_stroke_mask(w: u32, h: u32) -> GrayImage {
         true,
     );
     mask
+}
+
+/// Median time of one stage of a forward pass.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StageTiming {
+    /// Stage name, e.g. `fire2.expand` or `block3.depthwise`.
+    pub name: String,
+    /// Median wall time, ms.
+    pub median_ms: f64,
+}
+
+/// Per-layer profile of one model on the pipeline's backend: CPU preprocessing of `photo`, every
+/// stage of the forward pass (see [`crate::models::probe`]), softmax and the readback.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LayerProfile {
+    /// Model name.
+    pub model: String,
+    /// Whether the CPU lowering ran ([`crate::models::cpu_layers`]), else the modules' own forward.
+    pub lowered: bool,
+    /// Threads of the pool flex runs on.
+    pub threads: usize,
+    /// Stages in execution order.
+    pub stages: Vec<StageTiming>,
+    /// Median of the whole round (the sum of its stages), ms.
+    pub total_ms: f64,
+    /// Timed runs (after warm-up).
+    pub n: usize,
+}
+
+/// Profiles `pipeline` layer by layer on `photo`, once per entry of `lowered` (the CPU lowering on
+/// or off, see [`crate::models::cpu_layers`]): `warmup + n` rounds, the variants interleaved round
+/// by round so that both see the same machine load; medians per stage.
+pub fn layer_profiles(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    photo: &RgbaImage,
+    lowered: &[bool],
+    warmup: usize,
+    n: usize,
+) -> Result<Vec<LayerProfile>> {
+    use crate::models::cpu_layers;
+    let before = cpu_layers::is_lowered();
+    let mut runs: Vec<Vec<Vec<(String, f64)>>> = vec![Vec::with_capacity(n); lowered.len()];
+    for i in 0..warmup + n {
+        for (v, &on) in lowered.iter().enumerate() {
+            cpu_layers::set_lowered(on);
+            let mut timer = crate::models::probe::LayerTimer::new();
+            let input = pipeline.input_from_image(photo);
+            timer.stage(&"preprocess", &input);
+            let logits = pipeline.forward_probed(input, &mut timer).logits;
+            let start = Instant::now();
+            read_probabilities(gpu, logits)?;
+            timer
+                .stages
+                .push(("softmax+read".into(), start.elapsed().as_secs_f64() * 1e3));
+            if i >= warmup {
+                runs[v].push(timer.stages);
+            }
+        }
+    }
+    cpu_layers::set_lowered(before);
+    Ok(lowered
+        .iter()
+        .zip(runs)
+        .map(|(&on, runs)| summarise(pipeline.kind.name(), on, &runs))
+        .collect())
+}
+
+/// Medians per stage and of the totals.
+fn summarise(model: &str, lowered: bool, runs: &[Vec<(String, f64)>]) -> LayerProfile {
+    let mut totals: Vec<f64> = runs
+        .iter()
+        .map(|r| r.iter().map(|(_, ms)| ms).sum())
+        .collect();
+    let stages = runs
+        .first()
+        .map(|first| {
+            (0..first.len())
+                .map(|s| {
+                    let mut ms: Vec<f64> = runs.iter().map(|r| r[s].1).collect();
+                    StageTiming {
+                        name: first[s].0.clone(),
+                        median_ms: percentiles(&mut ms).0,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    LayerProfile {
+        model: model.to_owned(),
+        lowered,
+        threads: crate::models::cpu_layers::threads(),
+        stages,
+        total_ms: if totals.is_empty() {
+            0.0
+        } else {
+            percentiles(&mut totals).0
+        },
+        n: runs.len(),
+    }
 }
 
 /// The standard strokes (those of [`stroke_mask`]) as brush strokes at `w` x `h`, plus the one

@@ -11,6 +11,7 @@ use burn::tensor::activation::softmax;
 use image::RgbaImage;
 
 use crate::gpu::{GpuContext, burn_buffer, texture};
+use crate::models::probe::Probe;
 use crate::models::{
     Classifier, InputSpec, Labels, ModelKind, ModelOutput, Prediction, Preset, top_k,
 };
@@ -94,6 +95,7 @@ impl ClassifyPipeline {
         let device = if on_gpu {
             gpu.burn.clone()
         } else {
+            crate::models::cpu_layers::init_threads();
             burn::tensor::Device::flex()
         };
         let model = Classifier::load(kind, preset, models_dir, &device)?;
@@ -145,6 +147,11 @@ impl ClassifyPipeline {
     /// Runs the model on an input tensor (lazily: nothing is read back).
     pub fn forward(&self, input: Tensor<4>) -> ModelOutput {
         self.model.forward(input)
+    }
+
+    /// [`ClassifyPipeline::forward`], reporting every layer's output to `probe`.
+    pub fn forward_probed(&self, input: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
+        self.model.forward_probed(input, probe)
     }
 
     /// Class activation map of `class` from a forward pass's feature map (see

@@ -120,6 +120,14 @@ pub struct BenchArgs {
     /// Also write the bench inputs (photo_N.png, mask_N.png) here, for scripts/compare.py.
     #[arg(long)]
     pub save_inputs: Option<PathBuf>,
+    /// Instead of the cases: each model's per-layer times on burn's CPU backend (preprocessing,
+    /// every layer, softmax + readback), to find the bottleneck.
+    #[arg(long)]
+    pub layers: bool,
+    /// Only the cases whose name contains one of these (comma-separated), e.g. `--only
+    /// infer-cpu,telea-cpu`. Inputs are still written for every size.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 /// `unsee inpaint`.

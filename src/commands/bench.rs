@@ -21,54 +21,69 @@ struct Report {
     results: Vec<Timing>,
 }
 
-/// Runs every case, with a progress line on stderr, then prints the table or JSON.
+/// Runs every case (or `--only` some, or `--layers`), with a progress line on stderr, then prints
+/// the table or JSON.
 pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow::Result<()> {
     if let Some(dir) = &args.save_inputs {
         unsee::output::create_folder(dir)?;
     }
     let gpu = GpuContext::headless(&gpu_options)?;
-    let timer = GpuTimer::new(&gpu.device, &gpu.queue);
     // --quick changes the default run count; an explicit --runs still wins.
     let (warmup, default_runs) = if args.quick { (1, 5) } else { (3, 30) };
     let n = args.runs.unwrap_or(default_runs);
+    let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
+    if args.layers {
+        return layers(&args, &gpu, &kinds, &models, warmup, n);
+    }
+    let timer = GpuTimer::new(&gpu.device, &gpu.queue);
     let sizes: &[u32] = if args.quick {
         &[227, 512]
     } else {
         &[227, 512, 1024]
     };
-    let kinds: Vec<ModelKind> = args.model.map_or(ModelKind::ALL.to_vec(), |m| vec![m]);
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| name.contains(o));
     let inpainter = Inpainter::new(&gpu.device)?;
-    let total = kinds.len() * 3 + sizes.len() * 3 + 1;
+    let total = case_names(&kinds, sizes)
+        .iter()
+        .filter(|c| wanted(c))
+        .count();
     let mut results = Vec::new();
     let photo512 = bench::photo(&models, 512)?;
     let image512 = texture::upload_rgba(&gpu.device, &gpu.queue, &photo512, "bench.photo")?;
     let mut pipelines = Vec::new();
     for &kind in &kinds {
         let name = format!("{}/infer", kind.name());
-        progress(results.len(), total, &name);
-        let pipeline = ClassifyPipeline::new(&gpu, kind, Preset::Default, &models)?;
-        results.push(bench::time_case(&name, warmup, n, || {
-            bench::classify_once(&gpu, &pipeline, &image512, timer.as_ref())
-        })?);
-        pipelines.push(pipeline);
+        let stroke = format!("stroke/telea/{}", kind.name());
+        if wanted(&name) || wanted(&stroke) {
+            let pipeline = ClassifyPipeline::new(&gpu, kind, Preset::Default, &models)?;
+            if wanted(&name) {
+                progress(results.len(), total, &name);
+                results.push(bench::time_case(&name, warmup, n, || {
+                    bench::classify_once(&gpu, &pipeline, &image512, timer.as_ref())
+                })?);
+            }
+            pipelines.push((kind, pipeline));
+        }
 
         // The same model on burn's CPU backend (what a machine without a GPU uses).
         let name = format!("{}/infer-cpu", kind.name());
-        progress(results.len(), total, &name);
-        let cpu = ClassifyPipeline::with_inference(&gpu, kind, Preset::Default, &models, false)?;
-        let photo = bench::photo(&models, 512)?;
-        results.push(bench::time_case(&name, warmup, n, || {
-            unsee::classify::read_probabilities(
-                &gpu,
-                cpu.forward(cpu.input_from_image(&photo)).logits,
-            )
-            .map(|_| None)
-        })?);
+        if wanted(&name) {
+            progress(results.len(), total, &name);
+            let cpu =
+                ClassifyPipeline::with_inference(&gpu, kind, Preset::Default, &models, false)?;
+            let photo = bench::photo(&models, 512)?;
+            results.push(bench::time_case(&name, warmup, n, || {
+                unsee::classify::read_probabilities(
+                    &gpu,
+                    cpu.forward(cpu.input_from_image(&photo)).logits,
+                )
+                .map(|_| None)
+            })?);
+        }
     }
 
     for &size in sizes {
         let name = format!("telea/{size}");
-        progress(results.len(), total, &name);
         let photo = bench::photo(&models, size)?;
         let mask = bench::stroke_mask(size, size);
         if let Some(dir) = &args.save_inputs {
@@ -99,19 +114,37 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 timer.as_ref().filter(|_| timed),
             )
         };
-        results.push(bench::time_case(&name, warmup, n, || {
-            fill(&telea, &case, &mut cache, false, true)
-        })?);
+        if wanted(&name) {
+            progress(results.len(), total, &name);
+            results.push(bench::time_case(&name, warmup, n, || {
+                fill(&telea, &case, &mut cache, false, true)
+            })?);
+        }
+
+        // The sequential CPU fill the software path uses, on the same photo and mask.
+        let name = format!("telea-cpu/{size}");
+        if wanted(&name) {
+            progress(results.len(), total, &name);
+            let radius = InpaintParams::default().telea.radius;
+            results.push(bench::time_case(&name, warmup, n, || {
+                unsee::cpu::telea::telea(&photo, &mask, radius).map(|_| None)
+            })?);
+        }
 
         let name = format!("patchmatch/{size}");
-        progress(results.len(), total, &name);
-        results.push(bench::time_case(&name, warmup, n, || {
-            fill(&patchmatch, &case, &mut cache, false, true)
-        })?);
+        if wanted(&name) {
+            progress(results.len(), total, &name);
+            results.push(bench::time_case(&name, warmup, n, || {
+                fill(&patchmatch, &case, &mut cache, false, true)
+            })?);
+        }
 
         // An added stroke: warm start from the fill of the standard mask (refilled, untimed,
         // before every run).
         let name = format!("patchmatch-stroke/{size}");
+        if !wanted(&name) {
+            continue;
+        }
         progress(results.len(), total, &name);
         let added = bench::added_stroke_mask(size, size);
         let added_tex = texture::upload_mask(&gpu.device, &gpu.queue, &added, "bench.added");
@@ -133,8 +166,11 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
     }
 
     // Stroke → answer through the real editor (as the viewer runs it), on a device of its own.
-    for (kind, _) in kinds.iter().zip(&pipelines) {
+    for kind in &kinds {
         let name = format!("stroke/telea/{}", kind.name());
+        if !wanted(&name) {
+            continue;
+        }
         progress(results.len(), total, &name);
         let mut edit = StrokeBench::new(
             GpuContext::headless(&gpu_options)?,
@@ -153,34 +189,11 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         results.push(timing);
     }
     // The host's share of a live job at 1024² (the GPU's work excluded).
-    let name = "stroke/host/1024";
-    progress(results.len(), total, name);
-    let mut edit = StrokeBench::new(
-        GpuContext::headless(&gpu_options)?,
-        &models,
-        1024,
-        InpaintParams::default(),
-        kinds[0],
-        Inference::Gpu,
-    )?;
-    let mut host = Vec::with_capacity(n);
-    let mut dispatches = 0;
-    for i in 0..warmup + n {
-        let round = edit.once()?;
-        if i >= warmup {
-            host.push(round.host_ms);
-            dispatches = round.dispatches;
-        }
+    let name = HOST_CASE;
+    if wanted(name) {
+        progress(results.len(), total, name);
+        results.push(host_case(&gpu_options, &models, kinds[0], warmup, n)?);
     }
-    let (median_ms, p95_ms) = bench::percentiles(&mut host);
-    results.push(Timing {
-        name: name.to_owned(),
-        median_ms,
-        p95_ms,
-        gpu_median_ms: None,
-        dispatches: Some(dispatches),
-        n,
-    });
     eprintln!("\r{:<40}", "");
 
     let report = Report {
@@ -218,6 +231,135 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 r.dispatches.map_or(String::new(), |d| d.to_string())
             );
         }
+    }
+    Ok(())
+}
+
+/// Every case name, in run order (for the progress count).
+fn case_names(kinds: &[ModelKind], sizes: &[u32]) -> Vec<String> {
+    let mut names = Vec::new();
+    for kind in kinds {
+        names.push(format!("{}/infer", kind.name()));
+        names.push(format!("{}/infer-cpu", kind.name()));
+    }
+    for size in sizes {
+        for case in ["telea", "telea-cpu", "patchmatch", "patchmatch-stroke"] {
+            names.push(format!("{case}/{size}"));
+        }
+    }
+    for kind in kinds {
+        names.push(format!("stroke/telea/{}", kind.name()));
+    }
+    names.push(HOST_CASE.to_owned());
+    names
+}
+
+/// The host's share of a live job.
+const HOST_CASE: &str = "stroke/host/1024";
+
+/// The CPU time the host spends per live job at 1024² (recording the mask, the fill and the
+/// classification; the GPU's work is waited for outside the timing), through the real editor.
+fn host_case(
+    gpu_options: &GpuOptions,
+    models: &Path,
+    kind: ModelKind,
+    warmup: usize,
+    n: usize,
+) -> anyhow::Result<Timing> {
+    let mut edit = StrokeBench::new(
+        GpuContext::headless(gpu_options)?,
+        models,
+        1024,
+        InpaintParams::default(),
+        kind,
+        Inference::Gpu,
+    )?;
+    let mut host = Vec::with_capacity(n);
+    let mut dispatches = 0;
+    for i in 0..warmup + n {
+        let round = edit.once()?;
+        if i >= warmup {
+            host.push(round.host_ms);
+            dispatches = round.dispatches;
+        }
+    }
+    let (median_ms, p95_ms) = bench::percentiles(&mut host);
+    Ok(Timing {
+        name: HOST_CASE.to_owned(),
+        median_ms,
+        p95_ms,
+        gpu_median_ms: None,
+        dispatches: Some(dispatches),
+        n,
+    })
+}
+
+#[derive(serde::Serialize)]
+struct LayersReport {
+    adapter: String,
+    models: Vec<bench::LayerProfile>,
+}
+
+/// `--layers`: each model's per-layer times on burn's CPU backend.
+fn layers(
+    args: &BenchArgs,
+    gpu: &GpuContext,
+    kinds: &[ModelKind],
+    models: &Path,
+    warmup: usize,
+    n: usize,
+) -> anyhow::Result<()> {
+    let photo = bench::photo(models, 512)?;
+    let mut profiles = Vec::new();
+    for &kind in kinds {
+        let cpu = ClassifyPipeline::with_inference(gpu, kind, Preset::Default, models, false)?;
+        // The modules' own forward passes (what the GPU runs) against the CPU lowering.
+        progress(
+            profiles.len(),
+            2 * kinds.len(),
+            &format!("{}/layers", kind.name()),
+        );
+        profiles.extend(bench::layer_profiles(
+            gpu,
+            &cpu,
+            &photo,
+            &[false, true],
+            warmup,
+            n,
+        )?);
+    }
+    eprintln!("\r{:<40}", "");
+    if args.json {
+        let report = LayersReport {
+            adapter: gpu.adapter_name(),
+            models: profiles,
+        };
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for p in &profiles {
+        outln!(
+            "{} on burn's CPU backend ({}), {} threads, 512² photo, median of {} runs: {:.3} ms",
+            p.model,
+            if p.lowered {
+                "lowered layers"
+            } else {
+                "modules' forward"
+            },
+            p.threads,
+            p.n,
+            p.total_ms
+        );
+        outln!("{:<24} {:>10} {:>7}", "stage", "median ms", "share");
+        for s in &p.stages {
+            outln!(
+                "{:<24} {:>10.3} {:>6.1}%",
+                s.name,
+                s.median_ms,
+                100.0 * s.median_ms / p.total_ms.max(1e-9)
+            );
+        }
+        outln!();
     }
     Ok(())
 }

@@ -20,30 +20,47 @@ fn taps(o: u32, src: u32, dst: u32) -> Vec<(u32, f64)> {
         .collect()
 }
 
-/// The model input for `img` as `[3, s, s]` row-major f32.
+/// The model input for `img` as `[3, s, s]` row-major f32, resized straight to the input size.
+/// The triangle filter is separable: each source row is filtered horizontally once, then columns
+/// of those — about 1/5 of the work of the 2D sum at 512² → 227², the same weights.
 pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = img.dimensions();
-    let s = spec.size;
-    let xs: Vec<_> = (0..s).map(|o| taps(o, w, s)).collect();
-    let ys: Vec<_> = (0..s).map(|o| taps(o, h, s)).collect();
-    let plane = (s * s) as usize;
-    let mut out = vec![0.0f32; 3 * plane];
-    for (oy, ytaps) in ys.iter().enumerate() {
+    let s = spec.size as usize;
+    let xs: Vec<_> = (0..spec.size).map(|o| taps(o, w, spec.size)).collect();
+    let ys: Vec<_> = (0..spec.size).map(|o| taps(o, h, spec.size)).collect();
+    let xsum: Vec<f64> = xs.iter().map(|t| t.iter().map(|&(_, w)| w).sum()).collect();
+    let raw = img.as_raw();
+    // Horizontal pass: every source row at the output's width, RGB.
+    let mut rows = vec![[0.0f64; 3]; h as usize * s];
+    for y in 0..h as usize {
+        let line = &raw[y * w as usize * 4..(y + 1) * w as usize * 4];
         for (ox, xtaps) in xs.iter().enumerate() {
             let mut acc = [0.0f64; 3];
-            let mut wsum = 0.0;
-            for &(y, wy) in ytaps {
-                for &(x, wx) in xtaps {
-                    let p = img.get_pixel(x, y);
-                    for c in 0..3 {
-                        acc[c] += wy * wx * f64::from(p[c]);
-                    }
-                    wsum += wy * wx;
+            for &(x, wx) in xtaps {
+                let p = &line[x as usize * 4..x as usize * 4 + 3];
+                for c in 0..3 {
+                    acc[c] += wx * f64::from(p[c]);
                 }
             }
+            rows[y * s + ox] = acc;
+        }
+    }
+    let plane = s * s;
+    let mut out = vec![0.0f32; 3 * plane];
+    for (oy, ytaps) in ys.iter().enumerate() {
+        let ysum: f64 = ytaps.iter().map(|&(_, w)| w).sum();
+        for ox in 0..s {
+            let mut acc = [0.0f64; 3];
+            for &(y, wy) in ytaps {
+                let r = &rows[y as usize * s + ox];
+                for c in 0..3 {
+                    acc[c] += wy * r[c];
+                }
+            }
+            let wsum = ysum * xsum[ox];
             for c in 0..3 {
                 let v = acc[spec.source[c] as usize] / wsum;
-                out[c * plane + oy * s as usize + ox] =
+                out[c * plane + oy * s + ox] =
                     ((v - f64::from(spec.mean[c])) * f64::from(spec.scale[c])) as f32;
             }
         }

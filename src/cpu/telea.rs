@@ -235,7 +235,16 @@ pub fn telea(img: &RgbaImage, mask: &GrayImage, radius: u32) -> Result<RgbaImage
         .pixels()
         .map(|p| [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])])
         .collect();
-    march(&g, &mut flags, &mut t, band, |flags, t, x, y| {
+    // What a fill may read, as one comparison: `usable[j] < T(p)` holds for the known pixels
+    // (−∞: every pixel outside the hole is accepted before any pixel inside it, as T = 0 on the
+    // band and T > 0 in the hole) and for the hole pixels accepted with a T strictly below T(p)
+    // (their T, set on acceptance; +∞ until then).
+    let mut usable: Vec<f32> = hole
+        .iter()
+        .map(|&h| if h { f32::INFINITY } else { f32::NEG_INFINITY })
+        .collect();
+    let disc = disc(radius);
+    march(&g, &mut flags, &mut t, band, |_, t, x, y| {
         let i = (y * g.w + x) as usize;
         if !hole[i] {
             return; // the initial band
@@ -243,11 +252,19 @@ pub fn telea(img: &RgbaImage, mask: &GrayImage, radius: u32) -> Result<RgbaImage
         // Pixels of equal T (common: a straight edge) are accepted in queue order; none may see
         // another, so the result does not depend on that order.
         let tp = t[i];
-        let known = |x: i64, y: i64| {
-            g.at(x, y)
-                .filter(|&j| flags[j] == Flag::Known && (!hole[j] || t[j] < tp))
+        // Away from the border (the disc and its neighbours inside the image) no bounds checks.
+        let margin = radius + 1;
+        let value = if x >= margin && y >= margin && x + margin < g.w && y + margin < g.h {
+            fill_pixel(&disc, x, y, g.w, t, &pixels, |x, y| {
+                let j = (y * g.w + x) as usize;
+                (usable[j] < tp).then_some(j)
+            })
+        } else {
+            fill_pixel(&disc, x, y, g.w, t, &pixels, |x, y| {
+                g.at(x, y).filter(|&j| usable[j] < tp)
+            })
         };
-        let value = fill_pixel(&g, radius, x, y, t, &pixels, known);
+        usable[i] = tp;
         pixels[i] = value;
         let p = out.get_pixel_mut(x as u32, y as u32);
         for c in 0..3 {
@@ -257,18 +274,50 @@ pub fn telea(img: &RgbaImage, mask: &GrayImage, radius: u32) -> Result<RgbaImage
     Ok(out)
 }
 
-/// Telea's estimate for pixel (x, y) from the known pixels within `radius`; `known(x, y)` gives the
-/// index of a usable pixel. Values are rounded to 8-bit levels (as stored).
+/// One pixel q of the neighbourhood disc: its offset from p, r = p − q, and the distance weight
+/// 1/|r|³.
+struct Tap {
+    dx: i64,
+    dy: i64,
+    rx: f32,
+    ry: f32,
+    dst: f32,
+}
+
+/// The pixels within `radius` of p (p excluded), row by row: the order the sums run in.
+fn disc(radius: i64) -> Vec<Tap> {
+    let mut taps = Vec::new();
+    for dy in -radius..=radius {
+        for dx in -radius..=radius {
+            let (rx, ry) = ((-dx) as f32, (-dy) as f32);
+            let len2 = rx * rx + ry * ry;
+            if len2 > (radius * radius) as f32 || len2 == 0.0 {
+                continue;
+            }
+            taps.push(Tap {
+                dx,
+                dy,
+                rx,
+                ry,
+                dst: 1.0 / (len2 * len2.sqrt()),
+            });
+        }
+    }
+    taps
+}
+
+/// Telea's estimate for pixel (x, y) from the known pixels of `disc` around it; `known(x, y)`
+/// gives the index of a usable pixel. Values are rounded to 8-bit levels (as stored).
 fn fill_pixel(
-    g: &Grid,
-    radius: i64,
+    disc: &[Tap],
     x: i64,
     y: i64,
+    w: i64,
     t: &[f32],
     pixels: &[[f32; 3]],
     known: impl Fn(i64, i64) -> Option<usize>,
 ) -> [f32; 3] {
-    let p = (y * g.w + x) as usize;
+    let p = (y * w + x) as usize;
     let tp = t[p];
     // ∇T at p from usable neighbours: central where both exist, one-sided otherwise.
     let diff = |plus: Option<usize>, minus: Option<usize>, centre: f32| match (plus, minus) {
@@ -285,40 +334,34 @@ fn fill_pixel(
     let mut jx = [0.0f32; 3];
     let mut jy = [0.0f32; 3];
     let mut s = 1.0e-20f32;
-    for qy in y - radius..=y + radius {
-        for qx in x - radius..=x + radius {
-            let (rx, ry) = ((x - qx) as f32, (y - qy) as f32);
-            let len2 = rx * rx + ry * ry;
-            if len2 > (radius * radius) as f32 || len2 == 0.0 {
-                continue;
-            }
-            let Some(q) = known(qx, qy) else { continue };
-            let dst = 1.0 / (len2 * len2.sqrt());
-            let lev = 1.0 / (1.0 + (t[q] - tp).abs());
-            let mut dir = rx * grad_t[0] + ry * grad_t[1];
-            if dir.abs() <= 0.01 {
-                dir = 1.0e-6;
-            }
-            let w = (dst * lev * dir).abs();
-            let (qr, ql, qd, qu) = (
-                known(qx + 1, qy),
-                known(qx - 1, qy),
-                known(qx, qy + 1),
-                known(qx, qy - 1),
-            );
-            for c in 0..3 {
-                let grad = |plus: Option<usize>, minus: Option<usize>| match (plus, minus) {
-                    (Some(a), Some(b)) => 0.5 * (pixels[a][c] - pixels[b][c]),
-                    (Some(a), None) => pixels[a][c] - pixels[q][c],
-                    (None, Some(b)) => pixels[q][c] - pixels[b][c],
-                    (None, None) => 0.0,
-                };
-                ia[c] += w * pixels[q][c];
-                jx[c] -= w * grad(qr, ql) * rx;
-                jy[c] -= w * grad(qd, qu) * ry;
-            }
-            s += w;
+    for tap in disc {
+        let (qx, qy) = (x + tap.dx, y + tap.dy);
+        let Some(q) = known(qx, qy) else { continue };
+        let (rx, ry) = (tap.rx, tap.ry);
+        let lev = 1.0 / (1.0 + (t[q] - tp).abs());
+        let mut dir = rx * grad_t[0] + ry * grad_t[1];
+        if dir.abs() <= 0.01 {
+            dir = 1.0e-6;
         }
+        let w = (tap.dst * lev * dir).abs();
+        let (qr, ql, qd, qu) = (
+            known(qx + 1, qy),
+            known(qx - 1, qy),
+            known(qx, qy + 1),
+            known(qx, qy - 1),
+        );
+        for c in 0..3 {
+            let grad = |plus: Option<usize>, minus: Option<usize>| match (plus, minus) {
+                (Some(a), Some(b)) => 0.5 * (pixels[a][c] - pixels[b][c]),
+                (Some(a), None) => pixels[a][c] - pixels[q][c],
+                (None, Some(b)) => pixels[q][c] - pixels[b][c],
+                (None, None) => 0.0,
+            };
+            ia[c] += w * pixels[q][c];
+            jx[c] -= w * grad(qr, ql) * rx;
+            jy[c] -= w * grad(qd, qu) * ry;
+        }
+        s += w;
     }
     let mut out = [0.0; 3];
     for c in 0..3 {
@@ -330,22 +373,35 @@ fn fill_pixel(
 
 /// Pixels within Chebyshev distance `r` of a set pixel.
 fn dilate(g: &Grid, set: &[bool], r: i64) -> Vec<bool> {
-    // Separable: rows, then columns.
+    // Separable (rows, then columns), each a sliding window over a running count of set pixels:
+    // O(1) per pixel whatever the radius.
+    let (w, h) = (g.w as usize, g.h as usize);
+    let r = r.max(0) as usize;
     let mut rows = vec![false; set.len()];
-    for y in 0..g.h {
-        for x in 0..g.w {
-            rows[(y * g.w + x) as usize] =
-                (x - r..=x + r).any(|qx| g.at(qx, y).is_some_and(|j| set[j]));
-        }
+    for y in 0..h {
+        let line = &set[y * w..(y + 1) * w];
+        window_any(line.len(), r, |i| line[i], |i, v| rows[y * w + i] = v);
     }
     let mut out = vec![false; set.len()];
-    for y in 0..g.h {
-        for x in 0..g.w {
-            out[(y * g.w + x) as usize] =
-                (y - r..=y + r).any(|qy| g.at(x, qy).is_some_and(|j| rows[j]));
-        }
+    for x in 0..w {
+        window_any(h, r, |i| rows[i * w + x], |i, v| out[i * w + x] = v);
     }
     out
+}
+
+/// For each `i < len`: whether `get(j)` holds for some `j` within `r` of `i`; written by `put`.
+fn window_any(len: usize, r: usize, get: impl Fn(usize) -> bool, mut put: impl FnMut(usize, bool)) {
+    // Count of set entries in [i - r, i + r] ∩ [0, len).
+    let mut count = (0..r.min(len)).filter(|&j| get(j)).count();
+    for i in 0..len {
+        if i + r < len && get(i + r) {
+            count += 1;
+        }
+        if i > r && get(i - r - 1) {
+            count -= 1;
+        }
+        put(i, count > 0);
+    }
 }
 
 #[cfg(test)]
@@ -411,6 +467,22 @@ mod tests {
         let mid = out.get_pixel(15, 5)[0];
         assert!((100..=140).contains(&mid), "{mid}");
         assert!(out.get_pixel(12, 5)[0] < out.get_pixel(17, 5)[0]);
+    }
+
+    #[test]
+    fn dilate_matches_the_definition() {
+        let g = Grid { w: 13, h: 7 };
+        let set: Vec<bool> = (0..13 * 7).map(|i| i % 17 == 3 || i == 90).collect();
+        for r in [0, 1, 2, 5, 20] {
+            let got = dilate(&g, &set, r);
+            for y in 0..g.h {
+                for x in 0..g.w {
+                    let want = (y - r..=y + r)
+                        .any(|qy| (x - r..=x + r).any(|qx| g.at(qx, qy).is_some_and(|j| set[j])));
+                    assert_eq!(got[(y * g.w + x) as usize], want, "r {r} at ({x}, {y})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
 use super::ModelOutput;
+use super::cpu_layers::{self, Act};
+use super::probe::{NoProbe, Probe};
 use super::weights::{WeightFile, WeightFileSpec, to_device};
 use crate::Result;
 
@@ -30,8 +31,8 @@ pub struct ConvBn {
 
 impl ConvBn {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.conv.forward(x);
-        if self.relu6 { relu6(y) } else { y }
+        let act = if self.relu6 { Act::Relu6 } else { Act::Linear };
+        cpu_layers::conv(x, &self.conv, act)
     }
 }
 
@@ -47,13 +48,18 @@ pub struct InvertedResidual {
 }
 
 impl InvertedResidual {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, index: usize, probe: &mut impl Probe) -> Tensor<4> {
         let mut y = x.clone();
         if let Some(expand) = &self.expand {
             y = expand.forward(y);
+            probe.stage(&format_args!("block{index}.expand"), &y);
         }
-        let y = self.project.forward(self.depthwise.forward(y));
-        if self.residual { y + x } else { y }
+        let y = self.depthwise.forward(y);
+        probe.stage(&format_args!("block{index}.depthwise"), &y);
+        let y = self.project.forward(y);
+        let y = if self.residual { y + x } else { y };
+        probe.stage(&format_args!("block{index}.project"), &y);
+        y
     }
 }
 
@@ -201,11 +207,18 @@ impl MobileNetV2 {
     /// Runs the network on `[n, 3, h, w]`; the feature map returned is the last one, `[n, 1280,
     /// h/32, w/32]`, whose spatial mean feeds the linear classifier.
     pub fn forward(&self, x: Tensor<4>) -> ModelOutput {
+        self.forward_probed(x, &mut NoProbe)
+    }
+
+    /// [`MobileNetV2::forward`], reporting every stage to `probe`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
         let mut x = self.stem.forward(x);
-        for block in &self.blocks {
-            x = block.forward(x);
+        probe.stage(&"stem", &x);
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x, i + 1, probe);
         }
         let features = self.head.forward(x);
+        probe.stage(&"head", &features);
         let [n, c, h, w] = features.dims();
         let pooled = features
             .clone()
@@ -214,6 +227,7 @@ impl MobileNetV2 {
             .reshape([n, c]);
         // Dropout precedes the classifier in training only.
         let logits = self.classifier.forward(pooled);
+        probe.stage(&"pool+classifier", &logits.clone().reshape([n, 1000, 1, 1]));
         ModelOutput { logits, features }
     }
 }

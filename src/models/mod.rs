@@ -1,8 +1,10 @@
 //! The two ImageNet classifiers, their weights and labels, and what input each expects.
 
+pub mod cpu_layers;
 pub mod labels;
 pub mod location;
 pub mod mobilenet;
+pub mod probe;
 pub mod receptive;
 pub mod squeezenet;
 pub mod topk;
@@ -160,9 +162,14 @@ impl Classifier {
 
     /// Runs the network on a `[n, 3, s, s]` input.
     pub fn forward(&self, input: Tensor<4>) -> ModelOutput {
+        self.forward_probed(input, &mut probe::NoProbe)
+    }
+
+    /// [`Classifier::forward`], reporting every stage's output to `probe` (per-layer timings).
+    pub fn forward_probed(&self, input: Tensor<4>, probe: &mut impl probe::Probe) -> ModelOutput {
         match self {
-            Classifier::SqueezeNet(m) => m.forward(input),
-            Classifier::MobileNetV2(m) => m.forward(input),
+            Classifier::SqueezeNet(m) => m.forward_probed(input, probe),
+            Classifier::MobileNetV2(m) => m.forward_probed(input, probe),
         }
     }
 

@@ -4,10 +4,11 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::ModelOutput;
+use super::cpu_layers::{self, Act};
+use super::probe::{NoProbe, Probe};
 use super::weights::{WeightFile, WeightFileSpec};
 use crate::Result;
 
@@ -26,11 +27,14 @@ pub struct Fire {
 }
 
 impl Fire {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let s = relu(self.squeeze.forward(x));
-        let e1 = relu(self.expand1x1.forward(s.clone()));
-        let e3 = relu(self.expand3x3.forward(s));
-        Tensor::cat(vec![e1, e3], 1)
+    fn forward(&self, x: Tensor<4>, index: usize, probe: &mut impl Probe) -> Tensor<4> {
+        let s = cpu_layers::conv(x, &self.squeeze, Act::Relu);
+        probe.stage(&format_args!("fire{index}.squeeze"), &s);
+        let e1 = cpu_layers::conv(s.clone(), &self.expand1x1, Act::Relu);
+        let e3 = cpu_layers::conv(s, &self.expand3x3, Act::Relu);
+        let out = Tensor::cat(vec![e1, e3], 1);
+        probe.stage(&format_args!("fire{index}.expand"), &out);
+        out
     }
 }
 
@@ -108,22 +112,33 @@ impl SqueezeNet {
     /// Runs the network on `[n, 3, h, w]`. The feature map returned is the ReLU'd class-map tensor
     /// `[n, 1000, h', w']` whose spatial mean is the logits: its channel k is class k's CAM.
     pub fn forward(&self, x: Tensor<4>) -> ModelOutput {
-        let mut x = self.pool.forward(relu(self.conv1.forward(x)));
+        self.forward_probed(x, &mut NoProbe)
+    }
+
+    /// [`SqueezeNet::forward`], reporting every stage to `probe`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
+        let x = cpu_layers::conv(x, &self.conv1, Act::Relu);
+        probe.stage(&"conv1", &x);
+        let mut x = cpu_layers::max_pool(x, &self.pool);
+        probe.stage(&"pool1", &x);
         for (i, fire) in self.fires.iter().enumerate() {
-            x = fire.forward(x);
+            x = fire.forward(x, i + 2, probe);
             // Pools follow fire3 and fire5 (indices 1 and 3 here).
             if i == 1 || i == 3 {
-                x = self.pool.forward(x);
+                x = cpu_layers::max_pool(x, &self.pool);
+                probe.stage(&format_args!("pool{}", i + 2), &x);
             }
         }
         // Dropout precedes conv10 in training only.
-        let maps = relu(self.conv10.forward(x));
+        let maps = cpu_layers::conv(x, &self.conv10, Act::Relu);
+        probe.stage(&"conv10", &maps);
         let [n, c, h, w] = maps.dims();
         let logits = maps
             .clone()
             .reshape([n, c, h * w])
             .mean_dim(2)
             .reshape([n, c]);
+        probe.stage(&"mean", &logits.clone().reshape([n, c, 1, 1]));
         ModelOutput {
             logits,
             features: maps,

@@ -2,8 +2,10 @@
 //! device; with `REQUIRE_GPU=1` (CI) a missing adapter fails them instead of skipping.
 
 mod bad_corpus;
+mod bench_cli;
 mod cli_errors;
 mod common;
+mod cpu_layers;
 mod edit_state;
 mod editor;
 mod explain;

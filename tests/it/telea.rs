@@ -173,3 +173,64 @@ fn telea_edge_cases() {
     let psnr = hole_psnr(&ours, &img, &mask);
     assert!(psnr > 20.0, "edges: PSNR {psnr:.2} dB");
 }
+
+/// sha256 of the CPU fill of each case, recorded from the sequential reference as first written
+/// (commit deb16d4, through `unsee inpaint --cpu`): speed-ups of `cpu::telea` must leave every output bit for bit the same.
+const CPU_FILL_SHA256: [(&str, &str); 6] = [
+    (
+        "dog",
+        "c6c9a1845accda693c23c2da516300e72eacb021b12a58d9d0aa9bf8abf4eab2",
+    ),
+    (
+        "fruits",
+        "e81b003a66df4f698bf72c5d38967876e226cad40fa2dff8e7a766d9b5bc3a4f",
+    ),
+    (
+        "coffee",
+        "76f16f5f24f4c671713c080f3e71dc0b5b914bbed62339176d5e5a2458118283",
+    ),
+    (
+        "squirrel",
+        "02a374c1b1ab1ced474ba1969c80377c7cc453b0950f344b95c726aa98a21884",
+    ),
+    (
+        "bench227",
+        "b6808fae94a23cf813d5dc6fa5e37c714b7e14c0dcefb185e84cb7c6461040e3",
+    ),
+    (
+        "bench512",
+        "50d414d83a67b3bff12176b99ed3b4c6e67ccb77c3b8adea6d64f6beb0c01f19",
+    ),
+];
+
+#[test]
+fn cpu_telea_output_is_unchanged() {
+    use sha2::Digest;
+    let models = common::models_dir();
+    let mut got = Vec::new();
+    for (name, _) in CPU_FILL_SHA256 {
+        let (img, mask) = match name.strip_prefix("bench") {
+            Some(size) => {
+                let size: u32 = size.parse().unwrap();
+                (
+                    unsee::bench::photo(&models, size).unwrap(),
+                    unsee::bench::stroke_mask(size, size),
+                )
+            }
+            None => {
+                let (img, mask, _) = load_case(name);
+                (img, mask)
+            }
+        };
+        let out = cpu::telea::telea(&img, &mask, cpu::telea::DEFAULT_RADIUS).unwrap();
+        let hash: String = sha2::Sha256::digest(out.as_raw())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        eprintln!("(\"{name}\", \"{hash}\"),");
+        got.push(hash);
+    }
+    for ((name, want), got) in CPU_FILL_SHA256.iter().zip(&got) {
+        assert_eq!(got, want, "{name}: the CPU Telea fill changed");
+    }
+}
