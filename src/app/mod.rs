@@ -203,16 +203,6 @@ fn fit_window(want: (f64, f64), limit: Option<(f64, f64)>) -> (f64, f64) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_window_fits_ninety_percent_of_a_small_screen() {
-        let limit = Some((1280.0 * 0.9, 800.0 * 0.9));
-        assert_eq!(super::fit_window((1400.0, 900.0), limit), (1152.0, 720.0));
-        assert_eq!(super::fit_window((1400.0, 900.0), None), (1400.0, 900.0));
-    }
-}
-
 struct Viewer {
     // Field order is drop order: egui's GPU resources and the surface go before the device
     // (inside `engine`) and the window.
@@ -1021,5 +1011,15 @@ impl Viewer {
         let mask = crate::explain::suggested_mask(&map, editor.size, self.state.suggest_threshold);
         editor.apply_mask(&mask)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_fits_ninety_percent_of_a_small_screen() {
+        let limit = Some((1280.0 * 0.9, 800.0 * 0.9));
+        assert_eq!(super::fit_window((1400.0, 900.0), limit), (1152.0, 720.0));
+        assert_eq!(super::fit_window((1400.0, 900.0), None), (1400.0, 900.0));
     }
 }
