@@ -70,6 +70,9 @@ impl Stroke {
 #[derive(Clone, Debug, Default)]
 pub struct History {
     done: Vec<Stroke>,
+    /// `done_keys[i]`: the key of the strokes `done[..=i]` (a hash chain), so that asking for
+    /// the key — several times a frame — hashes at most the stroke being drawn.
+    done_keys: Vec<u64>,
     undone: Vec<Stroke>,
     current: Option<Stroke>,
 }
@@ -110,7 +113,7 @@ impl History {
     pub fn push(&mut self, stroke: Stroke) -> Vec<Segment> {
         self.end();
         let segments = stroke.segments();
-        self.done.push(stroke);
+        self.push_done(stroke);
         self.undone.clear();
         segments
     }
@@ -118,7 +121,7 @@ impl History {
     /// Finishes the current stroke (it becomes undoable; redo history is dropped).
     pub fn end(&mut self) {
         if let Some(stroke) = self.current.take() {
-            self.done.push(stroke);
+            self.push_done(stroke);
             self.undone.clear();
         }
     }
@@ -133,6 +136,7 @@ impl History {
         self.end();
         match self.done.pop() {
             Some(s) => {
+                self.done_keys.pop();
                 self.undone.push(s);
                 true
             }
@@ -145,7 +149,7 @@ impl History {
         self.end();
         match self.undone.pop() {
             Some(s) => {
-                self.done.push(s);
+                self.push_done(s);
                 true
             }
             None => false,
@@ -166,25 +170,18 @@ impl History {
             .collect()
     }
 
-    /// A key of the mask these strokes paint: a hash of every segment in painting order (the
-    /// stroke being drawn included). Equal strokes give equal keys however they were reached
-    /// (painted, undone and redone, replayed).
+    /// A key of the mask these strokes paint: a hash chain over every stroke in painting order
+    /// (the stroke being drawn included). Equal strokes give equal keys however they were
+    /// reached (painted, undone and redone, replayed).
     pub fn key(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        for s in self.done.iter().chain(self.current.as_ref()) {
-            s.restore.hash(&mut h);
-            s.radius.to_bits().hash(&mut h);
-            s.points.len().hash(&mut h);
-            for (x, y) in &s.points {
-                (x.to_bits(), y.to_bits()).hash(&mut h);
-            }
-            s.runs.len().hash(&mut h);
-            for r in &s.runs {
-                r.map(f32::to_bits).hash(&mut h);
-            }
-        }
-        h.finish()
+        let base = self.done_keys.last().copied().unwrap_or(0);
+        self.current.as_ref().map_or(base, |s| chain(base, s))
+    }
+
+    fn push_done(&mut self, stroke: Stroke) {
+        let base = self.done_keys.last().copied().unwrap_or(0);
+        self.done_keys.push(chain(base, &stroke));
+        self.done.push(stroke);
     }
 
     /// The stroke being drawn, if any.
@@ -204,6 +201,24 @@ impl History {
             self.undone.len(),
         )
     }
+}
+
+/// The key of the strokes keyed `prev` followed by `s`.
+fn chain(prev: u64, s: &Stroke) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    prev.hash(&mut h);
+    s.restore.hash(&mut h);
+    s.radius.to_bits().hash(&mut h);
+    s.points.len().hash(&mut h);
+    for (x, y) in &s.points {
+        (x.to_bits(), y.to_bits()).hash(&mut h);
+    }
+    s.runs.len().hash(&mut h);
+    for r in &s.runs {
+        r.map(f32::to_bits).hash(&mut h);
+    }
+    h.finish()
 }
 
 #[cfg(test)]
