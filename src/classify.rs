@@ -186,11 +186,18 @@ impl ClassifyPipeline {
 
 /// Softmax (on the GPU for GPU tensors), then reads the `[1, 1000]` probabilities back.
 pub fn read_probabilities(gpu: &GpuContext, logits: Tensor<2>) -> Result<Vec<f32>> {
-    let data = softmax(logits, 1)
-        .try_into_data()
-        .map_err(|e| Error::Gpu(format!("reading class scores: {e:?}")))?;
+    let probabilities = probabilities_of(logits);
     gpu.health.check()?;
-    data.try_into_vec::<f32>()
+    probabilities
+}
+
+/// Softmax of `logits`, read into CPU memory (blocking; the CPU path's worker threads call this
+/// directly, as they have no GPU to check).
+pub fn probabilities_of(logits: Tensor<2>) -> Result<Vec<f32>> {
+    softmax(logits, 1)
+        .try_into_data()
+        .map_err(|e| Error::Gpu(format!("reading class scores: {e:?}")))?
+        .try_into_vec::<f32>()
         .map_err(|e| Error::Gpu(format!("class scores have an unexpected type: {e:?}")))
 }
 

@@ -72,8 +72,22 @@ impl Engine {
         self.pipelines.iter().find(|p| p.kind == kind).map(|p| &**p)
     }
 
+    /// The classifier `kind`, which the caller has loaded (`pipeline`); an error otherwise.
+    pub fn require(&self, kind: ModelKind) -> Result<&ClassifyPipeline> {
+        self.loaded(kind).ok_or_else(|| not_loaded(kind))
+    }
+
+    /// [`Engine::require`], shareable with a worker thread.
+    pub fn require_shared(&self, kind: ModelKind) -> Result<Arc<ClassifyPipeline>> {
+        self.loaded_shared(kind).ok_or_else(|| not_loaded(kind))
+    }
+
     /// The classifier `kind`, shareable with a worker thread, if it is already loaded.
     pub fn loaded_shared(&self, kind: ModelKind) -> Option<Arc<ClassifyPipeline>> {
         self.pipelines.iter().find(|p| p.kind == kind).cloned()
     }
+}
+
+fn not_loaded(kind: ModelKind) -> crate::Error {
+    crate::Error::Invalid(format!("{} is not loaded", kind.display_name()))
 }

@@ -80,7 +80,7 @@ impl Explore {
         fill: &InpaintParams,
     ) -> Result<()> {
         engine.pipeline(model)?;
-        let pipeline = engine.loaded(model).ok_or_else(not_loaded)?;
+        let pipeline = engine.require(model)?;
         let run = OcclusionRun::new(
             &engine.gpu,
             pipeline,
@@ -164,10 +164,6 @@ impl Explore {
         }
         self.history.clear();
     }
-}
-
-fn not_loaded() -> crate::Error {
-    crate::Error::Invalid("the model is not loaded".into())
 }
 
 /// The top-5 of `img` with `pipeline`.
@@ -293,7 +289,7 @@ impl FillComparison {
         let model = self.key.model;
         engine.pipeline(model)?;
         let (img, mask) = (editor.original_image(), editor.mask_image());
-        let pipeline = engine.loaded(model).ok_or_else(not_loaded)?;
+        let pipeline = engine.require(model)?;
         let i = self.done.len();
         let comparison = match Method::ALL.get(i) {
             Some(&method) => {

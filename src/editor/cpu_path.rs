@@ -14,7 +14,7 @@ use super::{Editor, ViewSettings};
 use crate::classify::ClassifyPipeline;
 use crate::engine::Engine;
 use crate::inpaint::{InpaintParams, Method};
-use crate::{Error, Result, cpu};
+use crate::{Result, cpu};
 
 /// What the worker sends back.
 pub(super) struct CpuAnswer {
@@ -51,9 +51,7 @@ impl Editor {
         settings: &ViewSettings,
         plan: &Plan,
     ) -> Result<CpuJob> {
-        let pipeline = engine
-            .loaded_shared(settings.model)
-            .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
+        let pipeline = engine.require_shared(settings.model)?;
         let original = Arc::clone(&self.original_cpu);
         let input = match *plan {
             Plan::Original(_) => Input::Classify(original),
@@ -88,20 +86,24 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
         0.0
     };
     let classify_start = Instant::now();
-    let out = pipeline.forward(pipeline.input_from_image(&image));
-    let probabilities = burn::tensor::activation::softmax(out.logits, 1)
-        .try_into_data()
-        .map_err(|e| Error::Gpu(format!("reading scores: {e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Gpu(format!("scores have an unexpected type: {e:?}")))?;
+    let (probabilities, features) = classify(pipeline, &image)?;
     Ok(CpuAnswer {
         filled: filled.then_some(image),
         probabilities,
-        features: out.features,
+        features,
         notice,
         fill_ms,
         classify_ms: classify_start.elapsed().as_secs_f64() * 1e3,
     })
+}
+
+/// Class probabilities of `image` on burn's CPU backend, with the feature map of the same pass.
+pub(super) fn classify(
+    pipeline: &ClassifyPipeline,
+    image: &RgbaImage,
+) -> Result<(Vec<f32>, Tensor<4>)> {
+    let out = pipeline.forward(pipeline.input_from_image(image));
+    Ok((crate::classify::probabilities_of(out.logits)?, out.features))
 }
 
 /// The image filled on the CPU; PatchMatch falls back to Telea where it cannot work (with a notice).

@@ -118,9 +118,7 @@ impl Editor {
             Plan::Modified { .. } => &self.modified,
             Plan::Original(_) => &self.original,
         };
-        let pipeline = engine
-            .loaded(settings.model)
-            .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
+        let pipeline = engine.require(settings.model)?;
         let input = pipeline.input_from_texture(gpu, image)?;
         let out = pipeline.forward(input);
         let probabilities = burn::tensor::activation::softmax(out.logits, 1);

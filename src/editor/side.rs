@@ -54,9 +54,7 @@ impl Editor {
         model: ModelKind,
         which: Which,
     ) -> Result<PendingScores> {
-        let pipeline = engine
-            .loaded_shared(model)
-            .ok_or_else(|| Error::Invalid("the model is not loaded".into()))?;
+        let pipeline = engine.require_shared(model)?;
         if engine.inference_on_gpu {
             let texture = match which {
                 Which::Original => &self.original,
@@ -79,15 +77,7 @@ impl Editor {
         };
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let out = pipeline.forward(pipeline.input_from_image(&image));
-            let probabilities = burn::tensor::activation::softmax(out.logits, 1)
-                .try_into_data()
-                .map_err(|e| Error::Gpu(format!("reading scores: {e:?}")))
-                .and_then(|d| {
-                    d.try_into_vec::<f32>()
-                        .map_err(|e| Error::Gpu(format!("scores have an unexpected type: {e:?}")))
-                });
-            let _ = tx.send(probabilities);
+            let _ = tx.send(super::cpu_path::classify(&pipeline, &image).map(|(p, _)| p));
         });
         Ok(PendingScores::Cpu(rx))
     }
