@@ -120,8 +120,9 @@ def main():
     inputs = tempfile.mkdtemp(prefix="unsee-bench-")
     if args.skip_unsee_bench:
         ours = json.load(open(args.skip_unsee_bench))
-        # Only the inputs are needed: a one-run quick bench writes them.
-        subprocess.run([args.unsee, "bench", "--quick", "--runs", "1", "--save-inputs", inputs],
+        # Only the inputs are needed, at every size the bench ran: `--only` with a name that
+        # matches no case writes them all and times nothing.
+        subprocess.run([args.unsee, "bench", "--runs", "1", "--only", "inputs-only", "--save-inputs", inputs],
                        capture_output=True)
     else:
         cmd = [args.unsee, "bench", "--json", "--save-inputs", inputs] + (["--quick"] if args.quick else [])

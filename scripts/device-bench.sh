@@ -34,12 +34,14 @@ chmod 700 "$XDG_RUNTIME_DIR"
 { nvidia-smi -L 2>&1 || true; "$bin" adapters 2>&1; } > "$out/adapters.txt"
 quick=()
 [ -n "${QUICK:-}" ] && quick=(--quick)
-timeout 300 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2> "$out/bench.log"
+timeout 260 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2> "$out/bench.log"
 echo "bench exit $?" >> "$out/bench.log"
-timeout 60 "$bin" --inference gpu explain --grid 14 --output "$out/occlusion.png" models/gallery/dog.jpg \
+timeout 50 "$bin" --inference gpu explain --grid 14 --output "$out/occlusion.png" models/gallery/dog.jpg \
     > "$out/occlusion.json" 2> "$out/occlusion.log"
 echo "explain exit $?" >> "$out/occlusion.log"
-PYTHONUNBUFFERED=1 timeout 240 python3 scripts/compare.py --unsee "$bin" --skip-unsee-bench "$out/bench.json" \
-    "${quick[@]}" > "$out/compare.txt" 2>&1
+shared=()
+[ -d .device/shared ] && shared=(--shared .device/shared)
+PYTHONUNBUFFERED=1 timeout 200 python3 scripts/compare.py --unsee "$bin" --skip-unsee-bench "$out/bench.json" \
+    "${shared[@]}" "${quick[@]}" > "$out/compare.txt" 2>&1
 echo "compare exit $?" >> "$out/compare.txt"
 ls -la "$out"

@@ -11,4 +11,10 @@ mkdir -p .device
 cp "$target/release/unsee" .device/unsee
 strip .device/unsee
 xz -T0 -9 -f .device/unsee
-ls -la .device
+# onnxruntime's reference models for scripts/compare.py: ../shared does not travel with the tree.
+shared=${SHARED:-../shared}
+if [ -d "$shared/assets/models" ]; then
+    mkdir -p .device/shared/assets/models
+    cp "$shared"/assets/models/*.onnx .device/shared/assets/models/
+fi
+du -sh .device
