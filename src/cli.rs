@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use unsee::classify::Inference;
+use unsee::explain::Score;
 use unsee::inpaint::Method;
 use unsee::limits::{self, clap_range};
 use unsee::models::{ModelKind, Preset};
@@ -37,8 +38,12 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Erase the masked region of an image by inpainting, and save the result.
     Inpaint(InpaintArgs),
-    /// Map where the model's evidence for a class lies (occlusion by inpainting, or CAM).
+    /// Map where the model's evidence for a class lies (occlusion by inpainting, CAM, Grad-CAM,
+    /// HiResCAM).
     Explain(ExplainArgs),
+    /// How far each explanation can be trusted: deletion and insertion curves (removal by
+    /// inpainting) of CAM, Grad-CAM, occlusion and a random order.
+    Evaluate(EvaluateArgs),
     /// Re-run a session saved by the viewer and check it gives the recorded tables.
     Replay(ReplayArgs),
     /// Measure inference, inpainting and stroke → top-5 latency on this machine.
@@ -50,16 +55,20 @@ pub enum Command {
 /// How `unsee explain` maps evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainMethod {
-    /// Erase each grid cell by inpainting and map the drop in the class's probability.
+    /// Erase windows by inpainting and map the drop in the class's score (signed).
     Occlusion,
     /// Class activation map (Zhou et al. 2016).
     Cam,
+    /// Grad-CAM at --layer (Selvaraju et al. 2017).
+    Gradcam,
+    /// HiResCAM at --layer (Draelos & Carin 2020).
+    Hirescam,
 }
 
 /// `unsee explain`.
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
-    /// Occlusion by inpainting, or class activation map.
+    /// Occlusion by inpainting, class activation map, Grad-CAM or HiResCAM.
     #[arg(long, value_enum, default_value = "occlusion")]
     pub method: ExplainMethod,
     /// Class: an index 0..999 or a label (default: the image's top-1).
@@ -68,14 +77,31 @@ pub struct ExplainArgs {
     /// Which classifier.
     #[arg(long, value_enum, default_value = "squeezenet")]
     pub model: ModelKind,
-    /// Occlusion grid, cells per side: 2..=64.
-    #[arg(long, default_value_t = 14,
+    /// Grad-CAM / HiResCAM layer (default: the last convolutional one). SqueezeNet: conv1,
+    /// fire2.squeeze, fire2.expand, … fire9.squeeze, fire9.expand, conv10. MobileNetV2: stem,
+    /// block1.depthwise, block1.project, block2.expand, block2.depthwise, block2.project, …
+    /// block17.expand, block17.depthwise, block17.project, head.
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// Occlusion window side, a fraction of the image's shorter side: 0.01..=1.
+    #[arg(long, default_value_t = unsee::explain::evaluate::DEFAULT_WINDOW, value_parser = parse_fraction)]
+    pub window: f32,
+    /// Occlusion stride, a fraction of the shorter side (at most the window): 0.01..=1
+    /// [default: 1/14].
+    #[arg(long, value_parser = parse_fraction)]
+    pub stride: Option<f32>,
+    /// Occlusion on a grid of N x N non-overlapping cells instead of sliding windows: 2..=64.
+    #[arg(long, conflicts_with_all = ["window", "stride"],
           value_parser = clap::value_parser!(u32).range(clap_range(&limits::GRID)))]
-    pub grid: u32,
-    /// How occlusion erases a cell.
+    pub grid: Option<u32>,
+    /// The scale occlusion measures the drop on.
+    #[arg(long, value_enum, default_value = "log-odds")]
+    pub score: Score,
+    /// How occlusion erases a window.
     #[arg(long, value_enum, default_value = "telea")]
     pub fill: Method,
-    /// Where to write the map (the image with the map overlaid): .png, .jpg, .webp, .bmp or .tif.
+    /// Where to write the map (the image with the map overlaid and a colour bar): .png, .jpg,
+    /// .webp, .bmp or .tif.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Also write the suggested mask (map ≥ threshold) here.
@@ -86,6 +112,34 @@ pub struct ExplainArgs {
     pub threshold: f32,
     /// The image.
     pub image: PathBuf,
+}
+
+/// `unsee evaluate`.
+#[derive(clap::Args, Debug)]
+pub struct EvaluateArgs {
+    /// Which classifier.
+    #[arg(long, value_enum, default_value = "squeezenet")]
+    pub model: ModelKind,
+    /// Class: an index 0..999 or a label (default: each image's top-1).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// How pixels are removed.
+    #[arg(long, value_enum, default_value = "telea")]
+    pub fill: Method,
+    /// Steps of each curve: 2..=200.
+    #[arg(long, default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(clap_range(&limits::CURVE_STEPS)))]
+    pub steps: u32,
+    /// Print JSON: an array of {"image", "model", "class", "methods": [{"name", "deletion_auc",
+    /// "insertion_auc"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for the curve plots (IMAGE-STEM_MODEL_curves.png), made if missing.
+    #[arg(long, default_value = "unsee-curves")]
+    pub plots: PathBuf,
+    /// The images.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
 }
 
 /// `unsee replay`.
@@ -204,6 +258,11 @@ pub struct ClassifyArgs {
 /// `--threshold`: a number in [`limits::THRESHOLD`] (NaN is not).
 fn parse_threshold(text: &str) -> Result<f32, String> {
     limits::parse_f32_in(text, &limits::THRESHOLD)
+}
+
+/// `--window`, `--stride`: a fraction in [`limits::WINDOW_FRACTION`].
+fn parse_fraction(text: &str) -> Result<f32, String> {
+    limits::parse_f32_in(text, &limits::WINDOW_FRACTION)
 }
 
 /// `--runs`: a count in [`limits::RUNS`].

@@ -28,6 +28,14 @@ pub const MAX_LABEL_BYTES: usize = 1000;
 pub const MAX_SESSION_BYTES: u64 = 256 << 20;
 /// Occlusion grid, cells per side (`explain --grid`): one cell would erase the whole image.
 pub const GRID: RangeInclusive<u32> = 2..=64;
+/// Sliding occlusion window and stride, fractions of the image's shorter side (`explain --window`,
+/// `--stride`): at most 1024 windows a side at the smallest stride.
+pub const WINDOW_FRACTION: RangeInclusive<f32> = 0.01..=1.0;
+/// Steps of a deletion or insertion curve (`evaluate --steps`): each is a fill and a
+/// classification.
+pub const CURVE_STEPS: RangeInclusive<u32> = 2..=200;
+/// Pixels a mask grows or shrinks by in one operation (the viewer's Grow/Shrink).
+pub const MASK_GROW: RangeInclusive<u32> = 1..=256;
 /// Threshold of a suggested mask, fraction of the map's range (`explain --threshold`).
 pub const THRESHOLD: RangeInclusive<f32> = 0.0..=1.0;
 /// Timed runs per bench case (`bench --runs`).

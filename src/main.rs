@@ -78,6 +78,9 @@ fn run(args: cli::Args, gpu_options: GpuOptions, models: std::path::PathBuf) -> 
         }
         cli::Command::Inpaint(a) => commands::inpaint::run(a, gpu_options),
         cli::Command::Explain(a) => commands::explain::run(a, gpu_options, models, args.inference),
+        cli::Command::Evaluate(a) => {
+            commands::evaluate::run(a, gpu_options, models, args.inference)
+        }
         cli::Command::Replay(a) => commands::replay::run(a, gpu_options, models, args.inference),
         cli::Command::Bench(a) => commands::bench::run(a, gpu_options, models),
         cli::Command::Adapters => commands::adapters::run(),

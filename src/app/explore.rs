@@ -8,7 +8,7 @@ use crate::classify::ClassifyPipeline;
 use crate::editor::side::{PendingScores, Which};
 use crate::editor::{EditKey, Editor};
 use crate::engine::Engine;
-use crate::explain::{Map, OcclusionRun};
+use crate::explain::{Map, OcclusionRun, Score, Windows};
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
 use crate::{Result, cpu};
@@ -81,12 +81,14 @@ impl Explore {
     ) -> Result<()> {
         engine.pipeline(model)?;
         let pipeline = engine.require(model)?;
+        let img = editor.original_image();
         let run = OcclusionRun::new(
             &engine.gpu,
             pipeline,
-            editor.original_image(),
+            img,
             class,
-            self.grid,
+            Windows::grid(img.dimensions(), self.grid)?,
+            Score::LogOdds,
         )?;
         self.run = Some((model, *fill, run));
         Ok(())
@@ -98,7 +100,6 @@ impl Explore {
     pub fn step(
         &mut self,
         engine: &Engine,
-        editor: &Editor,
         model: ModelKind,
         fill: &InpaintParams,
     ) -> Result<bool> {
@@ -117,14 +118,7 @@ impl Explore {
         let slice = std::time::Instant::now();
         loop {
             let batch = if pipeline.on_gpu { BATCH } else { 1 };
-            run.step(
-                &engine.gpu,
-                &engine.inpainter,
-                pipeline,
-                editor.original_image(),
-                fill,
-                batch,
-            )?;
+            run.step(&engine.gpu, &engine.inpainter, pipeline, fill, batch)?;
             let (done, total) = run.progress();
             if pipeline.on_gpu || done == total || slice.elapsed() >= CPU_SLICE {
                 break;

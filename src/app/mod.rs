@@ -513,7 +513,7 @@ impl Viewer {
             let fill = self.state.settings.inpaint;
             match self
                 .explore
-                .step(&self.engine, editor, self.state.settings.model, &fill)
+                .step(&self.engine, self.state.settings.model, &fill)
             {
                 Ok(true) => editor
                     .set_original_overlay(self.explore.occlusion.as_ref().map(|o| o.1.clone())),

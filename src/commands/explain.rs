@@ -5,13 +5,28 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use unsee::classify::{ClassifyPipeline, Inference};
-use unsee::explain;
+use unsee::explain::colormap::{self, Scale};
+use unsee::explain::gradcam::{self, GradMethod};
+use unsee::explain::{self, Windows};
 use unsee::gpu::{GpuContext, GpuOptions};
 use unsee::inpaint::{InpaintParams, Inpainter};
 use unsee::models::Preset;
+use unsee::models::receptive::Placement;
 use unsee::{image_io, output};
 
 use crate::cli::{ExplainArgs, ExplainMethod};
+
+/// A class given as an index 0..999 or as (part of) a label.
+pub fn resolve_class(pipeline: &ClassifyPipeline, c: &str) -> anyhow::Result<usize> {
+    match c.parse::<usize>() {
+        Ok(i) if i < 1000 => Ok(i),
+        Ok(i) => anyhow::bail!("class {i} is not an ImageNet class (0..999)"),
+        Err(_) => pipeline
+            .labels
+            .find(c)
+            .with_context(|| format!("no ImageNet class is called {c:?}")),
+    }
+}
 
 /// Builds the map, writes the overlay (and the suggested mask), prints a JSON summary.
 pub fn run(
@@ -37,22 +52,58 @@ pub fn run(
         &models,
         inference.on_gpu(&gpu),
     )?;
-    let top = pipeline.classify_image(&gpu, &img, 1)?;
     let class = match &args.class {
-        None => top[0].index,
-        Some(c) => match c.parse::<usize>() {
-            Ok(i) if i < 1000 => i,
-            Ok(i) => anyhow::bail!("class {i} is not an ImageNet class (0..999)"),
-            Err(_) => pipeline
-                .labels
-                .find(c)
-                .with_context(|| format!("no ImageNet class is called {c:?}"))?,
-        },
+        None => pipeline.classify_image(&gpu, &img, 1)?[0].index,
+        Some(c) => resolve_class(&pipeline, c)?,
     };
     let start = std::time::Instant::now();
-    let map = match args.method {
-        ExplainMethod::Cam => explain::cam_map(&gpu, &pipeline, &img, class)?,
+    let size = img.dimensions();
+    let input = pipeline.spec.size;
+    let kind = pipeline.kind;
+    // Each method's map, how its values read, and where its cells sit on the image.
+    let (map, scale, place) = match args.method {
+        ExplainMethod::Cam => (
+            explain::cam_map(&gpu, &pipeline, &img, class)?,
+            Scale::Unsigned,
+            Placement::receptive(kind, input, size),
+        ),
+        ExplainMethod::Gradcam | ExplainMethod::Hirescam => {
+            let layer = args
+                .layer
+                .clone()
+                .unwrap_or_else(|| gradcam::last_layer(kind).to_string());
+            let method = if args.method == ExplainMethod::Gradcam {
+                GradMethod::GradCam
+            } else {
+                GradMethod::HiResCam
+            };
+            let map = gradcam::gradient_map(
+                &gpu,
+                &pipeline,
+                pipeline.input_from_image(&img),
+                class,
+                &layer,
+                method,
+            )?
+            .positive();
+            // Cells of the last layer sit at their receptive-field centres; earlier layers'
+            // finer grids are spread evenly.
+            let place = if layer == gradcam::last_layer(kind) {
+                Placement::receptive(kind, input, size)
+            } else {
+                Placement::even(map.grid, size)
+            };
+            (map, Scale::Unsigned, place)
+        }
         ExplainMethod::Occlusion => {
+            let windows = match args.grid {
+                Some(n) => Windows::grid(size, n)?,
+                None => Windows::sliding(
+                    size,
+                    args.window,
+                    args.stride.unwrap_or(explain::evaluate::DEFAULT_STRIDE),
+                )?,
+            };
             let inpainter = Inpainter::new(&gpu.device)?;
             let fill = InpaintParams {
                 method: args.fill,
@@ -64,22 +115,32 @@ pub fn run(
                 &pipeline,
                 &img,
                 class,
-                args.grid,
+                windows,
+                args.score,
                 &fill,
                 16,
                 |done, total| {
-                    eprint!("\r{done}/{total} cells");
+                    eprint!("\r{done}/{total} windows");
                     let _ = std::io::stderr().flush();
                 },
             )?;
             eprintln!();
-            map
+            let place = Placement::even(map.grid, size);
+            (map, Scale::Signed, place)
         }
     };
+    if args.layer.is_some()
+        && !matches!(
+            args.method,
+            ExplainMethod::Gradcam | ExplainMethod::Hirescam
+        )
+    {
+        eprintln!("note: --layer is only used by gradcam and hirescam");
+    }
     let ms = start.elapsed().as_secs_f64() * 1e3;
     output::write_image(
         &args.output,
-        &image::DynamicImage::ImageRgba8(explain::overlay(&img, &map, 0.55)),
+        &image::DynamicImage::ImageRgba8(colormap::overlay(&img, &map, &place, scale, 0.6)),
     )?;
     if let Some(path) = &args.mask_output {
         let mask = explain::suggested_mask(&map, img.dimensions(), args.threshold);
@@ -95,6 +156,10 @@ pub fn run(
             "label": pipeline.labels.name(class),
             "method": format!("{:?}", args.method).to_lowercase(),
             "grid": [map.grid.0, map.grid.1],
+            "layer": matches!(args.method, ExplainMethod::Gradcam | ExplainMethod::Hirescam)
+                .then(|| args.layer.clone().unwrap_or_else(|| gradcam::last_layer(kind).to_string())),
+            "score": (args.method == ExplainMethod::Occlusion).then(|| args.score.name()),
+            "range": colormap::range(&map, scale),
             "strongest_cell": [bx, by],
             "values": map.values,
             "ms": ms,

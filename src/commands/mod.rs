@@ -3,6 +3,7 @@
 pub mod adapters;
 pub mod bench;
 pub mod classify;
+pub mod evaluate;
 pub mod explain;
 pub mod inpaint;
 pub mod replay;

@@ -79,7 +79,10 @@ pub fn run(
             // The CAM of the original's top class, on this step's image.
             let pipeline = engine.loaded(session.model).context("model")?;
             let map = explain::cam_map(g, pipeline, &step_img, original[0].index)?;
-            output::write_image(&cam_path, &explain::overlay(&step_img, &map, 0.5).into())?;
+            output::write_image(
+                &cam_path,
+                &explain::overlay(&step_img, &map, explain::colormap::Scale::Unsigned, 0.5).into(),
+            )?;
         }
         steps.push(serde_json::json!({ "step": i + 1, "modified": modified }));
     }

@@ -51,15 +51,15 @@ impl InvertedResidual {
     fn forward(&self, x: Tensor<4>, index: usize, probe: &mut impl Probe) -> Tensor<4> {
         let mut y = x.clone();
         if let Some(expand) = &self.expand {
-            y = expand.forward(y);
-            probe.stage(&format_args!("block{index}.expand"), &y);
+            y = probe.tap(&format_args!("block{index}.expand"), expand.forward(y));
         }
-        let y = self.depthwise.forward(y);
-        probe.stage(&format_args!("block{index}.depthwise"), &y);
+        let y = probe.tap(
+            &format_args!("block{index}.depthwise"),
+            self.depthwise.forward(y),
+        );
         let y = self.project.forward(y);
         let y = if self.residual { y + x } else { y };
-        probe.stage(&format_args!("block{index}.project"), &y);
-        y
+        probe.tap(&format_args!("block{index}.project"), y)
     }
 }
 
@@ -212,13 +212,11 @@ impl MobileNetV2 {
 
     /// [`MobileNetV2::forward`], reporting every stage to `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
-        let mut x = self.stem.forward(x);
-        probe.stage(&"stem", &x);
+        let mut x = probe.tap(&"stem", self.stem.forward(x));
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(x, i + 1, probe);
         }
-        let features = self.head.forward(x);
-        probe.stage(&"head", &features);
+        let features = probe.tap(&"head", self.head.forward(x));
         let [n, c, h, w] = features.dims();
         let pooled = features
             .clone()

@@ -1,5 +1,6 @@
-//! Per-layer timing hooks: a forward pass hands each stage's output to a probe, so `unsee bench
-//! --layers` can show where the time goes without a second copy of the network code.
+//! Per-layer hooks: a forward pass hands each stage's output to a probe, so `unsee bench --layers`
+//! can show where the time goes and gradient methods can split the network at a layer, without a
+//! second copy of the network code.
 
 use std::fmt::Display;
 use std::time::Instant;
@@ -10,6 +11,14 @@ use burn::tensor::Tensor;
 pub trait Probe {
     /// Stage `name` has produced `out` (`name` is only formatted by probes that keep it).
     fn stage(&mut self, name: &dyn Display, out: &Tensor<4>);
+
+    /// Stage `name` has produced `out`; what this returns goes on through the network in its
+    /// place. The default only reports it to [`Probe::stage`]. Grad-CAM replaces one stage's
+    /// output with the same values tracked by autodiff, which splits the network there.
+    fn tap(&mut self, name: &dyn Display, out: Tensor<4>) -> Tensor<4> {
+        self.stage(name, &out);
+        out
+    }
 }
 
 /// The probe of an ordinary forward pass: does nothing (and compiles to nothing).

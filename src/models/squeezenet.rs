@@ -28,13 +28,16 @@ pub struct Fire {
 
 impl Fire {
     fn forward(&self, x: Tensor<4>, index: usize, probe: &mut impl Probe) -> Tensor<4> {
-        let s = cpu_layers::conv(x, &self.squeeze, Act::Relu);
-        probe.stage(&format_args!("fire{index}.squeeze"), &s);
+        let s = probe.tap(
+            &format_args!("fire{index}.squeeze"),
+            cpu_layers::conv(x, &self.squeeze, Act::Relu),
+        );
         let e1 = cpu_layers::conv(s.clone(), &self.expand1x1, Act::Relu);
         let e3 = cpu_layers::conv(s, &self.expand3x3, Act::Relu);
-        let out = Tensor::cat(vec![e1, e3], 1);
-        probe.stage(&format_args!("fire{index}.expand"), &out);
-        out
+        probe.tap(
+            &format_args!("fire{index}.expand"),
+            Tensor::cat(vec![e1, e3], 1),
+        )
     }
 }
 
@@ -117,8 +120,7 @@ impl SqueezeNet {
 
     /// [`SqueezeNet::forward`], reporting every stage to `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
-        let x = cpu_layers::conv(x, &self.conv1, Act::Relu);
-        probe.stage(&"conv1", &x);
+        let x = probe.tap(&"conv1", cpu_layers::conv(x, &self.conv1, Act::Relu));
         let mut x = cpu_layers::max_pool(x, &self.pool);
         probe.stage(&"pool1", &x);
         for (i, fire) in self.fires.iter().enumerate() {
@@ -130,8 +132,7 @@ impl SqueezeNet {
             }
         }
         // Dropout precedes conv10 in training only.
-        let maps = cpu_layers::conv(x, &self.conv10, Act::Relu);
-        probe.stage(&"conv10", &maps);
+        let maps = probe.tap(&"conv10", cpu_layers::conv(x, &self.conv10, Act::Relu));
         let [n, c, h, w] = maps.dims();
         let logits = maps
             .clone()

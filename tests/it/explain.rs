@@ -1,7 +1,7 @@
 //! Occlusion by inpainting and CAM maps on a real photo; suggested masks.
 
 use unsee::classify::ClassifyPipeline;
-use unsee::explain::{self, Map};
+use unsee::explain::{self, Map, Score, Windows};
 use unsee::inpaint::{InpaintParams, Inpainter};
 use unsee::models::{ModelKind, Preset};
 
@@ -48,7 +48,8 @@ fn occlusion_by_inpainting_finds_the_dog() {
             &pipeline,
             &img,
             class,
-            7,
+            Windows::grid(img.dimensions(), 7).unwrap(),
+            Score::Probability,
             &InpaintParams::default(),
             16,
             |_, _| calls += 1,
@@ -99,7 +100,8 @@ fn occlusion_by_inpainting_finds_the_dog() {
             p,
             &img,
             class,
-            2,
+            Windows::grid(img.dimensions(), 2).unwrap(),
+            Score::Probability,
             &InpaintParams::default(),
             4,
             |_, _| (),

@@ -18,4 +18,5 @@ mod preprocess;
 mod session;
 mod session_values;
 mod telea;
+mod trust;
 mod window;

@@ -1,0 +1,192 @@
+//! Explanations beyond the paper: where the model's evidence for a class lies, and how far such
+//! a map can be trusted.
+//!
+//! - [`occlusion`]: erase windows by inpainting (not a grey patch, which is itself out of
+//!   distribution), classify the variants in batches, map the drop in the class's log-odds.
+//! - [`gradcam`]: Grad-CAM and HiResCAM at any convolutional layer, by burn's autodiff.
+//! - Class activation maps as grids ([`cam_map`]), suggested masks ([`suggested_mask`]).
+//! - [`curves`]: deletion and insertion curves, removal by inpainting (as in ROAD).
+//! - [`colormap`]: diverging and sequential colour maps, overlays with a colour bar.
+
+pub mod colormap;
+pub mod curves;
+pub mod evaluate;
+pub mod glyphs;
+pub mod gradcam;
+pub mod occlusion;
+pub mod plot;
+pub mod variants;
+
+use image::{GrayImage, RgbaImage};
+
+pub use occlusion::{OcclusionRun, Score, Windows, occlusion_map};
+
+use crate::classify::ClassifyPipeline;
+use crate::cpu::compose::cam_sample;
+use crate::gpu::{GpuContext, burn_buffer, texture};
+use crate::{Error, Result, cam};
+
+/// Refuses a class index outside ImageNet's 1000.
+pub fn check_class(class: usize) -> Result<()> {
+    if class >= crate::models::CLASSES {
+        return Err(Error::Invalid(format!(
+            "class {class} is not an ImageNet class (0..999)"
+        )));
+    }
+    Ok(())
+}
+
+/// A map over the image: `grid` = (columns, rows) of `values`, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Map {
+    /// Columns and rows.
+    pub grid: (u32, u32),
+    /// One value per cell, row-major.
+    pub values: Vec<f32>,
+}
+
+impl Map {
+    /// Value of cell (x, y).
+    pub fn at(&self, x: u32, y: u32) -> f32 {
+        self.values[(y * self.grid.0 + x) as usize]
+    }
+
+    /// The cell with the largest value.
+    pub fn argmax(&self) -> (u32, u32) {
+        let i = (0..self.values.len())
+            .max_by(|&a, &b| self.values[a].total_cmp(&self.values[b]))
+            .unwrap_or(0) as u32;
+        (i % self.grid.0, i / self.grid.0)
+    }
+
+    /// The map with its negative values set to zero (the evidence for a class, where the
+    /// evidence against is not shown).
+    pub fn positive(&self) -> Map {
+        Map {
+            grid: self.grid,
+            values: self.values.iter().map(|v| v.max(0.0)).collect(),
+        }
+    }
+
+    /// The largest |value| (0 for an empty map).
+    pub fn max_abs(&self) -> f32 {
+        self.values.iter().fold(0.0, |m, v| m.max(v.abs()))
+    }
+
+    /// The map rescaled to 0..1 (min to max).
+    pub fn normalized(&self) -> Map {
+        let lo = self.values.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = self
+            .values
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        let span = (hi - lo).max(1e-12);
+        Map {
+            grid: self.grid,
+            values: self.values.iter().map(|v| (v - lo) / span).collect(),
+        }
+    }
+
+    /// Bilinear value at image pixel (x, y) of a `size` image (cells cover the image evenly).
+    pub fn sample(&self, size: (u32, u32), x: u32, y: u32) -> f32 {
+        let place = crate::models::receptive::Placement::even(self.grid, size);
+        cam_sample(&self.values, self.grid, &place, x, y)
+    }
+}
+
+/// Cell `(cx, cy)` of a `grid` over a `w` x `h` image as a pixel rectangle [x0, y0, x1, y1).
+pub fn cell_rect((w, h): (u32, u32), grid: (u32, u32), (cx, cy): (u32, u32)) -> [u32; 4] {
+    [
+        cx * w / grid.0,
+        cy * h / grid.1,
+        (cx + 1) * w / grid.0,
+        (cy + 1) * h / grid.1,
+    ]
+}
+
+/// The class activation map of `class` for `img` as a grid, normalised to 0..1.
+pub fn cam_map(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    img: &RgbaImage,
+    class: usize,
+) -> Result<Map> {
+    check_class(class)?;
+    let input = if pipeline.on_gpu {
+        let tex = texture::upload_rgba(&gpu.device, &gpu.queue, img, "explain.image")?;
+        pipeline.input_from_texture(gpu, &tex)?
+    } else {
+        pipeline.input_from_image(img)
+    };
+    let out = pipeline.forward(input);
+    let map = pipeline.class_activation(&out.features, class);
+    let [h, w] = map.dims();
+    let normed = cam::normalize(vec![map], false).remove(0);
+    if burn_buffer::is_wgpu(&normed) {
+        gpu.health.check()?;
+    }
+    let values = normed
+        .try_into_data()
+        .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
+    Ok(Map {
+        grid: (w as u32, h as u32),
+        values,
+    })
+}
+
+/// A suggested mask: the pixels where the (normalised) map is at least `threshold`.
+pub fn suggested_mask(map: &Map, size: (u32, u32), threshold: f32) -> GrayImage {
+    let norm = map.normalized();
+    GrayImage::from_fn(size.0, size.1, |x, y| {
+        image::Luma([u8::from(norm.sample(size, x, y) >= threshold) * 255])
+    })
+}
+
+/// `img` with `map` overlaid at `opacity` (cells spread evenly over the image) in the colour map
+/// `scale` calls for, with a colour bar underneath.
+pub fn overlay(img: &RgbaImage, map: &Map, scale: colormap::Scale, opacity: f32) -> RgbaImage {
+    let place = crate::models::receptive::Placement::even(map.grid, img.dimensions());
+    colormap::overlay(img, map, &place, scale, opacity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_tile_the_image() {
+        let size = (100, 70);
+        let mut covered = vec![0u8; 100 * 70];
+        for cy in 0..7 {
+            for cx in 0..7 {
+                let [x0, y0, x1, y1] = cell_rect(size, (7, 7), (cx, cy));
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        covered[(y * 100 + x) as usize] += 1;
+                    }
+                }
+            }
+        }
+        assert!(covered.iter().all(|&c| c == 1));
+    }
+
+    #[test]
+    fn suggested_mask_is_the_thresholded_map() {
+        let map = Map {
+            grid: (2, 1),
+            values: vec![0.0, 10.0],
+        };
+        let mask = suggested_mask(&map, (4, 1), 0.5);
+        let norm = map.normalized();
+        for x in 0..4 {
+            let want = norm.sample((4, 1), x, 0) >= 0.5;
+            assert_eq!(mask.get_pixel(x, 0)[0] != 0, want);
+        }
+        assert_eq!(mask.get_pixel(0, 0)[0], 0);
+        assert_eq!(mask.get_pixel(3, 0)[0], 255);
+        assert_eq!(map.argmax(), (1, 0));
+    }
+}

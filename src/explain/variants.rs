@@ -1,0 +1,167 @@
+//! Erased variants of one image, classified together: each mask's pixels are removed by
+//! inpainting (on the GPU when the classifier runs there), then one forward pass takes them all.
+//! Occlusion maps and deletion/insertion curves are both made of such batches.
+
+use burn::tensor::Tensor;
+use image::{GrayImage, RgbaImage};
+
+use crate::classify::ClassifyPipeline;
+use crate::gpu::{GpuContext, texture};
+use crate::inpaint::{InpaintParams, Inpainter, Method};
+use crate::passes::{HoleBounds, PatchMatchCache};
+use crate::{Error, Result, cpu};
+
+/// One image ready to be erased many times: on the GPU path its texture and a scratch texture
+/// the fills write into, made once and kept for the image's lifetime (not per variant).
+pub struct Eraser {
+    img: RgbaImage,
+    textures: Option<(wgpu::Texture, wgpu::Texture)>,
+}
+
+impl Eraser {
+    /// Prepares `img` for `pipeline` (uploads it when inference runs on the GPU).
+    pub fn new(gpu: &GpuContext, pipeline: &ClassifyPipeline, img: &RgbaImage) -> Result<Self> {
+        let textures = if pipeline.on_gpu {
+            Some((
+                texture::upload_rgba(&gpu.device, &gpu.queue, img, "erase.original")?,
+                texture::upload_rgba(&gpu.device, &gpu.queue, img, "erase.scratch")?,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            img: img.clone(),
+            textures,
+        })
+    }
+
+    /// The image being erased.
+    pub fn image(&self) -> &RgbaImage {
+        &self.img
+    }
+
+    /// Class probabilities of the image with each mask's pixels removed, in mask order. An empty
+    /// mask leaves the image as it is; a mask over every pixel leaves nothing to inpaint from, so
+    /// that variant is the image's mean colour everywhere (the fully removed image).
+    pub fn probabilities(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &ClassifyPipeline,
+        masks: &[GrayImage],
+        fill: &InpaintParams,
+    ) -> Result<Vec<Vec<f32>>> {
+        let size = self.img.dimensions();
+        let mut inputs = Vec::with_capacity(masks.len());
+        for mask in masks {
+            if mask.dimensions() != size {
+                return Err(Error::Invalid(format!(
+                    "a {}x{} mask for a {}x{} image",
+                    mask.width(),
+                    mask.height(),
+                    size.0,
+                    size.1
+                )));
+            }
+            let holes = mask.as_raw().iter().filter(|&&v| v != 0).count();
+            if holes == mask.as_raw().len() {
+                inputs.push(pipeline.input_from_image(&mean_colour(&self.img)));
+                continue;
+            }
+            let Some(hole) = HoleBounds::from_mask(mask) else {
+                inputs.push(match &self.textures {
+                    Some((original, _)) => pipeline.input_from_texture(gpu, original)?,
+                    None => pipeline.input_from_image(&self.img),
+                });
+                continue;
+            };
+            match &self.textures {
+                Some((original, scratch)) => {
+                    let mask_tex =
+                        texture::upload_mask(&gpu.device, &gpu.queue, mask, "erase.mask");
+                    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                    encoder.copy_texture_to_texture(
+                        original.as_image_copy(),
+                        scratch.as_image_copy(),
+                        texture::extent(size.0, size.1),
+                    );
+                    inpainter.encode(
+                        &gpu.device,
+                        &mut encoder,
+                        original,
+                        &mask_tex,
+                        scratch,
+                        mask,
+                        &hole,
+                        fill,
+                        &mut PatchMatchCache::default(),
+                        false,
+                    )?;
+                    gpu.queue.submit([encoder.finish()]);
+                    // Preprocessed into burn's buffer before the next variant's fill reuses
+                    // the scratch texture (the queue keeps the order).
+                    inputs.push(pipeline.input_from_texture(gpu, scratch)?);
+                }
+                None => inputs.push(pipeline.input_from_image(&fill_cpu(&self.img, mask, fill)?)),
+            }
+        }
+        probabilities_of_inputs(gpu, pipeline, inputs)
+    }
+}
+
+/// Class probabilities of a batch of model inputs, in order (one forward pass).
+pub fn probabilities_of_inputs(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    inputs: Vec<Tensor<4>>,
+) -> Result<Vec<Vec<f32>>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = inputs.len();
+    let logits = pipeline.forward(Tensor::cat(inputs, 0)).logits;
+    let probs = crate::classify::read_probabilities(gpu, logits)?;
+    Ok(probs.chunks(probs.len() / n).map(<[f32]>::to_vec).collect())
+}
+
+/// `img` with `mask`'s pixels inpainted on the CPU. A PatchMatch fill that cannot run (too few
+/// source patches) falls back to Telea, as the GPU path does.
+pub fn fill_cpu(img: &RgbaImage, mask: &GrayImage, fill: &InpaintParams) -> Result<RgbaImage> {
+    match fill.method {
+        Method::Telea => cpu::telea::telea(img, mask, fill.telea.radius),
+        Method::PatchMatch => cpu::patchmatch::patchmatch(img, mask, &fill.patchmatch)
+            .map(|r| r.image)
+            .or_else(|_| cpu::telea::telea(img, mask, fill.telea.radius)),
+    }
+}
+
+/// An image of `img`'s size in its mean colour: what is left when every pixel is removed.
+pub fn mean_colour(img: &RgbaImage) -> RgbaImage {
+    let n = u64::from(img.width()) * u64::from(img.height());
+    let mut sum = [0u64; 3];
+    for p in img.pixels() {
+        for (s, &c) in sum.iter_mut().zip(&p.0[..3]) {
+            *s += u64::from(c);
+        }
+    }
+    let mean = sum.map(|s| (s as f64 / n.max(1) as f64).round() as u8);
+    RgbaImage::from_pixel(
+        img.width(),
+        img.height(),
+        image::Rgba([mean[0], mean[1], mean[2], 255]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_colour_is_the_average() {
+        let mut img = RgbaImage::from_pixel(2, 1, image::Rgba([10, 20, 30, 255]));
+        img.put_pixel(1, 0, image::Rgba([30, 40, 51, 255]));
+        let m = mean_colour(&img);
+        assert_eq!(m.dimensions(), (2, 1));
+        assert!(m.pixels().all(|p| p.0 == [20, 30, 41, 255]));
+    }
+}
