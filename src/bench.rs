@@ -340,6 +340,7 @@ pub fn standard_strokes(w: u32, h: u32) -> (Vec<crate::editor::Stroke>, crate::e
             .map(|&(x, y)| (x * w as f32, y * h as f32))
             .collect(),
         runs: Vec::new(),
+        op: None,
     };
     (
         lines.iter().map(|l| stroke(l)).collect(),

@@ -9,7 +9,7 @@ use crate::classify::{ClassifyPipeline, Inference};
 use crate::gpu::GpuContext;
 use crate::inpaint::Inpainter;
 use crate::models::{ModelKind, Preset};
-use crate::passes::{ComposePass, PaintPass};
+use crate::passes::{ComposePass, MorphologyPass, PaintPass};
 
 /// The GPU context, its passes and the classifiers.
 pub struct Engine {
@@ -19,6 +19,8 @@ pub struct Engine {
     pub inpainter: Inpainter,
     /// Brush strokes into the mask.
     pub paint: PaintPass,
+    /// Clears, inverts, grows and shrinks the mask.
+    pub morphology: MorphologyPass,
     /// The viewer's picture.
     pub compose: ComposePass,
     /// Classifiers run on the GPU (else on burn's CPU backend).
@@ -44,6 +46,7 @@ impl Engine {
             inference_on_gpu: inference.on_gpu(&gpu),
             inpainter: Inpainter::new(&gpu.device)?,
             paint: PaintPass::new(&gpu.device)?,
+            morphology: MorphologyPass::new(&gpu.device)?,
             compose: ComposePass::new(&gpu.device)?,
             gpu,
             models_dir,

@@ -168,6 +168,12 @@ impl Session {
                 stroke.radius,
                 &limits::BRUSH_RADIUS,
             )?;
+            if let Some(
+                crate::cpu::morphology::MaskOp::Grow(n) | crate::cpu::morphology::MaskOp::Shrink(n),
+            ) = stroke.op
+            {
+                limits::check(&format!("{name}.op radius"), n, &limits::MASK_GROW)?;
+            }
             segments = segments
                 .saturating_add(stroke.points.len())
                 .saturating_add(stroke.runs.len());

@@ -897,6 +897,42 @@ impl Viewer {
                 Action::Reset => {
                     self.editor.as_mut().map(Editor::reset);
                 }
+                Action::LoadMask(path) => {
+                    let Some(editor) = &mut self.editor else {
+                        continue;
+                    };
+                    let loaded =
+                        crate::image_io::load_mask(&path).and_then(|mask| editor.set_mask(&mask));
+                    if let Err(e) = loaded {
+                        self.state.error = Some(format!("loading the mask: {e}"));
+                    }
+                }
+                Action::ExportMask(path) => {
+                    let Some(editor) = &self.editor else { continue };
+                    let photo = std::path::PathBuf::from(&self.state.image_name);
+                    let written = crate::output::check_image_output(&path)
+                        .and_then(|_| crate::output::refuse_overwrite(&[&path], &[&photo]))
+                        .and_then(|()| {
+                            crate::output::write_image(
+                                &path,
+                                &image::DynamicImage::ImageLuma8(editor.mask_image().clone()),
+                            )
+                        });
+                    match written {
+                        Ok(()) => {
+                            self.state.notice = Some(format!("mask written to {}", path.display()))
+                        }
+                        Err(e) => self.state.error = Some(format!("exporting the mask: {e}")),
+                    }
+                }
+                Action::MaskOp(op) => {
+                    let Some(editor) = &mut self.editor else {
+                        continue;
+                    };
+                    if let Err(e) = editor.apply_op(op) {
+                        self.state.error = Some(format!("{op:?}: {e}"));
+                    }
+                }
                 Action::OpenDialog => {
                     if self.dialog.is_none() {
                         self.dialog = Some(dialog::OpenDialog::spawn());

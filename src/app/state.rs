@@ -59,6 +59,10 @@ pub struct ViewerState {
     pub suggest_threshold: f32,
     /// Classify every answered edit with the other model too.
     pub both_models: bool,
+    /// Path typed into the mask field (import and export).
+    pub mask_path: String,
+    /// Pixels the mask grows or shrinks by.
+    pub mask_grow: u32,
 }
 
 impl Default for ViewerState {
@@ -81,6 +85,8 @@ impl Default for ViewerState {
             occlusion_grid: 10,
             suggest_threshold: 0.6,
             both_models: false,
+            mask_path: "mask.png".into(),
+            mask_grow: 4,
         }
     }
 }

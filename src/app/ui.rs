@@ -34,6 +34,12 @@ pub enum Action {
     /// Erase where the CAM (or, `true`, the occlusion map) is at least the threshold.
     Suggest(bool),
 
+    /// Make the mask the one in this PNG (one undoable step).
+    LoadMask(PathBuf),
+    /// Write the current mask to this PNG.
+    ExportMask(PathBuf),
+    /// Clear, invert, grow or shrink the whole mask (one undoable step).
+    MaskOp(crate::cpu::morphology::MaskOp),
     /// Classify the current mask under every fill method.
     CompareFills,
     /// Pin or unpin a class in the history chart.
@@ -198,6 +204,7 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
             actions.push(Action::Reset);
         }
     });
+    mask_tools(ui, state, &mut actions);
     ui.add(egui::Slider::new(&mut state.settings.split, 0.0..=1.0).text("before | after"));
     ui.label(RichText::new("hold Tab to see the original").weak());
     ui.add(egui::Slider::new(&mut state.settings.mask_alpha, 0.0..=1.0).text("mask tint"));
@@ -413,4 +420,46 @@ fn explore_panel(
             ui.colored_label(color, name);
         }
     }
+}
+
+/// The mask as a whole: import, export, grow, shrink, invert (each an undoable step).
+fn mask_tools(ui: &mut egui::Ui, state: &mut ViewerState, actions: &mut Vec<Action>) {
+    use crate::cpu::morphology::MaskOp;
+    ui.horizontal(|ui| {
+        ui.label("mask");
+        ui.add(egui::TextEdit::singleline(&mut state.mask_path).desired_width(110.0));
+        let path = PathBuf::from(state.mask_path.trim());
+        let named = !state.mask_path.trim().is_empty();
+        if ui
+            .add_enabled(named, egui::Button::new("Load"))
+            .on_hover_text("make the mask this PNG (white = erase)")
+            .clicked()
+        {
+            actions.push(Action::LoadMask(path.clone()));
+        }
+        if ui
+            .add_enabled(named, egui::Button::new("Export"))
+            .on_hover_text("write the mask as a PNG (white = erased)")
+            .clicked()
+        {
+            actions.push(Action::ExportMask(path));
+        }
+    });
+    ui.horizontal(|ui| {
+        let range = crate::limits::MASK_GROW;
+        ui.add(
+            egui::DragValue::new(&mut state.mask_grow)
+                .range(range)
+                .suffix(" px"),
+        );
+        if ui.button("Grow").clicked() {
+            actions.push(Action::MaskOp(MaskOp::Grow(state.mask_grow)));
+        }
+        if ui.button("Shrink").clicked() {
+            actions.push(Action::MaskOp(MaskOp::Shrink(state.mask_grow)));
+        }
+        if ui.button("Invert").clicked() {
+            actions.push(Action::MaskOp(MaskOp::Invert));
+        }
+    });
 }

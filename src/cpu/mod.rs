@@ -2,6 +2,7 @@
 //! They favour clarity over speed and are what the GPU results are tested against.
 
 pub mod compose;
+pub mod morphology;
 pub mod paint;
 pub mod patchmatch;
 pub mod preprocess;

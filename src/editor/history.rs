@@ -1,7 +1,17 @@
 //! The edit as data: brush strokes, undo and redo. No GPU types: the mask is always the replay of
 //! the strokes, so undo restores it exactly.
 
+use crate::cpu::morphology::MaskOp;
 use crate::passes::Segment;
+
+/// One step of painting the mask: a brush capsule, or an operation on the whole mask.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaskStep {
+    /// Stamp a capsule.
+    Paint(Segment),
+    /// Clear, invert, grow or shrink the whole mask.
+    Op(MaskOp),
+}
 
 /// One stroke of the brush or the eraser: the pointer positions between press and release.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -15,6 +25,10 @@ pub struct Stroke {
     /// Extra unconnected segments `[ax, ay, bx, by]` (a mask applied in one step, as row runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<[f32; 4]>,
+    /// An operation on the whole mask, applied before the points and runs (an imported mask is
+    /// a clear followed by its runs; grow, shrink and invert have no points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<MaskOp>,
 }
 
 impl Stroke {
@@ -42,11 +56,40 @@ impl Stroke {
             radius: 0.5,
             points: Vec::new(),
             runs,
+            op: None,
+        }
+    }
+
+    /// The mask becomes exactly `mask` (an imported mask): a clear, then its runs.
+    pub fn replacing(mask: &image::GrayImage) -> Self {
+        Self {
+            op: Some(MaskOp::Clear),
+            ..Self::from_mask(mask)
+        }
+    }
+
+    /// An operation on the whole mask as one undoable step.
+    pub fn operation(op: MaskOp) -> Self {
+        Self {
+            restore: false,
+            radius: 0.5,
+            points: Vec::new(),
+            runs: Vec::new(),
+            op: Some(op),
         }
     }
 }
 
 impl Stroke {
+    /// What the stroke does to the mask, in order: its operation, then its capsules.
+    pub fn steps(&self) -> Vec<MaskStep> {
+        self.op
+            .map(MaskStep::Op)
+            .into_iter()
+            .chain(self.segments().into_iter().map(MaskStep::Paint))
+            .collect()
+    }
+
     /// The capsules the stroke paints: one per pair of consecutive points (so fast pointer moves
     /// leave no gaps), or a dot for a single point.
     pub fn segments(&self) -> Vec<Segment> {
@@ -86,6 +129,7 @@ impl History {
             radius,
             points: vec![p],
             runs: Vec::new(),
+            op: None,
         };
         let seg = stroke.segments()[0];
         self.current = Some(stroke);
@@ -109,10 +153,10 @@ impl History {
         })
     }
 
-    /// Adds a finished stroke in one step (a suggested mask); returns its segments.
-    pub fn push(&mut self, stroke: Stroke) -> Vec<Segment> {
+    /// Adds a finished stroke in one step (a suggested mask); returns its steps.
+    pub fn push(&mut self, stroke: Stroke) -> Vec<MaskStep> {
         self.end();
-        let segments = stroke.segments();
+        let segments = stroke.steps();
         self.push_done(stroke);
         self.undone.clear();
         segments
@@ -161,12 +205,12 @@ impl History {
         *self = Self::default();
     }
 
-    /// All segments of the finished strokes and the current one, in painting order.
-    pub fn segments(&self) -> Vec<Segment> {
+    /// All steps of the finished strokes and the current one, in painting order.
+    pub fn steps(&self) -> Vec<MaskStep> {
         self.done
             .iter()
             .chain(self.current.as_ref())
-            .flat_map(Stroke::segments)
+            .flat_map(Stroke::steps)
             .collect()
     }
 
@@ -218,6 +262,7 @@ fn chain(prev: u64, s: &Stroke) -> u64 {
     for r in &s.runs {
         r.map(f32::to_bits).hash(&mut h);
     }
+    s.op.hash(&mut h);
     h.finish()
 }
 
@@ -237,9 +282,9 @@ mod tests {
         assert_eq!(h.counts(), (2, 0));
         assert!(h.undo());
         assert_eq!(h.counts(), (1, 1));
-        assert_eq!(h.segments().len(), 1);
+        assert_eq!(h.steps().len(), 1);
         assert!(h.redo());
-        assert_eq!(h.segments().len(), 2);
+        assert_eq!(h.steps().len(), 2);
         assert!(h.undo());
         h.begin(false, 1.0, (0.0, 0.0));
         h.end();
@@ -293,6 +338,7 @@ mod tests {
             radius: 4.0,
             points: vec![(3.0, 3.0)],
             runs: Vec::new(),
+            op: None,
         };
         assert_eq!(s.segments().len(), 1);
         assert!(s.segments()[0].erase);

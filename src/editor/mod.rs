@@ -17,6 +17,7 @@ use std::time::Instant;
 use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
+use crate::cpu::morphology::MaskOp;
 use crate::engine::Engine;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
 use crate::inpaint::InpaintParams;
@@ -24,7 +25,7 @@ use crate::models::ModelKind;
 use crate::passes::paint::PAINT_MASK_FORMAT;
 use crate::passes::{PatchMatchCache, Segment};
 use crate::{Error, Result, cpu};
-pub use history::{History, Stroke};
+pub use history::{History, MaskStep, Stroke};
 use jobs::Job;
 pub use schedule::{EditKey, FillKey, Plan, Schedule};
 
@@ -116,7 +117,9 @@ pub struct Editor {
     /// planning the Telea dispatches; the GPU mask is painted by the paint pass.
     hole_plan: GrayImage,
     history: History,
-    pending: Vec<Segment>,
+    pending: Vec<MaskStep>,
+    /// Scratch for whole-mask operations: made on the first one, kept for the image.
+    mask_scratch: Option<wgpu::Texture>,
     replay: bool,
     /// Bumps with every change of the mask texture (the pictures show the mask tint).
     mask_version: u64,
@@ -205,6 +208,7 @@ impl Editor {
             display,
             display_original,
             hole_plan: GrayImage::new(size.0, size.1),
+            mask_scratch: None,
             history: History::default(),
             pending: Vec::new(),
             replay: false,
@@ -268,22 +272,22 @@ impl Editor {
         self.edited_at = Instant::now();
     }
 
-    fn queue(&mut self, seg: Segment) {
-        cpu::paint::paint_segment(&mut self.hole_plan, seg.a, seg.b, seg.radius, seg.erase);
-        self.pending.push(seg);
+    fn queue(&mut self, step: MaskStep) {
+        apply_step(&mut self.hole_plan, step);
+        self.pending.push(step);
         self.touched();
     }
 
     /// Presses the brush (or the eraser, `restore`) at image point `p`.
     pub fn begin_stroke(&mut self, restore: bool, radius: f32, p: (f32, f32)) {
         let seg = self.history.begin(restore, radius, p);
-        self.queue(seg);
+        self.queue(MaskStep::Paint(seg));
     }
 
     /// Drags the brush to `p` (the segment from the last point is painted: no gaps).
     pub fn extend_stroke(&mut self, p: (f32, f32)) {
         if let Some(seg) = self.history.extend(p) {
-            self.queue(seg);
+            self.queue(MaskStep::Paint(seg));
         }
     }
 
@@ -294,10 +298,27 @@ impl Editor {
         Ok(())
     }
 
+    /// Makes the mask exactly `mask` (non-zero = erase) in one undoable step: an imported mask.
+    pub fn set_mask(&mut self, mask: &GrayImage) -> Result<()> {
+        crate::error::check_mask_size(mask.dimensions(), self.size)?;
+        self.push_stroke(Stroke::replacing(mask));
+        Ok(())
+    }
+
+    /// Clears, inverts, grows or shrinks the whole mask in one undoable step.
+    pub fn apply_op(&mut self, op: MaskOp) -> Result<()> {
+        if let MaskOp::Grow(n) | MaskOp::Shrink(n) = op {
+            crate::limits::check("the grow/shrink radius", n, &crate::limits::MASK_GROW)
+                .map_err(Error::Invalid)?;
+        }
+        self.push_stroke(Stroke::operation(op));
+        Ok(())
+    }
+
     /// Adds a whole stroke in one step (replaying a session, or a suggested mask).
     pub fn push_stroke(&mut self, stroke: Stroke) {
-        for seg in self.history.push(stroke) {
-            self.queue(seg);
+        for step in self.history.push(stroke) {
+            self.queue(step);
         }
     }
 
@@ -313,8 +334,8 @@ impl Editor {
 
     fn rebuild(&mut self) {
         self.hole_plan = GrayImage::new(self.size.0, self.size.1);
-        for s in self.history.segments() {
-            cpu::paint::paint_segment(&mut self.hole_plan, s.a, s.b, s.radius, s.erase);
+        for step in self.history.steps() {
+            apply_step(&mut self.hole_plan, step);
         }
         self.pending.clear();
         self.replay = true;
@@ -436,16 +457,48 @@ impl Editor {
         }
         let device = &engine.gpu.device;
         let mut encoder = device.create_command_encoder(&Default::default());
-        let segments = if self.replay {
-            self.history.segments()
+        let steps = if self.replay {
+            self.history.steps()
         } else {
             std::mem::take(&mut self.pending)
         };
-        engine
-            .paint
-            .encode(device, &mut encoder, &self.mask, self.replay, &segments);
+        // Runs of capsules go to the paint pass together; whole-mask operations in between, in
+        // order. A replay clears the mask first.
+        let mut clear = self.replay;
+        let mut run: Vec<Segment> = Vec::new();
+        for step in steps {
+            match step {
+                MaskStep::Paint(seg) => run.push(seg),
+                MaskStep::Op(op) => {
+                    engine
+                        .paint
+                        .encode(device, &mut encoder, &self.mask, clear, &run);
+                    clear = false;
+                    run.clear();
+                    let scratch = self.mask_scratch.get_or_insert_with(|| {
+                        make_texture(device, self.size, PAINT_MASK_FORMAT, "editor.mask_scratch")
+                    });
+                    engine
+                        .morphology
+                        .encode(device, &mut encoder, &self.mask, scratch, op);
+                }
+            }
+        }
+        if clear || !run.is_empty() {
+            engine
+                .paint
+                .encode(device, &mut encoder, &self.mask, clear, &run);
+        }
         engine.gpu.queue.submit([encoder.finish()]);
         self.replay = false;
         self.pending.clear();
+    }
+}
+
+/// Applies one painting step to the CPU copy of the mask (the same steps the GPU applies).
+fn apply_step(mask: &mut GrayImage, step: MaskStep) {
+    match step {
+        MaskStep::Paint(s) => cpu::paint::paint_segment(mask, s.a, s.b, s.radius, s.erase),
+        MaskStep::Op(op) => cpu::morphology::apply(mask, op),
     }
 }

@@ -3,6 +3,7 @@
 //! `src/cpu/<name>.rs`.
 
 pub mod compose;
+pub mod morphology;
 pub mod paint;
 pub mod patchmatch;
 pub mod preprocess;
@@ -10,6 +11,7 @@ pub mod telea;
 mod validate;
 
 pub use compose::{CamOverlay, ComposePass};
+pub use morphology::MorphologyPass;
 pub use paint::{PaintPass, Segment};
 pub use patchmatch::{PatchMatchCache, PatchMatchParams, PatchMatchPass};
 pub use preprocess::PreprocessPass;

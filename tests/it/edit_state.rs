@@ -158,6 +158,7 @@ fn a_fill_setting_change_refills_and_reclassifies() {
         radius: 12.0,
         points: vec![(30.0, 60.0), (170.0, 80.0)],
         runs: Vec::new(),
+        op: None,
     });
     let before = result(&mut engine, &mut editor, &s);
     let answered = editor.answered_key();
@@ -217,6 +218,7 @@ fn a_failed_state_reports_once_and_is_not_retried() {
         radius: 5.0,
         points: vec![(20.0, 20.0), (60.0, 30.0)],
         runs: Vec::new(),
+        op: None,
     });
     assert!(editor.has_work(&s));
     editor.settle(&mut engine, &s).unwrap();

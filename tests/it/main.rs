@@ -9,6 +9,7 @@ mod cpu_layers;
 mod edit_state;
 mod editor;
 mod explain;
+mod mask_ops;
 mod models;
 mod outputs;
 mod paper;

@@ -41,12 +41,14 @@ fn replay_reproduces_a_recorded_session() {
             radius: 10.0,
             points: vec![(40.0, 60.0), (90.0, 80.0), (120.0, 70.0)],
             runs: vec![],
+            op: None,
         },
         Stroke {
             restore: false,
             radius: 6.0,
             points: vec![(150.0, 120.0), (200.0, 150.0)],
             runs: vec![],
+            op: None,
         },
     ];
     for s in &strokes {
