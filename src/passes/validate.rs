@@ -5,7 +5,7 @@
 mod tests {
     use wgpu::naga;
 
-    const SHADERS: [(&str, &str); 5] = [
+    const SHADERS: [(&str, &str); 6] = [
         (
             "preprocess.wgsl",
             include_str!("../../shaders/preprocess.wgsl"),
@@ -17,6 +17,10 @@ mod tests {
         ),
         ("paint.wgsl", include_str!("../../shaders/paint.wgsl")),
         ("compose.wgsl", include_str!("../../shaders/compose.wgsl")),
+        (
+            "morphology.wgsl",
+            include_str!("../../shaders/morphology.wgsl"),
+        ),
     ];
 
     #[test]
