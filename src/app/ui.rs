@@ -245,6 +245,7 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
     }
     ui.label(RichText::new("click a class for its activation map").weak());
     if state.settings.cam_class.is_some() {
+        cam_method_picker(ui, state);
         ui.add(egui::Slider::new(&mut state.settings.cam_opacity, 0.0..=1.0).text("CAM opacity"));
         ui.checkbox(
             &mut state.settings.cam_common_scale,
@@ -462,4 +463,44 @@ fn mask_tools(ui: &mut egui::Ui, state: &mut ViewerState, actions: &mut Vec<Acti
             actions.push(Action::MaskOp(MaskOp::Invert));
         }
     });
+}
+
+/// The class overlay's method (CAM, Grad-CAM, HiResCAM) and, for gradient maps, its layer.
+fn cam_method_picker(ui: &mut egui::Ui, state: &mut ViewerState) {
+    use crate::editor::CamMethod;
+    use crate::explain::gradcam::{self, GradMethod};
+    let settings = &mut state.settings;
+    ui.horizontal(|ui| {
+        for (method, name, tip) in [
+            (CamMethod::Cam, "CAM", "the last layer's class activation map"),
+            (
+                CamMethod::Gradient(GradMethod::GradCam),
+                "Grad-CAM",
+                "channel weights from the averaged gradient, at the chosen layer",
+            ),
+            (
+                CamMethod::Gradient(GradMethod::HiResCam),
+                "HiResCAM",
+                "gradient times activation per position, at the chosen layer",
+            ),
+        ] {
+            ui.selectable_value(&mut settings.cam_method, method, name)
+                .on_hover_text(tip);
+        }
+    });
+    if settings.cam_method == CamMethod::Cam {
+        return;
+    }
+    let layers = gradcam::layers(settings.model);
+    let current = settings.layer_name();
+    egui::ComboBox::from_label("layer")
+        .selected_text(current.clone())
+        .show_ui(ui, |ui| {
+            for (i, name) in layers.iter().enumerate() {
+                if ui.selectable_label(*name == current, name).clicked() {
+                    // The last layer is stored as None, so it stays the last after a model switch.
+                    settings.cam_layer = (i + 1 < layers.len()).then_some(i);
+                }
+            }
+        });
 }

@@ -38,6 +38,11 @@ pub struct ViewSettings {
     pub inpaint: InpaintParams,
     /// Class whose activation map is overlaid, if any.
     pub cam_class: Option<usize>,
+    /// What the class overlay shows: the CAM, or a gradient map.
+    pub cam_method: CamMethod,
+    /// The gradient map's layer, an index into [`crate::explain::gradcam::layers`] of the model
+    /// (`None`, or an index past the end after a model switch: the last layer).
+    pub cam_layer: Option<usize>,
     /// Put both CAMs on their common range.
     pub cam_common_scale: bool,
     /// CAM overlay opacity.
@@ -54,11 +59,33 @@ impl Default for ViewSettings {
             model: ModelKind::SqueezeNet,
             inpaint: InpaintParams::default(),
             cam_class: None,
+            cam_method: CamMethod::Cam,
+            cam_layer: None,
             cam_common_scale: true,
             cam_opacity: 0.5,
             mask_alpha: 0.35,
             split: 0.0,
         }
+    }
+}
+
+/// What the class overlay shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CamMethod {
+    /// The class activation map of the last layer, from the table's own forward pass.
+    #[default]
+    Cam,
+    /// Grad-CAM or HiResCAM at the chosen layer (a forward and a backward pass per image).
+    Gradient(crate::explain::gradcam::GradMethod),
+}
+
+impl ViewSettings {
+    /// The gradient map's layer name for the current model.
+    pub fn layer_name(&self) -> String {
+        let layers = crate::explain::gradcam::layers(self.model);
+        self.cam_layer
+            .and_then(|i| layers.get(i).cloned())
+            .unwrap_or_else(|| crate::explain::gradcam::last_layer(self.model).to_string())
     }
 }
 
@@ -154,6 +181,11 @@ pub struct Editor {
 #[derive(Clone, Copy, PartialEq)]
 struct CamKey {
     class: usize,
+    method: CamMethod,
+    /// The layer's index (gradient maps), and whether its cells spread evenly over the image
+    /// (layers before the last) rather than at the last layer's receptive-field centres.
+    layer: Option<usize>,
+    even: bool,
     common: bool,
     answered: Option<EditKey>,
     model: ModelKind,

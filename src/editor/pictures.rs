@@ -2,10 +2,12 @@
 //! viewer shows.
 
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 
-use super::{CamKey, ComposeKey, Editor, ViewSettings};
+use super::{CamKey, CamMethod, ComposeKey, Editor, ViewSettings};
 use crate::cpu::compose::ComposeSettings;
 use crate::engine::Engine;
+use crate::explain::gradcam;
 use crate::gpu::burn_buffer::with_tensor_buffer;
 use crate::models::receptive::Placement;
 use crate::passes::compose::CamOverlay;
@@ -31,8 +33,22 @@ impl Editor {
         if orig.model != settings.model || modi.model != settings.model {
             return Ok(());
         }
+        let layer_name = settings.layer_name();
+        let last = layer_name == gradcam::last_layer(settings.model);
+        let (layer, even) = match settings.cam_method {
+            CamMethod::Cam => (None, false),
+            CamMethod::Gradient(_) => (
+                gradcam::layers(settings.model)
+                    .iter()
+                    .position(|l| *l == layer_name),
+                !last,
+            ),
+        };
         let key = CamKey {
             class,
+            method: settings.cam_method,
+            layer,
+            even,
             common: settings.cam_common_scale,
             answered: self.answered_key(),
             model: settings.model,
@@ -43,10 +59,26 @@ impl Editor {
         let Some(pipeline) = engine.loaded(settings.model) else {
             return Ok(());
         };
-        let maps = vec![
-            pipeline.class_activation(&orig.features, class),
-            pipeline.class_activation(&modi.features, class),
-        ];
+        let maps = match settings.cam_method {
+            CamMethod::Cam => vec![
+                pipeline.class_activation(&orig.features, class),
+                pipeline.class_activation(&modi.features, class),
+            ],
+            CamMethod::Gradient(method) => {
+                // The modified texture must hold the image the table answers: wait for the
+                // settled state (the previous maps stay, keyed to the previous answer).
+                if !self.is_current(settings) {
+                    return Ok(());
+                }
+                let gpu = &engine.gpu;
+                let map = |image: &wgpu::Texture| -> Result<Tensor<2>> {
+                    let input = pipeline.input_from_texture(gpu, image)?;
+                    gradcam::gradient_tensor(pipeline, input, class, &layer_name, method)
+                        .map(relu)
+                };
+                vec![map(&self.original)?, map(&self.modified)?]
+            }
+        };
         let mut normed = cam::normalize(maps, settings.cam_common_scale).into_iter();
         let (a, b) = (normed.next(), normed.next());
         if let (Some(a), Some(b)) = (a, b) {
@@ -138,11 +170,13 @@ impl Editor {
             );
             engine.gpu.queue.submit([encoder.finish()]);
         };
-        // A CAM's cells sit at the model's receptive-field centres; a map's cover the image evenly.
-        let receptive = engine.loaded(settings.model).map_or_else(
-            || Placement::even((1, 1), self.size),
-            |p| Placement::receptive(settings.model, p.spec.size, self.size),
-        );
+        // A CAM's cells sit at the model's receptive-field centres; a map's, and an earlier
+        // layer's gradient map's, cover the image evenly.
+        let even = self.cams.as_ref().is_some_and(|(k, _, _)| k.even);
+        let receptive = |grid: (u32, u32)| match engine.loaded(settings.model) {
+            Some(p) if !even => Placement::receptive(settings.model, p.spec.size, self.size),
+            _ => Placement::even(grid, self.size),
+        };
         let upload = |values: &[f32], size: (u32, u32), placement: Placement| {
             // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
             use wgpu::util::DeviceExt;
@@ -170,11 +204,12 @@ impl Editor {
             ),
             (Some(t), None) if crate::gpu::burn_buffer::is_wgpu(t) => {
                 let [h, w] = t.dims();
+                let size = (w as u32, h as u32);
                 with_tensor_buffer(t, |binding| {
                     submit(Some(CamOverlay {
                         binding: &binding,
-                        size: (w as u32, h as u32),
-                        placement: receptive,
+                        size,
+                        placement: receptive(size),
                     }))
                 })?;
             }
@@ -186,7 +221,8 @@ impl Editor {
                     .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
                     .try_into_vec::<f32>()
                     .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
-                upload(&values, (w as u32, h as u32), receptive);
+                let size = (w as u32, h as u32);
+                upload(&values, size, receptive(size));
             }
             (None, None) => submit(None),
         }

@@ -18,7 +18,7 @@ use crate::models::probe::Probe;
 use crate::{Error, Result};
 
 /// Which gradient map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GradMethod {
     /// Σ_c mean(∂y/∂A_c) · A_c: channel weights from the spatially averaged gradient.
     GradCam,
@@ -85,6 +85,31 @@ pub fn gradient_map(
     layer: &str,
     method: GradMethod,
 ) -> Result<Map> {
+    let map = gradient_tensor(pipeline, input, class, layer, method)?;
+    let [h, w] = map.dims();
+    if burn_buffer::is_wgpu(&map) {
+        gpu.health.check()?;
+    }
+    let values = map
+        .try_into_data()
+        .map_err(|e| Error::Gpu(format!("reading the gradient map: {e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Gpu(format!("gradient map has an unexpected type: {e:?}")))?;
+    Ok(Map {
+        grid: (w as u32, h as u32),
+        values,
+    })
+}
+
+/// [`gradient_map`] as an `[h, w]` tensor left on the classifier's device (nothing is read back:
+/// the viewer draws it straight from burn's buffer).
+pub fn gradient_tensor(
+    pipeline: &ClassifyPipeline,
+    input: Tensor<4>,
+    class: usize,
+    layer: &str,
+    method: GradMethod,
+) -> Result<Tensor<2>> {
     check_class(class)?;
     let names = layers(pipeline.kind);
     if !names.iter().any(|n| n == layer) {
@@ -120,19 +145,7 @@ pub fn gradient_map(
         }
         GradMethod::HiResCam => a.mul(grad),
     };
-    let map = weighted.sum_dim(1).reshape([h, w]);
-    if burn_buffer::is_wgpu(&map) {
-        gpu.health.check()?;
-    }
-    let values = map
-        .try_into_data()
-        .map_err(|e| Error::Gpu(format!("reading the gradient map: {e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Gpu(format!("gradient map has an unexpected type: {e:?}")))?;
-    Ok(Map {
-        grid: (w as u32, h as u32),
-        values,
-    })
+    Ok(weighted.sum_dim(1).reshape([h, w]))
 }
 
 #[cfg(test)]

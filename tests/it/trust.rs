@@ -254,3 +254,54 @@ fn sliding_occlusion_peaks_on_the_object_and_log_odds_reads_unlikely_classes() {
     assert!(spread(&log_odds) > 0.2, "log-odds map is flat");
     assert!(spread(&probability) < 0.01);
 }
+
+#[test]
+fn the_viewer_draws_gradient_maps_at_the_chosen_layer() {
+    use unsee::editor::{CamMethod, Editor, ViewSettings};
+    use unsee::gpu::texture::read_rgba;
+    let Some(_) = common::gpu() else { return };
+    let gpu = GpuContext::headless(&unsee::gpu::GpuOptions::from_arg(None)).unwrap();
+    let mut engine = unsee::engine::Engine::with_inference(
+        gpu,
+        common::models_dir(),
+        unsee::classify::Inference::Cpu,
+    )
+    .unwrap();
+    engine.pipeline(ModelKind::SqueezeNet).unwrap();
+    let img = unsee::image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
+    let img = image::imageops::resize(&img, 160, 120, image::imageops::FilterType::Triangle);
+    let mut editor = Editor::new(&engine, &img).unwrap();
+    let mut settings = ViewSettings {
+        cam_class: Some(537),
+        cam_opacity: 1.0,
+        ..ViewSettings::default()
+    };
+    let mut picture = |settings: &ViewSettings| {
+        editor.settle(&mut engine, settings).unwrap();
+        let g = &engine.gpu;
+        read_rgba(&g.device, &g.queue, editor.display_original()).unwrap()
+    };
+    let cam = picture(&settings);
+    settings.cam_method = CamMethod::Gradient(GradMethod::GradCam);
+    // At the last layer Grad-CAM is the CAM (ReLU'd): nearly the same picture.
+    let last = picture(&settings);
+    settings.cam_layer = gradcam::layers(ModelKind::SqueezeNet)
+        .iter()
+        .position(|l| l == "fire5.expand");
+    assert_eq!(settings.layer_name(), "fire5.expand");
+    let earlier = picture(&settings);
+    let differ = |a: &RgbaImage, b: &RgbaImage| {
+        a.pixels()
+            .zip(b.pixels())
+            .filter(|(p, q)| p.0.iter().zip(q.0).any(|(x, y)| x.abs_diff(y) > 8))
+            .count()
+    };
+    let n = (160 * 120) as usize;
+    eprintln!(
+        "pixels differing: CAM vs Grad-CAM last {}, vs fire5.expand {}",
+        differ(&cam, &last),
+        differ(&cam, &earlier)
+    );
+    assert!(differ(&cam, &last) < n / 10, "Grad-CAM at the last layer is the CAM");
+    assert!(differ(&cam, &earlier) > n / 10, "an earlier layer draws another map");
+}
