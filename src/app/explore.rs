@@ -53,6 +53,12 @@ pub struct Explore {
     pub pinned: Vec<usize>,
     /// (state, probabilities of the pinned classes) per settled state.
     pub history: Vec<(EditKey, Vec<f32>)>,
+    /// The last finished deletion/insertion curves, with what they answer.
+    pub curves: Option<super::curves::Curves>,
+    /// Curves being computed.
+    pub curve_run: Option<super::curves::CurveRun>,
+    /// Curves that failed: not retried until the settings change.
+    pub curves_failed: Option<super::curves::CurveKey>,
 }
 
 impl Explore {

@@ -1,6 +1,7 @@
 //! The viewer window: winit + wgpu + egui on the shared device. `App` is the winit handler;
 //! `Viewer` owns the window's GPU resources and the open edit.
 
+pub mod curves;
 pub mod dialog;
 pub mod explore;
 pub mod pointer;
@@ -405,6 +406,7 @@ impl Viewer {
             || self.explore.other.busy()
             || self.other_model_due()
             || self.explore.fill_ab.is_some()
+            || self.explore.curve_run.is_some()
             || self.explore.progress().is_some()
             || self
                 .editor
@@ -539,6 +541,46 @@ impl Viewer {
                     }
                 }
             }
+            // Deletion curves of the chosen class, in the background once the live job has
+            // settled; a changed class, model, map or fill cancels them.
+            let wanted = curves::CurveKey::wanted(&settings).filter(|_| self.state.show_curves);
+            let ex = &mut self.explore;
+            if ex
+                .curve_run
+                .as_ref()
+                .is_some_and(|r| Some(&r.key) != wanted.as_ref())
+            {
+                ex.curve_run = None;
+            }
+            if let Some(key) = wanted
+                && editor.is_current(&settings)
+                && ex.curves.as_ref().is_none_or(|c| c.key != key)
+                && ex.curves_failed.as_ref() != Some(&key)
+            {
+                if ex.curve_run.is_none() {
+                    match curves::CurveRun::new(&mut self.engine, editor, key.clone()) {
+                        Ok(run) => ex.curve_run = Some(run),
+                        Err(e) => {
+                            self.state.error = Some(format!("deletion curves: {e}"));
+                            ex.curves_failed = Some(key);
+                        }
+                    }
+                }
+                if let Some(run) = &mut ex.curve_run {
+                    match run.step(&self.engine) {
+                        Ok(Some(done)) => {
+                            ex.curves = Some(done);
+                            ex.curve_run = None;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.state.error = Some(format!("deletion curves: {e}"));
+                            ex.curves_failed = Some(run.key.clone());
+                            ex.curve_run = None;
+                        }
+                    }
+                }
+            }
             // Both models, live: once the live job has settled, the other model classifies the
             // same state in the background.
             if self.state.both_models
@@ -582,6 +624,7 @@ impl Viewer {
         let mut strokes = Vec::new();
         let (orig_rows, mod_rows) = self.table_rows();
         let current_key = self.editor.as_ref().map(|e| e.key(&self.state.settings));
+        let wanted_curves = curves::CurveKey::wanted(&self.state.settings);
         let comparisons: Vec<(String, Vec<(String, f32)>)> = self
             .explore
             .comparisons
@@ -676,6 +719,12 @@ impl Viewer {
                     both: &both,
                     pinned: &pinned,
                     history: &history,
+                    curves: self
+                        .explore
+                        .curves
+                        .as_ref()
+                        .filter(|c| Some(&c.key) == wanted_curves.as_ref()),
+                    curve_progress: self.explore.curve_run.as_ref().map(|r| r.progress()),
                 },
             };
             self.egui_ctx.run_ui(raw, |ui| {

@@ -59,6 +59,8 @@ pub struct ViewerState {
     pub suggest_threshold: f32,
     /// Classify every answered edit with the other model too.
     pub both_models: bool,
+    /// Compute and show the deletion curves of the chosen class.
+    pub show_curves: bool,
     /// Path typed into the mask field (import and export).
     pub mask_path: String,
     /// Pixels the mask grows or shrinks by.
@@ -85,6 +87,7 @@ impl Default for ViewerState {
             occlusion_grid: 10,
             suggest_threshold: 0.6,
             both_models: false,
+            show_curves: true,
             mask_path: "mask.png".into(),
             mask_grow: 4,
         }

@@ -60,6 +60,10 @@ pub struct ExploreInfo<'a> {
     pub pinned: &'a [(usize, String)],
     /// Probability history of the pinned classes, per answered edit.
     pub history: &'a [Vec<f32>],
+    /// Deletion/insertion curves of the chosen class and map, when they answer the settings.
+    pub curves: Option<&'a crate::app::curves::Curves>,
+    /// Progress of curves being computed.
+    pub curve_progress: Option<(usize, usize)>,
 }
 
 /// What the panel shows but does not own.
@@ -251,6 +255,11 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut ViewerState, info: &PanelInfo<'
             &mut state.settings.cam_common_scale,
             "common scale for both images",
         );
+        ui.checkbox(&mut state.show_curves, "deletion curves")
+            .on_hover_text("remove the pixels the map ranks first (by inpainting) and watch the class fall, against a random order");
+        if state.show_curves {
+            curves_plot(ui, &info.explore);
+        }
     }
 
     ui.separator();
@@ -472,7 +481,11 @@ fn cam_method_picker(ui: &mut egui::Ui, state: &mut ViewerState) {
     let settings = &mut state.settings;
     ui.horizontal(|ui| {
         for (method, name, tip) in [
-            (CamMethod::Cam, "CAM", "the last layer's class activation map"),
+            (
+                CamMethod::Cam,
+                "CAM",
+                "the last layer's class activation map",
+            ),
             (
                 CamMethod::Gradient(GradMethod::GradCam),
                 "Grad-CAM",
@@ -503,4 +516,76 @@ fn cam_method_picker(ui: &mut egui::Ui, state: &mut ViewerState) {
                 }
             }
         });
+}
+
+/// The deletion and insertion curves of the chosen class: the map's order (orange) against a
+/// random one (grey), with the areas under them.
+fn curves_plot(ui: &mut egui::Ui, e: &ExploreInfo<'_>) {
+    let Some(curves) = e.curves else {
+        if let Some((done, total)) = e.curve_progress {
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("curves {done}/{total}")),
+            );
+        }
+        return;
+    };
+    let colour = |name: &str| match name {
+        "random" => egui::Color32::GRAY,
+        _ => egui::Color32::from_rgb(230, 120, 20),
+    };
+    let width = ui.available_width().min(320.0);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 90.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let half = rect.width() / 2.0;
+    for (panel, title) in [(0, "deletion"), (1, "insertion")] {
+        let r = egui::Rect::from_min_size(
+            rect.min + egui::vec2(panel as f32 * half + 4.0, 14.0),
+            egui::vec2(half - 8.0, rect.height() - 16.0),
+        );
+        painter.rect_stroke(
+            r,
+            0.0,
+            egui::Stroke::new(1.0, ui.visuals().weak_text_color()),
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            r.left_top() - egui::vec2(0.0, 13.0),
+            egui::Align2::LEFT_TOP,
+            title,
+            egui::FontId::proportional(11.0),
+            ui.visuals().text_color(),
+        );
+        for (k, m) in curves.methods.iter().enumerate() {
+            let c = if panel == 0 {
+                &m.deletion
+            } else {
+                &m.insertion
+            };
+            let points: Vec<egui::Pos2> = c
+                .fractions
+                .iter()
+                .zip(&c.probabilities)
+                .map(|(f, p)| egui::pos2(r.left() + f * r.width(), r.bottom() - p * r.height()))
+                .collect();
+            painter.add(egui::Shape::line(
+                points,
+                egui::Stroke::new(1.5, colour(m.name)),
+            ));
+            painter.text(
+                r.right_top() + egui::vec2(-4.0, 2.0 + 12.0 * k as f32),
+                egui::Align2::RIGHT_TOP,
+                format!("AUC {:.3}", c.auc()),
+                egui::FontId::proportional(10.0),
+                colour(m.name),
+            );
+        }
+    }
+    ui.label(
+        RichText::new(format!(
+            "{} (orange) vs random (grey), on the original; probability 0..1",
+            curves.key.method_name()
+        ))
+        .weak(),
+    );
 }

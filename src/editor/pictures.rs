@@ -73,8 +73,7 @@ impl Editor {
                 let gpu = &engine.gpu;
                 let map = |image: &wgpu::Texture| -> Result<Tensor<2>> {
                     let input = pipeline.input_from_texture(gpu, image)?;
-                    gradcam::gradient_tensor(pipeline, input, class, &layer_name, method)
-                        .map(relu)
+                    gradcam::gradient_tensor(pipeline, input, class, &layer_name, method).map(relu)
                 };
                 vec![map(&self.original)?, map(&self.modified)?]
             }

@@ -302,6 +302,54 @@ fn the_viewer_draws_gradient_maps_at_the_chosen_layer() {
         differ(&cam, &last),
         differ(&cam, &earlier)
     );
-    assert!(differ(&cam, &last) < n / 10, "Grad-CAM at the last layer is the CAM");
-    assert!(differ(&cam, &earlier) > n / 10, "an earlier layer draws another map");
+    assert!(
+        differ(&cam, &last) < n / 10,
+        "Grad-CAM at the last layer is the CAM"
+    );
+    assert!(
+        differ(&cam, &earlier) > n / 10,
+        "an earlier layer draws another map"
+    );
+}
+
+#[test]
+fn the_viewer_computes_deletion_curves_in_slices() {
+    use unsee::app::curves::{CurveKey, CurveRun};
+    use unsee::editor::{Editor, ViewSettings};
+    let Some(_) = common::gpu() else { return };
+    let gpu = GpuContext::headless(&unsee::gpu::GpuOptions::from_arg(None)).unwrap();
+    let mut engine = unsee::engine::Engine::with_inference(
+        gpu,
+        common::models_dir(),
+        unsee::classify::Inference::Cpu,
+    )
+    .unwrap();
+    let img = unsee::image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
+    let editor = Editor::new(&engine, &img).unwrap();
+    let settings = ViewSettings {
+        model: ModelKind::MobileNetV2,
+        cam_class: Some(248),
+        ..ViewSettings::default()
+    };
+    let key = CurveKey::wanted(&settings).unwrap();
+    let mut run = CurveRun::new(&mut engine, &editor, key.clone()).unwrap();
+    let total = run.progress().1;
+    assert_eq!(total, 4 * 11, "two orders, two directions, 10 steps");
+    let mut frames = 0;
+    let curves = loop {
+        frames += 1;
+        if let Some(c) = run.step(&engine).unwrap() {
+            break c;
+        }
+        assert!(run.progress().0 < total);
+    };
+    assert!(frames > 1, "the work is spread over frames");
+    assert_eq!(curves.key, key);
+    let (map, random) = (&curves.methods[0], &curves.methods[1]);
+    eprintln!(
+        "CAM deletion AUC {:.4} vs random {:.4} in {frames} frames",
+        map.deletion.auc(),
+        random.deletion.auc()
+    );
+    assert!(map.deletion.auc() < random.deletion.auc());
 }

@@ -1,0 +1,189 @@
+//! The viewer's deletion and insertion curves of the chosen class: how fast removing what the
+//! overlay (CAM, or a gradient map at its layer) ranks first takes the class away, against a
+//! random order. Computed on the original as the classifier sees it, a batch of variants per
+//! frame in the background; a change of model, class, method, layer or fill cancels the run.
+
+use image::GrayImage;
+
+use crate::editor::{CamMethod, Editor, ViewSettings};
+use crate::engine::Engine;
+use crate::explain::curves::{self, Curve, Direction};
+use crate::explain::evaluate::{self, MethodCurves};
+use crate::explain::gradcam;
+use crate::explain::variants::Eraser;
+use crate::inpaint::InpaintParams;
+use crate::models::ModelKind;
+use crate::models::receptive::Placement;
+use crate::{Result, explain};
+
+/// Steps of each curve in the viewer (fewer than `unsee evaluate`'s 20: it runs while you look).
+const STEPS: u32 = 10;
+/// Variants per frame on the GPU.
+const GPU_BATCH: usize = 8;
+/// Time a frame may spend on variants on the CPU path.
+const CPU_SLICE: std::time::Duration = std::time::Duration::from_millis(12);
+
+/// What a set of curves answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveKey {
+    /// The classifier.
+    pub model: ModelKind,
+    /// The class.
+    pub class: usize,
+    /// The map whose order is tested.
+    pub method: CamMethod,
+    /// Its layer (gradient maps).
+    pub layer: String,
+    /// How pixels are removed.
+    pub fill: InpaintParams,
+}
+
+impl CurveKey {
+    /// The curves the settings ask for, if a class is chosen.
+    pub fn wanted(settings: &ViewSettings) -> Option<Self> {
+        Some(Self {
+            model: settings.model,
+            class: settings.cam_class?,
+            method: settings.cam_method,
+            layer: settings.layer_name(),
+            fill: settings.inpaint,
+        })
+    }
+
+    /// A short name of the method tested.
+    pub fn method_name(&self) -> String {
+        match self.method {
+            CamMethod::Cam => "CAM".into(),
+            CamMethod::Gradient(gradcam::GradMethod::GradCam) => format!("Grad-CAM {}", self.layer),
+            CamMethod::Gradient(gradcam::GradMethod::HiResCam) => {
+                format!("HiResCAM {}", self.layer)
+            }
+        }
+    }
+}
+
+/// Finished curves: the method's and the random baseline's.
+pub struct Curves {
+    /// What they answer.
+    pub key: CurveKey,
+    /// The method first, then `random`.
+    pub methods: Vec<MethodCurves>,
+}
+
+/// Curves being computed.
+pub struct CurveRun {
+    /// What they will answer.
+    pub key: CurveKey,
+    eraser: Eraser,
+    masks: Vec<GrayImage>,
+    probabilities: Vec<f32>,
+}
+
+impl CurveRun {
+    /// Prepares the run: the map of the original at the model's input size, both pixel orders,
+    /// all the masks.
+    pub fn new(engine: &mut Engine, editor: &Editor, key: CurveKey) -> Result<Self> {
+        engine.pipeline(key.model)?;
+        let pipeline = engine.require(key.model)?;
+        let gpu = &engine.gpu;
+        let view = evaluate::model_view(pipeline, editor.original_image());
+        let size = view.dimensions();
+        let input = pipeline.spec.size;
+        let (map, place) = match key.method {
+            CamMethod::Cam => (
+                explain::cam_map(gpu, pipeline, &view, key.class)?,
+                Placement::receptive(key.model, input, size),
+            ),
+            CamMethod::Gradient(method) => {
+                let map = gradcam::gradient_map(
+                    gpu,
+                    pipeline,
+                    pipeline.input_from_image(&view),
+                    key.class,
+                    &key.layer,
+                    method,
+                )?
+                .positive();
+                let place = if key.layer == gradcam::last_layer(key.model) {
+                    Placement::receptive(key.model, input, size)
+                } else {
+                    Placement::even(map.grid, size)
+                };
+                (map, place)
+            }
+        };
+        let orders = [
+            curves::order_by_map(&map, &place, size),
+            curves::random_order(size, evaluate::random_block(size), 0),
+        ];
+        let masks = orders
+            .iter()
+            .flat_map(|order| {
+                [Direction::Deletion, Direction::Insertion]
+                    .into_iter()
+                    .flat_map(move |d| curves::masks(order, size, STEPS, d))
+            })
+            .collect();
+        let eraser = Eraser::new(gpu, pipeline, &view)?;
+        Ok(Self {
+            key,
+            eraser,
+            masks,
+            probabilities: Vec::new(),
+        })
+    }
+
+    /// (variants done, variants in all).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.probabilities.len(), self.masks.len())
+    }
+
+    /// Classifies the next variants (a batch on the GPU, a time slice on the CPU); the curves
+    /// once all are done.
+    pub fn step(&mut self, engine: &Engine) -> Result<Option<Curves>> {
+        let Some(pipeline) = engine.loaded(self.key.model) else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        while self.probabilities.len() < self.masks.len() {
+            let start = self.probabilities.len();
+            let n = if pipeline.on_gpu { GPU_BATCH } else { 1 };
+            let end = (start + n).min(self.masks.len());
+            let probs = self.eraser.probabilities(
+                &engine.gpu,
+                &engine.inpainter,
+                pipeline,
+                &self.masks[start..end],
+                &self.key.fill,
+            )?;
+            self.probabilities
+                .extend(probs.iter().map(|p| p[self.key.class]));
+            if pipeline.on_gpu || started.elapsed() >= CPU_SLICE {
+                break;
+            }
+        }
+        if self.probabilities.len() < self.masks.len() {
+            return Ok(None);
+        }
+        let per = STEPS as usize + 1;
+        let curve = |i: usize| Curve {
+            fractions: curves::fractions(STEPS),
+            probabilities: self.probabilities[i * per..(i + 1) * per].to_vec(),
+        };
+        Ok(Some(Curves {
+            key: self.key.clone(),
+            methods: vec![
+                MethodCurves {
+                    name: "map",
+                    deletion: curve(0),
+                    insertion: curve(1),
+                },
+                MethodCurves {
+                    name: "random",
+                    deletion: curve(2),
+                    insertion: curve(3),
+                },
+            ],
+        }))
+    }
+}
