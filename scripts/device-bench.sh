@@ -2,8 +2,10 @@
 # One prepared benchmark run for a GPU machine without package access (e.g. a lent H100/H200).
 # Carry: .device/ from scripts/pack-device.sh (the stripped, xz-compressed release binary) and,
 # where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes); models/
-# travels with the working tree. Runs the adapter list, `unsee bench --json` and scripts/compare.py (onnxruntime / OpenCV / PyTorch CUDA,
-# whichever are installed there), writing everything into OUT_DIR. Well under 10 minutes.
+# travels with the working tree. Runs the adapter list, `unsee bench --json`, an occlusion map,
+# `unsee evaluate` of every bundled photo with both models, and scripts/compare.py (onnxruntime /
+# OpenCV / PyTorch CUDA, whichever are installed there), writing six files into OUT_DIR (log.txt,
+# bench.json, occlusion.png, evaluate.json, curves.tar, compare.txt). Well under 10 minutes.
 #
 # usage: scripts/device-bench.sh OUT_DIR [BINARY]     (QUICK=1: 5 runs a case)
 set -uo pipefail
@@ -31,17 +33,33 @@ export UNSEE_MODELS=$PWD/models
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
 
-{ nvidia-smi -L 2>&1 || true; "$bin" adapters 2>&1; } > "$out/adapters.txt"
+log="$out/log.txt"
+step() { echo "== $* ($(date +%T))" >> "$log"; }
+step adapters
+{ nvidia-smi -L 2>&1 || true; "$bin" adapters 2>&1; } >> "$log"
 quick=()
 [ -n "${QUICK:-}" ] && quick=(--quick)
-timeout 260 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2> "$out/bench.log"
-echo "bench exit $?" >> "$out/bench.log"
-timeout 50 "$bin" --inference gpu explain --grid 14 --output "$out/occlusion.png" models/gallery/dog.jpg \
-    > "$out/occlusion.json" 2> "$out/occlusion.log"
-echo "explain exit $?" >> "$out/occlusion.log"
+step bench
+timeout 260 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2>> "$log"
+echo "bench exit $?" >> "$log"
+step explain
+timeout 50 "$bin" --inference gpu explain --output "$out/occlusion.png" models/gallery/dog.jpg \
+    2>> "$log" | cut -c1-400 >> "$log"
+echo "explain exit ${PIPESTATUS[0]}" >> "$log"
+# Deletion/insertion curves of every bundled photo, both models (the plots travel as one tar).
+mkdir -p /tmp/curves
+for model in squeezenet mobilenet; do
+    step "evaluate $model"
+    timeout 120 "$bin" --inference gpu evaluate --json --model "$model" --plots /tmp/curves \
+        models/gallery/*.jpg models/gallery/*.png >> "$out/evaluate.json" 2>> "$log"
+    echo "evaluate $model exit $?" >> "$log"
+done
+tar -C /tmp -cf "$out/curves.tar" curves
+step compare
 shared=()
 [ -d .device/shared ] && shared=(--shared .device/shared)
 PYTHONUNBUFFERED=1 timeout 200 python3 scripts/compare.py --unsee "$bin" --skip-unsee-bench "$out/bench.json" \
     "${shared[@]}" "${quick[@]}" > "$out/compare.txt" 2>&1
 echo "compare exit $?" >> "$out/compare.txt"
+step done
 ls -la "$out"

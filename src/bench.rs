@@ -451,3 +451,54 @@ impl StrokeBench {
         })
     }
 }
+
+/// One deletion curve of `evaluate`: 20 steps of the CAM's order on the bench photo squashed to
+/// MobileNetV2's 224², each step filled (Telea) and all 21 classified in one batch.
+pub struct DeletionBench {
+    eraser: crate::explain::variants::Eraser,
+    masks: Vec<image::GrayImage>,
+}
+
+/// Steps of the bench's deletion curve (the figure is for 20).
+pub const DELETION_STEPS: u32 = 20;
+
+impl DeletionBench {
+    /// Prepares the masks (untimed: the map and its order are the explanation's, not the curve's).
+    pub fn new(
+        gpu: &GpuContext,
+        pipeline: &crate::classify::ClassifyPipeline,
+        models: &std::path::Path,
+    ) -> Result<Self> {
+        use crate::explain::{curves, evaluate};
+        let view = evaluate::model_view(pipeline, &photo(models, 512)?);
+        let class = pipeline.classify_image(gpu, &view, 1)?[0].index;
+        let map = crate::explain::cam_map(gpu, pipeline, &view, class)?;
+        let size = view.dimensions();
+        let place =
+            crate::models::receptive::Placement::receptive(pipeline.kind, pipeline.spec.size, size);
+        let order = curves::order_by_map(&map, &place, size);
+        let masks = curves::masks(&order, size, DELETION_STEPS, curves::Direction::Deletion);
+        Ok(Self {
+            eraser: crate::explain::variants::Eraser::new(gpu, pipeline, &view)?,
+            masks,
+        })
+    }
+
+    /// One curve: every step filled and classified, the probabilities read back.
+    pub fn once(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &crate::inpaint::Inpainter,
+        pipeline: &crate::classify::ClassifyPipeline,
+    ) -> Result<()> {
+        let probs = self.eraser.probabilities(
+            gpu,
+            inpainter,
+            pipeline,
+            &self.masks,
+            &crate::inpaint::InpaintParams::default(),
+        )?;
+        debug_assert_eq!(probs.len(), DELETION_STEPS as usize + 1);
+        Ok(())
+    }
+}

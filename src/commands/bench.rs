@@ -188,6 +188,24 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         timing.dispatches = Some(dispatches);
         results.push(timing);
     }
+    // One deletion curve of `unsee evaluate` (20 steps at 224²), on the GPU and on the CPU.
+    for (name, on_gpu) in [(DELETION_GPU, true), (DELETION_CPU, false)] {
+        if !wanted(name) {
+            continue;
+        }
+        progress(results.len(), total, name);
+        let pipeline = ClassifyPipeline::with_inference(
+            &gpu,
+            ModelKind::MobileNetV2,
+            Preset::Default,
+            &models,
+            on_gpu,
+        )?;
+        let curve = bench::DeletionBench::new(&gpu, &pipeline, &models)?;
+        results.push(bench::time_case(name, warmup, n, || {
+            curve.once(&gpu, &inpainter, &pipeline).map(|()| None)
+        })?);
+    }
     // The host's share of a live job at 1024² (the GPU's work excluded).
     let name = HOST_CASE;
     if wanted(name) {
@@ -250,9 +268,15 @@ fn case_names(kinds: &[ModelKind], sizes: &[u32]) -> Vec<String> {
     for kind in kinds {
         names.push(format!("stroke/telea/{}", kind.name()));
     }
+    names.extend([DELETION_GPU, DELETION_CPU].map(str::to_owned));
     names.push(HOST_CASE.to_owned());
     names
 }
+
+/// A 20-step deletion curve at 224² (MobileNetV2), GPU inference and fills.
+const DELETION_GPU: &str = "deletion/mobilenet";
+/// The same with CPU inference and fills.
+const DELETION_CPU: &str = "deletion-cpu/mobilenet";
 
 /// The host's share of a live job.
 const HOST_CASE: &str = "stroke/host/1024";

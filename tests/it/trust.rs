@@ -353,3 +353,58 @@ fn the_viewer_computes_deletion_curves_in_slices() {
     );
     assert!(map.deletion.auc() < random.deletion.auc());
 }
+
+#[test]
+fn evaluate_prints_the_areas_and_writes_the_plots() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = common::output_dir("evaluate_cli");
+    let plots = dir.join("plots");
+    let image = common::models_dir().join("gallery/dog.jpg");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .args(["--inference", "cpu", "evaluate", "--model", "mobilenet"])
+        .args(["--steps", "4", "--json", "--plots"])
+        .arg(&plots)
+        .arg(&image)
+        .env("UNSEE_MODELS", common::models_dir())
+        .output()
+        .expect("running unsee evaluate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("evaluate JSON");
+    let images = report.as_array().expect("an array, one entry per image");
+    assert_eq!(images.len(), 1);
+    let r = &images[0];
+    assert_eq!(r["model"], "mobilenet");
+    assert_eq!(r["image"], image.display().to_string());
+    assert!(r["class"].as_u64().unwrap() < 1000);
+    let names: Vec<&str> = r["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cam", "gradcam", "occlusion", "random"]);
+    for m in r["methods"].as_array().unwrap() {
+        for key in ["deletion_auc", "insertion_auc"] {
+            let v = m[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} {v}");
+        }
+        assert_eq!(m["deletion"].as_array().unwrap().len(), 5);
+    }
+    let plot = image::open(plots.join("dog_mobilenet_curves.png")).expect("the plot");
+    assert!(plot.width() > 400);
+
+    // Bad input is refused by name, before any work.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .args(["evaluate", "--steps", "1"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("steps"));
+}
