@@ -267,3 +267,86 @@ fn view_saves_a_session_that_replays_telea() {
 fn view_saves_a_session_that_replays_patchmatch() {
     view_save_replay("patchmatch");
 }
+
+/// The settled table answers the full-size fill: the same mask through `unsee inpaint` and
+/// `unsee classify` gives the same image and the same probabilities (CPU and GPU paths).
+#[test]
+fn the_settled_table_equals_the_clis_inpaint_then_classify() {
+    for inference in [Inference::Cpu, Inference::Gpu] {
+        let Some((mut engine, img)) = engine(inference) else {
+            return;
+        };
+        let s = ViewSettings::default();
+        engine.pipeline(s.model).unwrap();
+        let mut editor = Editor::new(&engine, &img).unwrap();
+        editor.begin_stroke(false, 7.0, (30.0, 60.0));
+        for p in [(60.0, 80.0), (90.0, 70.0), (70.0, 120.0)] {
+            editor.extend_stroke(p);
+        }
+        editor.end_stroke();
+        let (pixels, probabilities) = result(&mut engine, &mut editor, &s);
+
+        let dir = common::output_dir(&format!("settled_vs_cli_{inference:?}"));
+        let (photo, mask, out) = (
+            dir.join("photo.png"),
+            dir.join("mask.png"),
+            dir.join("out.png"),
+        );
+        unsee::output::write_image(&photo, &image::DynamicImage::ImageRgba8(img.clone())).unwrap();
+        unsee::output::write_image(
+            &mask,
+            &image::DynamicImage::ImageLuma8(editor.mask_image().clone()),
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&out);
+        let run = |args: &[&std::ffi::OsStr]| {
+            let o = Command::new(env!("CARGO_BIN_EXE_unsee"))
+                .args(args)
+                .env("UNSEE_MODELS", common::models_dir())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            o.stdout
+        };
+        let os = |s: &str| std::ffi::OsString::from(s);
+        let mut inpaint = vec![os("inpaint"), os("--mask"), mask.clone().into(), os("-o")];
+        inpaint.extend([out.clone().into(), photo.clone().into()]);
+        if inference == Inference::Cpu {
+            inpaint.push(os("--cpu"));
+        }
+        let inpaint: Vec<&std::ffi::OsStr> = inpaint.iter().map(|a| a.as_os_str()).collect();
+        run(&inpaint);
+        let filled = image_io::load_image(&out).unwrap();
+        assert_eq!(
+            filled.into_raw(),
+            pixels,
+            "{inference:?}: the CLI's fill differs from the viewer's"
+        );
+        let where_ = if inference == Inference::Cpu {
+            "cpu"
+        } else {
+            "gpu"
+        };
+        let json = run(&[
+            os("--inference").as_os_str(),
+            os(where_).as_os_str(),
+            os("classify").as_os_str(),
+            os("--json").as_os_str(),
+            os("--top").as_os_str(),
+            os("1000").as_os_str(),
+            out.as_os_str(),
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let rows = report[0]["top5"].as_array().unwrap();
+        assert_eq!(rows.len(), 1000);
+        for row in rows {
+            let i = row["index"].as_u64().unwrap() as usize;
+            let p = row["probability"].as_f64().unwrap() as f32;
+            assert!(
+                (p - probabilities[i]).abs() <= 1e-6,
+                "{inference:?}: class {i}: CLI {p} vs viewer {}",
+                probabilities[i]
+            );
+        }
+    }
+}
