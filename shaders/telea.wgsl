@@ -12,6 +12,11 @@
 //            dispatch per band, so no pixel reads a value written in the same dispatch.
 //   store    writes the filled hole pixels into the output texture; other pixels are untouched.
 //
+// Tiles: the image may be an atlas of independent images of `tile` pixels each (many fills in one
+// dispatch chain: deletion curves, occlusion windows). A pixel's neighbours in another tile are
+// treated as beyond the image, so each tile is filled exactly as it would be on its own. A single
+// image is one tile.
+//
 // What differs from the sequential original, and why it is acceptable: the sequential FMM fills a
 // pixel the moment the front first reaches it, from whatever is known at that instant, including
 // pixels of (almost) the same T filled just before. Here pixels whose T differ by less than one
@@ -44,6 +49,8 @@ struct Params {
     // 1 for the last band: it also takes any deeper pixel, so a loose depth bound leaves no hole.
     last: u32,
     _pad: u32,
+    // Size of one tile of the image (the whole image when it is a single one).
+    tile: vec2<u32>,
 }
 
 const KNOWN: u32 = 0u;
@@ -66,8 +73,21 @@ const WORKGROUP: u32 = 8u;
 @group(0) @binding(3) var<storage, read> t_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> t_out: array<f32>;
 
+// The tile of the pixel this invocation works on (set at the top of every entry point).
+var<private> own_tile: vec2<i32>;
+
+fn tile_of_image(ip: vec2<i32>) -> vec2<i32> {
+    return ip / vec2<i32>(params.tile);
+}
+
+fn set_tile(p: vec2<i32>) {
+    own_tile = tile_of_image(p + vec2<i32>(params.origin));
+}
+
+// In the region and in this invocation's tile.
 fn inside(p: vec2<i32>) -> bool {
-    return p.x >= 0 && p.y >= 0 && p.x < i32(params.size.x) && p.y < i32(params.size.y);
+    return p.x >= 0 && p.y >= 0 && p.x < i32(params.size.x) && p.y < i32(params.size.y)
+        && all(tile_of_image(p + vec2<i32>(params.origin)) == own_tile);
 }
 
 fn idx(p: vec2<i32>) -> u32 {
@@ -82,7 +102,7 @@ fn idx(p: vec2<i32>) -> u32 {
 
 fn is_hole_image(p: vec2<i32>) -> bool {
     let dims = vec2<i32>(textureDimensions(mask));
-    if p.x < 0 || p.y < 0 || p.x >= dims.x || p.y >= dims.y {
+    if p.x < 0 || p.y < 0 || p.x >= dims.x || p.y >= dims.y || any(tile_of_image(p) != own_tile) {
         return false;
     }
     return textureLoad(mask, p, 0).r > 0.0;
@@ -91,6 +111,7 @@ fn is_hole_image(p: vec2<i32>) -> bool {
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
 fn init(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = vec2<i32>(gid.xy);
+    set_tile(p);
     if !inside(p) {
         return;
     }
@@ -145,6 +166,7 @@ fn solve(a: f32, b: f32) -> f32 {
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
 fn eikonal(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = vec2<i32>(gid.xy);
+    set_tile(p);
     if !inside(p) {
         return;
     }
@@ -222,6 +244,7 @@ fn diff_rgb(plus: vec2<i32>, minus: vec2<i32>, centre: vec3<f32>) -> vec3<f32> {
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
 fn fill(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = vec2<i32>(gid.xy);
+    set_tile(p);
     if !inside(p) {
         return;
     }
@@ -281,6 +304,7 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
 fn store(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = vec2<i32>(gid.xy);
+    set_tile(p);
     if !inside(p) {
         return;
     }

@@ -484,13 +484,15 @@ impl DeletionBench {
         })
     }
 
-    /// One curve: every step filled and classified, the probabilities read back.
+    /// One curve: every step filled and classified, the probabilities read back. Returns our
+    /// passes' dispatches (the fills' and preprocessing's; burn's kernels are not counted).
     pub fn once(
         &self,
         gpu: &GpuContext,
         inpainter: &crate::inpaint::Inpainter,
         pipeline: &crate::classify::ClassifyPipeline,
-    ) -> Result<()> {
+    ) -> Result<u64> {
+        let before = crate::passes::dispatches();
         let probs = self.eraser.probabilities(
             gpu,
             inpainter,
@@ -499,6 +501,6 @@ impl DeletionBench {
             &crate::inpaint::InpaintParams::default(),
         )?;
         debug_assert_eq!(probs.len(), DELETION_STEPS as usize + 1);
-        Ok(())
+        Ok(crate::passes::dispatches() - before)
     }
 }

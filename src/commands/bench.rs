@@ -202,9 +202,14 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
             on_gpu,
         )?;
         let curve = bench::DeletionBench::new(&gpu, &pipeline, &models)?;
-        results.push(bench::time_case(name, warmup, n, || {
-            curve.once(&gpu, &inpainter, &pipeline).map(|()| None)
-        })?);
+        let mut dispatches = 0;
+        let mut timing = bench::time_case(name, warmup, n, || {
+            dispatches = curve.once(&gpu, &inpainter, &pipeline)?;
+            Ok(None)
+        })?;
+        // The CPU path fills on the CPU: no dispatches of ours.
+        timing.dispatches = on_gpu.then_some(dispatches);
+        results.push(timing);
     }
     // The host's share of a live job at 1024² (the GPU's work excluded).
     let name = HOST_CASE;

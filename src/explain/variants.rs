@@ -11,11 +11,60 @@ use crate::inpaint::{InpaintParams, Inpainter, Method};
 use crate::passes::{HoleBounds, PatchMatchCache};
 use crate::{Error, Result, cpu};
 
-/// One image ready to be erased many times: on the GPU path its texture and a scratch texture
-/// the fills write into, made once and kept for the image's lifetime (not per variant).
+/// One image ready to be erased many times: on the GPU path its texture, a scratch texture the
+/// fills write into and, for Telea, an atlas of copies of the image that many variants are filled
+/// in at once (one dispatch chain for all, instead of one per variant). Made once and kept for the
+/// image's lifetime, not per variant.
 pub struct Eraser {
     img: RgbaImage,
     textures: Option<(wgpu::Texture, wgpu::Texture)>,
+    atlas: std::cell::OnceCell<Atlas>,
+}
+
+/// Copies of one image side by side, with a mask and an output of the same size.
+struct Atlas {
+    cols: u32,
+    rows: u32,
+    image: wgpu::Texture,
+    output: wgpu::Texture,
+    mask: wgpu::Texture,
+}
+
+/// Most variants filled in one atlas (bounded by the device's texture size too).
+const ATLAS_TILES: u32 = 32;
+
+impl Atlas {
+    fn new(gpu: &GpuContext, img: &RgbaImage) -> Result<Self> {
+        let (w, h) = img.dimensions();
+        let max = gpu.device.limits().max_texture_dimension_2d;
+        let cols = (max / w).clamp(1, ATLAS_TILES);
+        let rows = (max / h).clamp(1, ATLAS_TILES.div_ceil(cols));
+        let mut tiled = RgbaImage::new(cols * w, rows * h);
+        for r in 0..rows {
+            for c in 0..cols {
+                image::imageops::replace(&mut tiled, img, i64::from(c * w), i64::from(r * h));
+            }
+        }
+        let image = texture::upload_rgba(&gpu.device, &gpu.queue, &tiled, "erase.atlas")?;
+        let output = texture::upload_rgba(&gpu.device, &gpu.queue, &tiled, "erase.atlas_out")?;
+        let mask = texture::upload_mask(
+            &gpu.device,
+            &gpu.queue,
+            &GrayImage::new(cols * w, rows * h),
+            "erase.atlas_mask",
+        );
+        Ok(Self {
+            cols,
+            rows,
+            image,
+            output,
+            mask,
+        })
+    }
+
+    fn tiles(&self) -> usize {
+        (self.cols * self.rows) as usize
+    }
 }
 
 impl Eraser {
@@ -32,6 +81,7 @@ impl Eraser {
         Ok(Self {
             img: img.clone(),
             textures,
+            atlas: std::cell::OnceCell::new(),
         })
     }
 
@@ -52,8 +102,10 @@ impl Eraser {
         fill: &InpaintParams,
     ) -> Result<Vec<Vec<f32>>> {
         let size = self.img.dimensions();
-        let mut inputs = Vec::with_capacity(masks.len());
-        for mask in masks {
+        let mut inputs: Vec<Option<Tensor<4>>> = Vec::with_capacity(masks.len());
+        // Variants left for the atlas: (index, mask).
+        let mut tiled = Vec::new();
+        for (i, mask) in masks.iter().enumerate() {
             if mask.dimensions() != size {
                 return Err(Error::Invalid(format!(
                     "a {}x{} mask for a {}x{} image",
@@ -65,17 +117,21 @@ impl Eraser {
             }
             let holes = mask.as_raw().iter().filter(|&&v| v != 0).count();
             if holes == mask.as_raw().len() {
-                inputs.push(pipeline.input_from_image(&mean_colour(&self.img)));
+                inputs.push(Some(pipeline.input_from_image(&mean_colour(&self.img))));
                 continue;
             }
             let Some(hole) = HoleBounds::from_mask(mask) else {
-                inputs.push(match &self.textures {
+                inputs.push(Some(match &self.textures {
                     Some((original, _)) => pipeline.input_from_texture(gpu, original)?,
                     None => pipeline.input_from_image(&self.img),
-                });
+                }));
                 continue;
             };
             match &self.textures {
+                Some(_) if fill.method == Method::Telea => {
+                    tiled.push((i, mask, hole));
+                    inputs.push(None);
+                }
                 Some((original, scratch)) => {
                     let mask_tex =
                         texture::upload_mask(&gpu.device, &gpu.queue, mask, "erase.mask");
@@ -100,12 +156,113 @@ impl Eraser {
                     gpu.queue.submit([encoder.finish()]);
                     // Preprocessed into burn's buffer before the next variant's fill reuses
                     // the scratch texture (the queue keeps the order).
-                    inputs.push(pipeline.input_from_texture(gpu, scratch)?);
+                    inputs.push(Some(pipeline.input_from_texture(gpu, scratch)?));
                 }
-                None => inputs.push(pipeline.input_from_image(&fill_cpu(&self.img, mask, fill)?)),
+                None => inputs.push(Some(
+                    pipeline.input_from_image(&fill_cpu(&self.img, mask, fill)?),
+                )),
             }
         }
+        if !tiled.is_empty() {
+            let atlas = match self.atlas.get() {
+                Some(a) => a,
+                None => {
+                    let made = Atlas::new(gpu, &self.img)?;
+                    self.atlas.get_or_init(|| made)
+                }
+            };
+            for chunk in tiled.chunks(atlas.tiles()) {
+                for (i, tensor) in self.fill_atlas(gpu, inpainter, pipeline, atlas, chunk, fill)? {
+                    inputs[i] = Some(tensor);
+                }
+            }
+        }
+        let inputs = inputs
+            .into_iter()
+            .map(|t| t.ok_or_else(|| Error::Gpu("a variant was never filled".into())))
+            .collect::<Result<Vec<_>>>()?;
         probabilities_of_inputs(gpu, pipeline, inputs)
+    }
+
+    /// Fills up to one atlas of variants by Telea in one dispatch chain, then preprocesses each
+    /// tile into its own model input.
+    fn fill_atlas(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &ClassifyPipeline,
+        atlas: &Atlas,
+        chunk: &[(usize, &GrayImage, HoleBounds)],
+        fill: &InpaintParams,
+    ) -> Result<Vec<(usize, Tensor<4>)>> {
+        let Some((_, scratch)) = &self.textures else {
+            return Err(Error::Gpu("the atlas needs the GPU path".into()));
+        };
+        let (w, h) = self.img.dimensions();
+        let (aw, ah) = (atlas.cols * w, atlas.rows * h);
+        let origin = |k: usize| ((k as u32 % atlas.cols) * w, (k as u32 / atlas.cols) * h);
+        let mut mask = GrayImage::new(aw, ah);
+        for (k, (_, m, _)) in chunk.iter().enumerate() {
+            let (x, y) = origin(k);
+            image::imageops::replace(&mut mask, *m, i64::from(x), i64::from(y));
+        }
+        gpu.queue.write_texture(
+            atlas.mask.as_image_copy(),
+            mask.as_raw(),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(aw),
+                rows_per_image: Some(ah),
+            },
+            texture::extent(aw, ah),
+        );
+        // The deepest tile sets the number of steps; tiles never see each other. The passes
+        // cover only the rows and columns in use.
+        let used = chunk.len() as u32;
+        let hole = HoleBounds {
+            rect: [
+                0,
+                0,
+                used.min(atlas.cols) * w,
+                used.div_ceil(atlas.cols) * h,
+            ],
+            depth: chunk.iter().map(|(_, _, b)| b.depth).max().unwrap_or(1),
+        };
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            atlas.image.as_image_copy(),
+            atlas.output.as_image_copy(),
+            texture::extent(aw, ah),
+        );
+        inpainter.telea().encode_tiled(
+            &gpu.device,
+            &mut encoder,
+            &atlas.image,
+            &atlas.mask,
+            &atlas.output,
+            &hole,
+            &fill.telea,
+            (w, h),
+        )?;
+        gpu.queue.submit([encoder.finish()]);
+        let mut out = Vec::with_capacity(chunk.len());
+        for (k, (i, _, _)) in chunk.iter().enumerate() {
+            let (x, y) = origin(k);
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            encoder.copy_texture_to_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &atlas.output,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x, y, z: 0 },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                scratch.as_image_copy(),
+                texture::extent(w, h),
+            );
+            gpu.queue.submit([encoder.finish()]);
+            out.push((*i, pipeline.input_from_texture(gpu, scratch)?));
+        }
+        Ok(out)
     }
 }
 

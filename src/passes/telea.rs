@@ -156,6 +156,8 @@ struct Params {
     band: u32,
     last: u32,
     _pad: u32,
+    tile: [u32; 2],
+    // WGSL rounds the struct up to its 8-byte alignment: 40 bytes, no tail padding needed.
 }
 
 /// Fills the masked pixels of an RGBA8 texture by Telea's method, on the GPU.
@@ -238,6 +240,29 @@ impl TeleaPass {
         hole: &HoleBounds,
         params: &TeleaParams,
     ) -> Result<()> {
+        let whole = (image.width(), image.height());
+        self.encode_tiled(device, encoder, image, mask, output, hole, params, whole)
+    }
+
+    /// [`TeleaPass::encode`] for an atlas of independent images, each `tile` pixels, starting at
+    /// the top-left corner: every tile is filled as if it were alone (neighbours across a tile
+    /// edge count as beyond the image), all in one chain of dispatches. `hole.depth` must bound
+    /// every tile's own depth (the deepest tile's [`HoleBounds::from_mask`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_tiled(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+        hole: &HoleBounds,
+        params: &TeleaParams,
+        tile: (u32, u32),
+    ) -> Result<()> {
+        if tile.0 == 0 || tile.1 == 0 {
+            return Err(crate::Error::Invalid("an empty Telea tile".into()));
+        }
         let (w, h) = (image.width(), image.height());
         check_mask_size((mask.width(), mask.height()), (w, h))?;
         check_mask_size((output.width(), output.height()), (w, h))?;
@@ -272,6 +297,7 @@ impl TeleaPass {
                 band,
                 last: u32::from(band == bands),
                 _pad: 0,
+                tile: [tile.0, tile.1],
             })
             .collect();
         let uniforms = DynamicUniforms::new(device, "telea.params", &entries);

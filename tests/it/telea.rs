@@ -234,3 +234,88 @@ fn cpu_telea_output_is_unchanged() {
         assert_eq!(got, want, "{name}: the CPU Telea fill changed");
     }
 }
+
+/// An atlas of tiles filled in one dispatch chain gives each tile the fill it gets alone:
+/// neighbours across a tile edge count as beyond the image.
+#[test]
+fn telea_atlas_tiles_fill_as_if_alone() {
+    use unsee::gpu::texture::{read_rgba, upload_mask, upload_rgba};
+    use unsee::passes::HoleBounds;
+    let Some(gpu) = common::gpu() else { return };
+    let (img, _, _) = load_case("dog");
+    let img = image::imageops::resize(&img, 64, 48, image::imageops::FilterType::Triangle);
+    let (w, h) = img.dimensions();
+    // Holes of several depths, two touching tile edges (where a neighbour tile begins).
+    let masks: Vec<GrayImage> = vec![
+        GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([u8::from((20..40).contains(&x) && (10..30).contains(&y)) * 255])
+        }),
+        GrayImage::from_fn(w, h, |x, _| image::Luma([u8::from(x >= 56) * 255])),
+        GrayImage::from_fn(w, h, |x, y| image::Luma([u8::from(x + y < 20) * 255])),
+        GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([u8::from((x / 3 + y / 5) % 4 == 0) * 255])
+        }),
+        GrayImage::from_fn(w, h, |_, y| image::Luma([u8::from(y >= 40) * 255])),
+    ];
+    let inpainter = Inpainter::new(&gpu.device).unwrap();
+    let params = InpaintParams::default().telea;
+    let (dev, queue) = (&gpu.device, &gpu.queue);
+    let alone: Vec<RgbaImage> = masks
+        .iter()
+        .map(|m| {
+            let image = upload_rgba(dev, queue, &img, "t.image").unwrap();
+            let out = upload_rgba(dev, queue, &img, "t.out").unwrap();
+            let mask = upload_mask(dev, queue, m, "t.mask");
+            let hole = HoleBounds::from_mask(m).unwrap();
+            let mut enc = dev.create_command_encoder(&Default::default());
+            inpainter
+                .telea()
+                .encode(dev, &mut enc, &image, &mask, &out, &hole, &params)
+                .unwrap();
+            queue.submit([enc.finish()]);
+            read_rgba(dev, queue, &out).unwrap()
+        })
+        .collect();
+    // Three columns, two rows: the last tile has no hole.
+    let (cols, rows) = (3, 2);
+    let mut atlas = RgbaImage::new(cols * w, rows * h);
+    let mut atlas_mask = GrayImage::new(cols * w, rows * h);
+    for k in 0..(cols * rows) {
+        let (x, y) = (i64::from((k % cols) * w), i64::from((k / cols) * h));
+        image::imageops::replace(&mut atlas, &img, x, y);
+        if let Some(m) = masks.get(k as usize) {
+            image::imageops::replace(&mut atlas_mask, m, x, y);
+        }
+    }
+    let image = upload_rgba(dev, queue, &atlas, "a.image").unwrap();
+    let out = upload_rgba(dev, queue, &atlas, "a.out").unwrap();
+    let mask = upload_mask(dev, queue, &atlas_mask, "a.mask");
+    let depth = masks
+        .iter()
+        .map(|m| HoleBounds::from_mask(m).unwrap().depth)
+        .max()
+        .unwrap();
+    let hole = HoleBounds {
+        rect: [0, 0, cols * w, rows * h],
+        depth,
+    };
+    let mut enc = dev.create_command_encoder(&Default::default());
+    inpainter
+        .telea()
+        .encode_tiled(dev, &mut enc, &image, &mask, &out, &hole, &params, (w, h))
+        .unwrap();
+    queue.submit([enc.finish()]);
+    let filled = read_rgba(dev, queue, &out).unwrap();
+    for (k, (m, want)) in masks.iter().zip(&alone).enumerate() {
+        let (x, y) = ((k as u32 % cols) * w, (k as u32 / cols) * h);
+        let tile = image::imageops::crop_imm(&filled, x, y, w, h).to_image();
+        let (mean, max) = hole_diff(&tile, want, m);
+        eprintln!("tile {k}: mean |Δ| {mean:.4}, max {max}");
+        // Bit for bit: the extra eikonal steps of a deeper tile leave a converged T as it is,
+        // and the extra bands find nothing to fill.
+        assert_eq!(max, 0, "tile {k}: mean {mean}, max {max}");
+        assert_outside_unchanged(&tile, &img, m, &format!("tile {k}"));
+    }
+    let last = image::imageops::crop_imm(&filled, 2 * w, h, w, h).to_image();
+    assert_eq!(last, img, "a tile without a hole is untouched");
+}
