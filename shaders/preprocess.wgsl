@@ -1,26 +1,31 @@
 // preprocess.wgsl — turns the working image into a classifier's input tensor, in place in burn's
 // buffer: the whole image squashed to size x size (no crop) with a triangle filter whose support
 // grows with the downscale factor (antialiased, like PIL's BILINEAR), channels reordered, the mean
-// subtracted and scaled. Output is NCHW row-major f32, batch 1.
+// subtracted and scaled. Output is NCHW row-major f32; `item` picks the batch entry written and
+// `src_origin` the corner of the source image inside the texture (a tile of an atlas).
 //
 // Mirrors src/cpu/preprocess.rs; driven by src/passes/preprocess.rs.
 //
 // | binding | type                       | what                          |
 // |---------|----------------------------|-------------------------------|
-// | 0       | uniform Params             | sizes and normalisation       |
+// | 0       | uniform Params (dyn. offset) | sizes, item, normalisation  |
 // | 1       | texture_2d<f32> (rgba8)    | the working image             |
-// | 2       | storage array<f32>, write  | the model input [1, 3, s, s]  |
+// | 2       | storage array<f32>, write  | the model input [n, 3, s, s]  |
 
 struct Params {
     src_size: vec2<u32>,
     dst_size: u32,
-    _pad0: u32,
+    // Batch entry written.
+    item: u32,
     // Which RGBA channel feeds input channel 0, 1, 2 (BGR = 2, 1, 0); w unused.
     source: vec4<u32>,
     // Subtracted from each input channel, 0..255 units; w unused.
     mean: vec4<f32>,
     // Applied after subtracting the mean; w unused.
     scale: vec4<f32>,
+    // Top-left corner of the source image in the texture.
+    src_origin: vec2<u32>,
+    _pad1: vec2<u32>,
 }
 
 // NOTE: keep in sync with WORKGROUP in src/passes/preprocess.rs.
@@ -60,7 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         var row_w = 0.0;
         for (var x = lo.x; x <= hi.x; x++) {
             let wx = tri(x, center.x, support.x);
-            row += wx * textureLoad(src, vec2<i32>(x, y), 0).rgb;
+            row += wx * textureLoad(src, vec2<i32>(x, y) + vec2<i32>(params.src_origin), 0).rgb;
             row_w += wx;
         }
         acc += wy * row;
@@ -69,7 +74,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let rgb = acc / wsum * 255.0;
 
     let plane = d * d;
-    let i = gid.y * d + gid.x;
+    let i = params.item * 3u * plane + gid.y * d + gid.x;
     for (var c = 0u; c < 3u; c++) {
         dst[c * plane + i] = (rgb[params.source[c]] - params.mean[c]) * params.scale[c];
     }

@@ -144,6 +144,41 @@ impl ClassifyPipeline {
         Ok(input)
     }
 
+    /// Builds a batch of model inputs from images inside one RGBA8 texture (the tiles of an
+    /// atlas), all in one pass into one `[n, 3, s, s]` tensor on the GPU: one flush of burn's queue
+    /// for the batch rather than one per image. GPU inference only.
+    pub fn inputs_from_tiles(
+        &self,
+        gpu: &GpuContext,
+        atlas: &wgpu::Texture,
+        items: &[crate::passes::preprocess::Item],
+    ) -> Result<Tensor<4>> {
+        if !self.on_gpu {
+            return Err(Error::Gpu(
+                "batched GPU preprocessing needs GPU inference".into(),
+            ));
+        }
+        let s = self.spec.size as usize;
+        let input = Tensor::<4>::empty([items.len(), 3, s, s], &gpu.burn);
+        burn_buffer::with_tensor_buffer(&input, |binding| {
+            let mut encoder = gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("preprocess.batch_encoder"),
+                });
+            self.preprocess.encode_items(
+                &gpu.device,
+                &mut encoder,
+                atlas,
+                &binding,
+                &self.spec,
+                items,
+            );
+            gpu.queue.submit([encoder.finish()]);
+        })?;
+        Ok(input)
+    }
+
     /// Runs the model on an input tensor (lazily: nothing is read back).
     pub fn forward(&self, input: Tensor<4>) -> ModelOutput {
         self.model.forward(input)

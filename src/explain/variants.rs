@@ -8,6 +8,7 @@ use image::{GrayImage, RgbaImage};
 use crate::classify::ClassifyPipeline;
 use crate::gpu::{GpuContext, texture};
 use crate::inpaint::{InpaintParams, Inpainter, Method};
+use crate::passes::preprocess::Item;
 use crate::passes::{HoleBounds, PatchMatchCache};
 use crate::{Error, Result, cpu};
 
@@ -163,6 +164,10 @@ impl Eraser {
                 )),
             }
         }
+        // The batch: the single variants, then each atlas's tiles as one tensor; `order[k]` is
+        // the mask behind row k.
+        let mut order: Vec<usize> = (0..masks.len()).filter(|&i| inputs[i].is_some()).collect();
+        let mut batch: Vec<Tensor<4>> = inputs.into_iter().flatten().collect();
         if !tiled.is_empty() {
             let atlas = match self.atlas.get() {
                 Some(a) => a,
@@ -172,20 +177,20 @@ impl Eraser {
                 }
             };
             for chunk in tiled.chunks(atlas.tiles()) {
-                for (i, tensor) in self.fill_atlas(gpu, inpainter, pipeline, atlas, chunk, fill)? {
-                    inputs[i] = Some(tensor);
-                }
+                batch.push(self.fill_atlas(gpu, inpainter, pipeline, atlas, chunk, fill)?);
+                order.extend(chunk.iter().map(|(i, _, _)| *i));
             }
         }
-        let inputs = inputs
-            .into_iter()
-            .map(|t| t.ok_or_else(|| Error::Gpu("a variant was never filled".into())))
-            .collect::<Result<Vec<_>>>()?;
-        probabilities_of_inputs(gpu, pipeline, inputs)
+        let rows = probabilities_of_inputs(gpu, pipeline, batch)?;
+        let mut out = vec![Vec::new(); masks.len()];
+        for (row, i) in rows.into_iter().zip(order) {
+            out[i] = row;
+        }
+        Ok(out)
     }
 
-    /// Fills up to one atlas of variants by Telea in one dispatch chain, then preprocesses each
-    /// tile into its own model input.
+    /// Fills up to one atlas of variants by Telea in one dispatch chain, then preprocesses every
+    /// tile into one `[k, 3, s, s]` batch.
     fn fill_atlas(
         &self,
         gpu: &GpuContext,
@@ -194,10 +199,7 @@ impl Eraser {
         atlas: &Atlas,
         chunk: &[(usize, &GrayImage, HoleBounds)],
         fill: &InpaintParams,
-    ) -> Result<Vec<(usize, Tensor<4>)>> {
-        let Some((_, scratch)) = &self.textures else {
-            return Err(Error::Gpu("the atlas needs the GPU path".into()));
-        };
+    ) -> Result<Tensor<4>> {
         let (w, h) = self.img.dimensions();
         let (aw, ah) = (atlas.cols * w, atlas.rows * h);
         let origin = |k: usize| ((k as u32 % atlas.cols) * w, (k as u32 / atlas.cols) * h);
@@ -245,28 +247,19 @@ impl Eraser {
             (w, h),
         )?;
         gpu.queue.submit([encoder.finish()]);
-        let mut out = Vec::with_capacity(chunk.len());
-        for (k, (i, _, _)) in chunk.iter().enumerate() {
-            let (x, y) = origin(k);
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            encoder.copy_texture_to_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &atlas.output,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d { x, y, z: 0 },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                scratch.as_image_copy(),
-                texture::extent(w, h),
-            );
-            gpu.queue.submit([encoder.finish()]);
-            out.push((*i, pipeline.input_from_texture(gpu, scratch)?));
-        }
-        Ok(out)
+        let items: Vec<Item> = (0..chunk.len())
+            .map(|k| Item {
+                origin: origin(k),
+                size: (w, h),
+                index: k as u32,
+            })
+            .collect();
+        pipeline.inputs_from_tiles(gpu, &atlas.output, &items)
     }
 }
 
-/// Class probabilities of a batch of model inputs, in order (one forward pass).
+/// Class probabilities of a batch of model inputs (each `[k, 3, s, s]`), one row per image in
+/// order (one forward pass).
 pub fn probabilities_of_inputs(
     gpu: &GpuContext,
     pipeline: &ClassifyPipeline,
@@ -275,7 +268,8 @@ pub fn probabilities_of_inputs(
     if inputs.is_empty() {
         return Ok(Vec::new());
     }
-    let n = inputs.len();
+    // Rows, not tensors: an atlas's tiles come as one tensor of several.
+    let n: usize = inputs.iter().map(|t| t.dims()[0]).sum();
     let logits = pipeline.forward(Tensor::cat(inputs, 0)).logits;
     let probs = crate::classify::read_probabilities(gpu, logits)?;
     Ok(probs.chunks(probs.len() / n).map(<[f32]>::to_vec).collect())

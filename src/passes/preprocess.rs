@@ -1,9 +1,7 @@
 //! `PreprocessPass`: the working image texture → a classifier's input tensor, written in place in
 //! burn's buffer (see `shaders/preprocess.wgsl`).
 
-use wgpu::util::DeviceExt;
-
-use super::layout;
+use super::{DynamicUniforms, layout};
 use crate::Result;
 use crate::gpu::burn_buffer::TensorBinding;
 use crate::models::InputSpec;
@@ -16,10 +14,24 @@ const WORKGROUP: u32 = 8;
 struct Params {
     src_size: [u32; 2],
     dst_size: u32,
-    _pad0: u32,
+    item: u32,
     source: [u32; 4],
     mean: [f32; 4],
     scale: [f32; 4],
+    src_origin: [u32; 2],
+    _pad1: [u32; 2],
+}
+
+/// One source image of a batch: where it lies in the texture (`origin`, `size`) and which batch
+/// entry it becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Top-left corner in the texture.
+    pub origin: (u32, u32),
+    /// Width and height.
+    pub size: (u32, u32),
+    /// Batch entry written.
+    pub index: u32,
 }
 
 /// Resizes, reorders and normalises an RGBA8 texture into an NCHW f32 buffer.
@@ -34,7 +46,7 @@ impl PreprocessPass {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("preprocess.bind_group_layout"),
             entries: &[
-                layout::uniform(0, None),
+                layout::uniform(0, Some(std::mem::size_of::<Params>() as u64)),
                 layout::texture(1),
                 layout::storage(2, false),
             ],
@@ -58,19 +70,42 @@ impl PreprocessPass {
         dst: &TensorBinding<'_>,
         spec: &InputSpec,
     ) {
-        let params = Params {
-            src_size: [src.width(), src.height()],
-            dst_size: spec.size,
-            _pad0: 0,
-            source: [spec.source[0], spec.source[1], spec.source[2], 0],
-            mean: [spec.mean[0], spec.mean[1], spec.mean[2], 0.0],
-            scale: [spec.scale[0], spec.scale[1], spec.scale[2], 0.0],
+        let whole = Item {
+            origin: (0, 0),
+            size: (src.width(), src.height()),
+            index: 0,
         };
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("preprocess.params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        self.encode_items(device, encoder, src, dst, spec, &[whole]);
+    }
+
+    /// Records one dispatch per item: each image inside `src` (tiles of an atlas) → its entry of
+    /// `dst` (`[n, 3, s, s]` f32), in one pass and one bind group.
+    pub fn encode_items(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        src: &wgpu::Texture,
+        dst: &TensorBinding<'_>,
+        spec: &InputSpec,
+        items: &[Item],
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        let params: Vec<Params> = items
+            .iter()
+            .map(|it| Params {
+                src_size: [it.size.0, it.size.1],
+                dst_size: spec.size,
+                item: it.index,
+                source: [spec.source[0], spec.source[1], spec.source[2], 0],
+                mean: [spec.mean[0], spec.mean[1], spec.mean[2], 0.0],
+                scale: [spec.scale[0], spec.scale[1], spec.scale[2], 0.0],
+                src_origin: [it.origin.0, it.origin.1],
+                _pad1: [0; 2],
+            })
+            .collect();
+        let uniforms = DynamicUniforms::new(device, "preprocess.params", &params);
         let view = src.create_view(&wgpu::TextureViewDescriptor::default());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("preprocess.bind_group"),
@@ -78,7 +113,7 @@ impl PreprocessPass {
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: uniform.as_entire_binding(),
+                    resource: uniforms.binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
@@ -95,8 +130,10 @@ impl PreprocessPass {
             timestamp_writes: None,
         });
         pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
         let groups = super::workgroup_count(spec.size, WORKGROUP);
-        super::dispatch(&mut pass, groups, groups, 1);
+        for i in 0..items.len() {
+            pass.set_bind_group(0, &bind_group, &[uniforms.offset(i)]);
+            super::dispatch(&mut pass, groups, groups, 1);
+        }
     }
 }

@@ -53,3 +53,51 @@ fn gpu_preprocess_matches_cpu_reference() {
         }
     }
 }
+
+/// A batch preprocessed from the tiles of an atlas equals each tile preprocessed alone.
+#[test]
+fn tiles_of_an_atlas_preprocess_as_one_batch() {
+    use unsee::passes::preprocess::Item;
+    let Some(gpu) = common::gpu() else { return };
+    let pipeline = ClassifyPipeline::new(
+        gpu,
+        ModelKind::SqueezeNet,
+        Preset::Default,
+        &common::models_dir(),
+    )
+    .unwrap();
+    let tiles: Vec<RgbaImage> = (0..3).map(|k| test_image(61 + 7 * k, 45)).collect();
+    let (w, h) = (75, 45);
+    let mut atlas = RgbaImage::new(3 * w, h);
+    let mut items = Vec::new();
+    for (k, t) in tiles.iter().enumerate() {
+        let x = k as u32 * w;
+        image::imageops::replace(&mut atlas, t, i64::from(x), 0);
+        // Batch entries in reverse: the index, not the order, decides where a tile goes.
+        items.push(Item {
+            origin: (x, 0),
+            size: t.dimensions(),
+            index: 2 - k as u32,
+        });
+    }
+    let tex = texture::upload_rgba(&gpu.device, &gpu.queue, &atlas, "atlas").unwrap();
+    let batch = pipeline
+        .inputs_from_tiles(gpu, &tex, &items)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let s = pipeline.spec.size as usize;
+    let plane = 3 * s * s;
+    for (k, t) in tiles.iter().enumerate() {
+        let alone = texture::upload_rgba(&gpu.device, &gpu.queue, t, "tile").unwrap();
+        let want = pipeline
+            .input_from_texture(gpu, &alone)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let got = &batch[(2 - k) * plane..(3 - k) * plane];
+        assert_eq!(got, &want[..], "tile {k}");
+    }
+}
