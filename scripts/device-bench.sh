@@ -42,6 +42,9 @@ quick=()
 step bench
 timeout 260 "$bin" --inference gpu bench --json "${quick[@]}" > "$out/bench.json" 2>> "$log"
 echo "bench exit $?" >> "$log"
+step "deletion curve phases"
+RUST_LOG=unsee::explain=debug timeout 60 "$bin" --inference gpu bench --only deletion/mobilenet --runs 3 \
+    2>&1 | grep -E "DEBUG|deletion" >> "$log"
 step explain
 timeout 50 "$bin" --inference gpu explain --output "$out/occlusion.png" models/gallery/dog.jpg \
     2>> "$log" | cut -c1-400 >> "$log"

@@ -73,21 +73,27 @@ const WORKGROUP: u32 = 8u;
 @group(0) @binding(3) var<storage, read> t_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> t_out: array<f32>;
 
-// The tile of the pixel this invocation works on (set at the top of every entry point).
-var<private> own_tile: vec2<i32>;
-
-fn tile_of_image(ip: vec2<i32>) -> vec2<i32> {
-    return ip / vec2<i32>(params.tile);
-}
+// What this invocation may read: the region clipped to its own tile, in region coordinates
+// (`reg_lo` ≤ p < `reg_hi`) and in image coordinates (`img_lo` ≤ ip < `img_hi`). Set once at the
+// top of every entry point, so a neighbour test costs the same four comparisons with tiles as
+// without.
+var<private> reg_lo: vec2<i32>;
+var<private> reg_hi: vec2<i32>;
+var<private> img_lo: vec2<i32>;
+var<private> img_hi: vec2<i32>;
 
 fn set_tile(p: vec2<i32>) {
-    own_tile = tile_of_image(p + vec2<i32>(params.origin));
+    let origin = vec2<i32>(params.origin);
+    let tile = vec2<i32>(params.tile);
+    img_lo = ((p + origin) / tile) * tile;
+    img_hi = img_lo + tile;
+    reg_lo = max(img_lo - origin, vec2<i32>(0));
+    reg_hi = min(img_hi - origin, vec2<i32>(params.size));
 }
 
 // In the region and in this invocation's tile.
 fn inside(p: vec2<i32>) -> bool {
-    return p.x >= 0 && p.y >= 0 && p.x < i32(params.size.x) && p.y < i32(params.size.y)
-        && all(tile_of_image(p + vec2<i32>(params.origin)) == own_tile);
+    return all(p >= reg_lo) && all(p < reg_hi);
 }
 
 fn idx(p: vec2<i32>) -> u32 {
@@ -102,7 +108,7 @@ fn idx(p: vec2<i32>) -> u32 {
 
 fn is_hole_image(p: vec2<i32>) -> bool {
     let dims = vec2<i32>(textureDimensions(mask));
-    if p.x < 0 || p.y < 0 || p.x >= dims.x || p.y >= dims.y || any(tile_of_image(p) != own_tile) {
+    if any(p < max(img_lo, vec2<i32>(0))) || any(p >= min(img_hi, dims)) {
         return false;
     }
     return textureLoad(mask, p, 0).r > 0.0;

@@ -31,15 +31,20 @@ struct Atlas {
     mask: wgpu::Texture,
 }
 
-/// Most variants filled in one atlas (bounded by the device's texture size too).
+/// Most variants filled in one atlas (bounded by the device's texture size and by
+/// [`ATLAS_PIXELS`] too).
 const ATLAS_TILES: u32 = 32;
+/// Most pixels in one atlas: 8 M, 32 MB a texture (ten 1024x768 photos, 32 at 224²).
+const ATLAS_PIXELS: u64 = 8 << 20;
 
 impl Atlas {
     fn new(gpu: &GpuContext, img: &RgbaImage) -> Result<Self> {
         let (w, h) = img.dimensions();
         let max = gpu.device.limits().max_texture_dimension_2d;
-        let cols = (max / w).clamp(1, ATLAS_TILES);
-        let rows = (max / h).clamp(1, ATLAS_TILES.div_ceil(cols));
+        let by_pixels = (ATLAS_PIXELS / (u64::from(w) * u64::from(h)).max(1)) as u32;
+        let tiles = by_pixels.clamp(1, ATLAS_TILES);
+        let cols = (max / w).clamp(1, tiles);
+        let rows = (max / h).clamp(1, tiles.div_ceil(cols));
         let mut tiled = RgbaImage::new(cols * w, rows * h);
         for r in 0..rows {
             for c in 0..cols {
@@ -103,6 +108,9 @@ impl Eraser {
         fill: &InpaintParams,
     ) -> Result<Vec<Vec<f32>>> {
         let size = self.img.dimensions();
+        // With debug logging on (RUST_LOG=unsee::explain=debug), each phase is waited for and
+        // timed: where a batch's time goes, on any device.
+        let mut phases = Phases::new(gpu);
         let mut inputs: Vec<Option<Tensor<4>>> = Vec::with_capacity(masks.len());
         // Variants left for the atlas: (index, mask).
         let mut tiled = Vec::new();
@@ -166,6 +174,7 @@ impl Eraser {
         }
         // The batch: the single variants, then each atlas's tiles as one tensor; `order[k]` is
         // the mask behind row k.
+        phases.end("single variants and masks")?;
         let mut order: Vec<usize> = (0..masks.len()).filter(|&i| inputs[i].is_some()).collect();
         let mut batch: Vec<Tensor<4>> = inputs.into_iter().flatten().collect();
         if !tiled.is_empty() {
@@ -177,11 +186,20 @@ impl Eraser {
                 }
             };
             for chunk in tiled.chunks(atlas.tiles()) {
-                batch.push(self.fill_atlas(gpu, inpainter, pipeline, atlas, chunk, fill)?);
+                batch.push(self.fill_atlas(
+                    gpu,
+                    inpainter,
+                    pipeline,
+                    atlas,
+                    chunk,
+                    fill,
+                    &mut phases,
+                )?);
                 order.extend(chunk.iter().map(|(i, _, _)| *i));
             }
         }
         let rows = probabilities_of_inputs(gpu, pipeline, batch)?;
+        phases.end("classification and readback")?;
         let mut out = vec![Vec::new(); masks.len()];
         for (row, i) in rows.into_iter().zip(order) {
             out[i] = row;
@@ -199,6 +217,7 @@ impl Eraser {
         atlas: &Atlas,
         chunk: &[(usize, &GrayImage, HoleBounds)],
         fill: &InpaintParams,
+        phases: &mut Phases<'_>,
     ) -> Result<Tensor<4>> {
         let (w, h) = self.img.dimensions();
         let (aw, ah) = (atlas.cols * w, atlas.rows * h);
@@ -230,6 +249,7 @@ impl Eraser {
             ],
             depth: chunk.iter().map(|(_, _, b)| b.depth).max().unwrap_or(1),
         };
+        phases.end("atlas mask")?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         encoder.copy_texture_to_texture(
             atlas.image.as_image_copy(),
@@ -247,6 +267,11 @@ impl Eraser {
             (w, h),
         )?;
         gpu.queue.submit([encoder.finish()]);
+        phases.end(&format!(
+            "atlas Telea ({} tiles, depth {})",
+            chunk.len(),
+            hole.depth
+        ))?;
         let items: Vec<Item> = (0..chunk.len())
             .map(|k| Item {
                 origin: origin(k),
@@ -254,7 +279,34 @@ impl Eraser {
                 index: k as u32,
             })
             .collect();
-        pipeline.inputs_from_tiles(gpu, &atlas.output, &items)
+        let inputs = pipeline.inputs_from_tiles(gpu, &atlas.output, &items)?;
+        phases.end("atlas preprocessing")?;
+        Ok(inputs)
+    }
+}
+
+/// Debug timing of a batch's phases: each phase's work is waited for, then logged. Off (and
+/// free) unless debug logging is on for this module.
+struct Phases<'a> {
+    gpu: Option<&'a GpuContext>,
+    last: std::time::Instant,
+}
+
+impl<'a> Phases<'a> {
+    fn new(gpu: &'a GpuContext) -> Self {
+        Self {
+            gpu: log::log_enabled!(log::Level::Debug).then_some(gpu),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn end(&mut self, what: &str) -> Result<()> {
+        let Some(gpu) = self.gpu else { return Ok(()) };
+        gpu.wait_idle()?;
+        let now = std::time::Instant::now();
+        log::debug!("{what}: {:.2} ms", (now - self.last).as_secs_f64() * 1e3);
+        self.last = now;
+        Ok(())
     }
 }
 
