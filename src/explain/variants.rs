@@ -209,6 +209,7 @@ impl Eraser {
 
     /// Fills up to one atlas of variants by Telea in one dispatch chain, then preprocesses every
     /// tile into one `[k, 3, s, s]` batch.
+    #[allow(clippy::too_many_arguments)]
     fn fill_atlas(
         &self,
         gpu: &GpuContext,
