@@ -1,6 +1,7 @@
 // compose.wgsl — the picture the viewer shows: the modified image (or the original, left of the
 // before/after split), the painted mask as a translucent tint, and on demand a class activation
-// map, bilinearly upsampled from the model's feature grid and colour-mapped (Turbo). Mirrors
+// map, bilinearly upsampled from the model's feature grid and colour-mapped (Turbo), or a signed
+// map (an occlusion map: −1..1) in a diverging map, transparent near zero. Mirrors
 // src/cpu/compose.rs.
 //
 // | binding | type                                   | what                                   |
@@ -21,6 +22,7 @@ struct Params {
     cam_step: vec2<f32>,
     // Columns left of this show the original (0 = none, size.x = all).
     split: u32,
+    // 0: no overlay; 1: 0..1 values in Turbo; 2: signed −1..1 values, diverging.
     cam_enabled: u32,
     mask_alpha: f32,
     cam_opacity: f32,
@@ -65,6 +67,25 @@ fn cam_sample(p: vec2<u32>) -> f32 {
     return mix(top, bottom, f.y);
 }
 
+// ColorBrewer's RdBu, blue (−1) through near-white (0) to red (+1): evidence against / for.
+fn diverging(t: f32) -> vec3<f32> {
+    var stops = array<vec3<f32>, 5>(
+        vec3<f32>(0.020, 0.188, 0.380),
+        vec3<f32>(0.263, 0.576, 0.765),
+        vec3<f32>(0.969, 0.969, 0.969),
+        vec3<f32>(0.839, 0.376, 0.302),
+        vec3<f32>(0.404, 0.000, 0.122),
+    );
+    let x = (clamp(t, -1.0, 1.0) + 1.0) * 2.0;
+    let i = min(u32(floor(x)), 3u);
+    return mix(stops[i], stops[i + 1u], x - f32(i));
+}
+
+// None within 5% of zero, full from 35%: "no effect" shows the photo.
+fn diverging_alpha(t: f32) -> f32 {
+    return clamp((abs(t) - 0.05) / 0.30, 0.0, 1.0);
+}
+
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if gid.x >= params.size.x || gid.y >= params.size.y {
@@ -80,8 +101,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             rgb = mix(rgb, MASK_TINT, params.mask_alpha);
         }
     }
-    if params.cam_enabled != 0u {
+    if params.cam_enabled == 1u {
         rgb = mix(rgb, turbo(cam_sample(gid.xy)), params.cam_opacity);
+    } else if params.cam_enabled == 2u {
+        let t = clamp(cam_sample(gid.xy), -1.0, 1.0);
+        rgb = mix(rgb, diverging(t), params.cam_opacity * diverging_alpha(t));
     }
     textureStore(output, p, vec4<f32>(rgb, 1.0));
 }

@@ -8,6 +8,7 @@ use crate::classify::ClassifyPipeline;
 use crate::editor::side::{PendingScores, Which};
 use crate::editor::{EditKey, Editor};
 use crate::engine::Engine;
+use crate::explain::evaluate::DEFAULT_WINDOW;
 use crate::explain::{Map, OcclusionRun, Score, Windows};
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
@@ -93,7 +94,12 @@ impl Explore {
             pipeline,
             img,
             class,
-            Windows::grid(img.dimensions(), self.grid)?,
+            // Sliding windows: `grid` cells across the shorter side, each window at least the
+            // default 1/5 of it (BENCHMARKS.md: single cells are too small to remove an object).
+            {
+                let stride = 1.0 / self.grid.max(1) as f32;
+                Windows::sliding(img.dimensions(), DEFAULT_WINDOW.max(stride), stride)?
+            },
             Score::LogOdds,
         )?;
         self.run = Some((model, *fill, run));

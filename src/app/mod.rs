@@ -715,6 +715,7 @@ impl Viewer {
                 explore: ui::ExploreInfo {
                     progress: self.explore.progress(),
                     occlusion_class: self.explore.occlusion.as_ref().map(|o| o.0),
+                    occlusion_scale: self.explore.occlusion.as_ref().map(|o| o.1.max_abs()),
                     comparisons: &comparisons,
                     both: &both,
                     pinned: &pinned,

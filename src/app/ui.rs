@@ -52,6 +52,8 @@ pub struct ExploreInfo<'a> {
     pub progress: Option<(usize, usize)>,
     /// An occlusion map is shown (of this class).
     pub occlusion_class: Option<usize>,
+    /// The largest |log-odds drop| of the shown occlusion map (its colour bar's ends).
+    pub occlusion_scale: Option<f32>,
     /// Results of the Fill A/B button.
     pub comparisons: &'a [(String, Vec<(String, f32)>)],
     /// The other model's tables (both models, live).
@@ -340,7 +342,8 @@ fn explore_panel(
 ) {
     let e = &info.explore;
     ui.horizontal(|ui| {
-        ui.add(egui::Slider::new(&mut state.occlusion_grid, 4..=20).text("grid"));
+        ui.add(egui::Slider::new(&mut state.occlusion_grid, 4..=20).text("cells"))
+            .on_hover_text("map cells across the shorter side; windows of 1/5 of it slide by one cell");
         match e.progress {
             Some((done, total)) => {
                 ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("{done}/{total}")));
@@ -355,6 +358,9 @@ fn explore_panel(
             }
         }
     });
+    if let Some(scale) = e.occlusion_scale {
+        colour_bar(ui, scale);
+    }
     ui.horizontal(|ui| {
         ui.add(egui::Slider::new(&mut state.suggest_threshold, 0.05..=0.95).text("threshold"));
     });
@@ -588,4 +594,47 @@ fn curves_plot(ui: &mut egui::Ui, e: &ExploreInfo<'_>) {
         ))
         .weak(),
     );
+}
+
+/// The occlusion map's colour bar: −scale (blue, erasing raises the class) through 0 (the photo
+/// shows through) to +scale (red, erasing lowers it), in log-odds.
+fn colour_bar(ui: &mut egui::Ui, scale: f32) {
+    let width = ui.available_width().min(300.0);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 26.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let bar = egui::Rect::from_min_size(rect.min, egui::vec2(width, 10.0));
+    let n = 64;
+    for i in 0..n {
+        let t = (i as f32 + 0.5) / n as f32 * 2.0 - 1.0;
+        let c = crate::cpu::compose::diverging(t);
+        let a = crate::cpu::compose::diverging_alpha(t);
+        // Over white, as the transparency near zero shows the photo.
+        let mix = |k: usize| ((1.0 - a + c[k] * a) * 255.0).round() as u8;
+        let x0 = bar.left() + bar.width() * i as f32 / n as f32;
+        let x1 = bar.left() + bar.width() * (i + 1) as f32 / n as f32;
+        painter.rect_filled(
+            egui::Rect::from_x_y_ranges(x0..=x1, bar.y_range()),
+            0.0,
+            egui::Color32::from_rgb(mix(0), mix(1), mix(2)),
+        );
+    }
+    let font = egui::FontId::proportional(10.0);
+    let colour = ui.visuals().text_color();
+    for (x, align, text) in [
+        (bar.left(), egui::Align2::LEFT_TOP, format!("−{scale:.2}")),
+        (
+            bar.center().x,
+            egui::Align2::CENTER_TOP,
+            "0 log-odds".to_string(),
+        ),
+        (bar.right(), egui::Align2::RIGHT_TOP, format!("+{scale:.2}")),
+    ] {
+        painter.text(
+            egui::pos2(x, bar.bottom() + 2.0),
+            align,
+            text,
+            font.clone(),
+            colour,
+        );
+    }
 }

@@ -22,6 +22,29 @@ pub fn turbo(x: f32) -> [f32; 3] {
     [r.clamp(0.0, 1.0), g.clamp(0.0, 1.0), b.clamp(0.0, 1.0)]
 }
 
+/// ColorBrewer's RdBu stops, blue (−1) through near-white (0) to red (+1).
+const RDBU: [[f32; 3]; 5] = [
+    [0.020, 0.188, 0.380],
+    [0.263, 0.576, 0.765],
+    [0.969, 0.969, 0.969],
+    [0.839, 0.376, 0.302],
+    [0.404, 0.000, 0.122],
+];
+
+/// The diverging colour of `t` in −1..1 (clamped): blue against, red for.
+pub fn diverging(t: f32) -> [f32; 3] {
+    let x = (t.clamp(-1.0, 1.0) + 1.0) * 2.0;
+    let i = (x.floor() as usize).min(3);
+    let f = x - i as f32;
+    std::array::from_fn(|c| RDBU[i][c] + (RDBU[i + 1][c] - RDBU[i][c]) * f)
+}
+
+/// Opacity of a diverging colour at `t`: none within 5% of zero, full from 35% (so "no effect"
+/// shows the photo, not a colour that reads as evidence).
+pub fn diverging_alpha(t: f32) -> f32 {
+    ((t.abs() - 0.05) / 0.30).clamp(0.0, 1.0)
+}
+
 /// What to draw over the image.
 #[derive(Clone, Copy, Debug)]
 pub struct ComposeSettings {
@@ -51,12 +74,26 @@ pub fn cam_sample(cam: &[f32], (cw, ch): (u32, u32), place: &Placement, x: u32, 
     top + (bottom - top) * fy
 }
 
-/// The composed picture.
+/// A grid of values drawn over the picture.
+#[derive(Clone, Copy, Debug)]
+pub struct Overlay<'a> {
+    /// Row-major values: 0..1, or −1..1 when `signed`.
+    pub values: &'a [f32],
+    /// Columns and rows.
+    pub grid: (u32, u32),
+    /// Where the cells sit over the image.
+    pub place: Placement,
+    /// Drawn diverging (transparent near 0) rather than in Turbo.
+    pub signed: bool,
+}
+
+/// The composed picture. The overlay is a grid of values (placed by its [`Placement`]): 0..1 in
+/// Turbo, or with `signed` set −1..1 in the diverging map, transparent near 0.
 pub fn compose(
     original: &RgbaImage,
     modified: &RgbaImage,
     mask: &GrayImage,
-    cam: Option<(&[f32], (u32, u32), Placement)>,
+    cam: Option<Overlay<'_>>,
     s: &ComposeSettings,
 ) -> RgbaImage {
     let (w, h) = original.dimensions();
@@ -67,9 +104,15 @@ pub fn compose(
         if x >= s.split && mask.get_pixel(x, y)[0] != 0 {
             rgb = [0, 1, 2].map(|c| rgb[c] + (MASK_TINT[c] - rgb[c]) * s.mask_alpha);
         }
-        if let Some((grid, dims, place)) = &cam {
-            let color = turbo(cam_sample(grid, *dims, place, x, y));
-            rgb = [0, 1, 2].map(|c| rgb[c] + (color[c] - rgb[c]) * s.cam_opacity);
+        if let Some(o) = &cam {
+            let v = cam_sample(o.values, o.grid, &o.place, x, y);
+            let (color, alpha) = if o.signed {
+                let t = v.clamp(-1.0, 1.0);
+                (diverging(t), s.cam_opacity * diverging_alpha(t))
+            } else {
+                (turbo(v), s.cam_opacity)
+            };
+            rgb = [0, 1, 2].map(|c| rgb[c] + (color[c] - rgb[c]) * alpha);
         }
         image::Rgba([
             (rgb[0] * 255.0).round() as u8,

@@ -176,7 +176,7 @@ impl Editor {
             Some(p) if !even => Placement::receptive(settings.model, p.spec.size, self.size),
             _ => Placement::even(grid, self.size),
         };
-        let upload = |values: &[f32], size: (u32, u32), placement: Placement| {
+        let upload = |values: &[f32], size: (u32, u32), placement: Placement, signed: bool| {
             // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
             use wgpu::util::DeviceExt;
             let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -193,14 +193,16 @@ impl Editor {
                 binding: &binding,
                 size,
                 placement,
+                signed,
             }));
         };
         match (cam, map) {
-            (_, Some(m)) => upload(
-                &m.normalized().values,
-                m.grid,
-                Placement::even(m.grid, self.size),
-            ),
+            // An occlusion map is signed (a drop in log-odds): −1..1 on its largest |value|.
+            (_, Some(m)) => {
+                let scale = m.max_abs().max(1e-12);
+                let values: Vec<f32> = m.values.iter().map(|v| v / scale).collect();
+                upload(&values, m.grid, Placement::even(m.grid, self.size), true);
+            }
             (Some(t), None) if crate::gpu::burn_buffer::is_wgpu(t) => {
                 let [h, w] = t.dims();
                 let size = (w as u32, h as u32);
@@ -209,6 +211,7 @@ impl Editor {
                         binding: &binding,
                         size,
                         placement: receptive(size),
+                        signed: false,
                     }))
                 })?;
             }
@@ -221,7 +224,7 @@ impl Editor {
                     .try_into_vec::<f32>()
                     .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
                 let size = (w as u32, h as u32);
-                upload(&values, size, receptive(size));
+                upload(&values, size, receptive(size), false);
             }
             (None, None) => submit(None),
         }

@@ -18,28 +18,7 @@ pub enum Scale {
     Unsigned,
 }
 
-/// ColorBrewer's RdBu stops, blue (−1) through near-white (0) to red (+1).
-const RDBU: [[f32; 3]; 5] = [
-    [0.020, 0.188, 0.380],
-    [0.263, 0.576, 0.765],
-    [0.969, 0.969, 0.969],
-    [0.839, 0.376, 0.302],
-    [0.404, 0.000, 0.122],
-];
-
-/// The diverging colour of `t` in −1..1 (clamped): blue against, red for.
-pub fn diverging(t: f32) -> [f32; 3] {
-    let x = (t.clamp(-1.0, 1.0) + 1.0) * 2.0;
-    let i = (x.floor() as usize).min(3);
-    let f = x - i as f32;
-    std::array::from_fn(|c| RDBU[i][c] + (RDBU[i + 1][c] - RDBU[i][c]) * f)
-}
-
-/// Opacity of a diverging colour at `t`: none within 5% of zero, full from 35% (so "no effect"
-/// shows the photo, not a colour that reads as evidence).
-pub fn diverging_alpha(t: f32) -> f32 {
-    ((t.abs() - 0.05) / 0.30).clamp(0.0, 1.0)
-}
+pub use crate::cpu::compose::{diverging, diverging_alpha};
 
 /// Viridis (perceptually uniform, sequential) at `t` in 0..1, as a polynomial fit.
 pub fn sequential(t: f32) -> [f32; 3] {

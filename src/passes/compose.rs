@@ -25,7 +25,8 @@ struct Params {
     cam_opacity: f32,
 }
 
-/// A CAM to overlay: its buffer range (a `[h, w]` f32 tensor in 0..1) and grid size.
+/// A map to overlay: its buffer range (a `[h, w]` f32 tensor, 0..1 or signed −1..1) and grid
+/// size.
 pub struct CamOverlay<'a> {
     /// Where the values are.
     pub binding: &'a TensorBinding<'a>,
@@ -33,6 +34,8 @@ pub struct CamOverlay<'a> {
     pub size: (u32, u32),
     /// Where the cells sit over the image (receptive-field centres for a CAM).
     pub placement: Placement,
+    /// The values are signed (−1..1, drawn diverging) rather than 0..1 (Turbo).
+    pub signed: bool,
 }
 
 /// Draws the viewer's picture into an RGBA8 storage texture.
@@ -96,7 +99,7 @@ impl ComposePass {
             cam_origin: cam.as_ref().map_or([0.0; 2], |c| c.placement.origin),
             cam_step: cam.as_ref().map_or([1.0; 2], |c| c.placement.step),
             split: settings.split,
-            cam_enabled: u32::from(cam.is_some()),
+            cam_enabled: cam.as_ref().map_or(0, |c| if c.signed { 2 } else { 1 }),
             mask_alpha: settings.mask_alpha,
             cam_opacity: settings.cam_opacity,
         };

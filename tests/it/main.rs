@@ -5,6 +5,7 @@ mod bad_corpus;
 mod bench_cli;
 mod cli_errors;
 mod common;
+mod compose;
 mod cpu_layers;
 mod edit_state;
 mod editor;

@@ -1,0 +1,132 @@
+//! The compose pass against its CPU reference with an overlay: a CAM in Turbo and a signed map
+//! (an occlusion map) in the diverging map, transparent near zero.
+
+use image::{GrayImage, RgbaImage};
+use unsee::cpu::compose::{ComposeSettings, Overlay, compose};
+use unsee::gpu::burn_buffer::TensorBinding;
+use unsee::gpu::texture::{self, IMAGE_FORMAT, read_rgba};
+use unsee::models::receptive::Placement;
+use unsee::passes::ComposePass;
+use unsee::passes::compose::CamOverlay;
+use unsee::passes::paint::PAINT_MASK_FORMAT;
+use wgpu::util::DeviceExt;
+
+use crate::common;
+
+#[test]
+fn overlays_match_the_cpu_reference() {
+    let Some(gpu) = common::gpu() else { return };
+    let (dev, queue) = (&gpu.device, &gpu.queue);
+    let (w, h) = (48, 32);
+    let original = RgbaImage::from_fn(w, h, |x, y| {
+        image::Rgba([(x * 5) as u8, (y * 7) as u8, 90, 255])
+    });
+    let modified = RgbaImage::from_fn(w, h, |x, y| {
+        image::Rgba([200, (x * 3) as u8, (y * 6) as u8, 255])
+    });
+    let mask = GrayImage::from_fn(w, h, |x, y| image::Luma([u8::from(x > 30 && y < 12) * 255]));
+    let tex_o = texture::upload_rgba(dev, queue, &original, "o").unwrap();
+    let tex_m = texture::upload_rgba(dev, queue, &modified, "m").unwrap();
+    let mask_f32: Vec<f32> = mask
+        .pixels()
+        .map(|p| f32::from(u8::from(p[0] != 0)))
+        .collect();
+    let tex_mask = dev.create_texture_with_data(
+        queue,
+        &wgpu::TextureDescriptor {
+            label: Some("mask"),
+            size: texture::extent(w, h),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: PAINT_MASK_FORMAT,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        bytemuck::cast_slice(&mask_f32),
+    );
+    let output = dev.create_texture(&wgpu::TextureDescriptor {
+        label: Some("out"),
+        size: texture::extent(w, h),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: IMAGE_FORMAT,
+        usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let pass = ComposePass::new(dev).unwrap();
+    let settings = ComposeSettings {
+        split: 10,
+        mask_alpha: 0.4,
+        cam_opacity: 0.8,
+    };
+    // A 4x3 grid: signed values from −1 to 1 (zero included), or 0..1.
+    let signed_values: Vec<f32> = (0..12).map(|i| i as f32 / 5.5 - 1.0).collect();
+    for signed in [false, true] {
+        let values: Vec<f32> = if signed {
+            signed_values.clone()
+        } else {
+            signed_values.iter().map(|v| (v + 1.0) / 2.0).collect()
+        };
+        let buffer = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("cam"),
+            contents: bytemuck::cast_slice(&values),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let binding = TensorBinding {
+            buffer: &buffer,
+            offset: 0,
+            size: (values.len() * 4) as u64,
+        };
+        let placement = Placement::even((4, 3), (w, h));
+        let mut enc = dev.create_command_encoder(&Default::default());
+        pass.encode(
+            dev,
+            &mut enc,
+            &tex_o,
+            &tex_m,
+            &tex_mask,
+            Some(CamOverlay {
+                binding: &binding,
+                size: (4, 3),
+                placement,
+                signed,
+            }),
+            &output,
+            &settings,
+        );
+        queue.submit([enc.finish()]);
+        let got = read_rgba(dev, queue, &output).unwrap();
+        let want = compose(
+            &original,
+            &modified,
+            &mask,
+            Some(Overlay {
+                values: &values,
+                grid: (4, 3),
+                place: placement,
+                signed,
+            }),
+            &settings,
+        );
+        let worst = got
+            .pixels()
+            .zip(want.pixels())
+            .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
+            .max()
+            .unwrap();
+        assert!(worst <= 1, "signed {signed}: max |Δ| {worst} levels");
+        if signed {
+            // Where the map is near zero the picture is untouched by it.
+            let plain = compose(&original, &modified, &mask, None, &settings);
+            let untouched = want
+                .pixels()
+                .zip(plain.pixels())
+                .filter(|(a, b)| a == b)
+                .count();
+            assert!(untouched > 0 && untouched < (w * h) as usize, "{untouched}");
+        }
+    }
+}
