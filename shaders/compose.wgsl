@@ -1,6 +1,6 @@
 // compose.wgsl — the picture the viewer shows: the modified image (or the original, left of the
 // before/after split), the painted mask as a translucent tint, and on demand a class activation
-// map, bilinearly upsampled from the model's feature grid and colour-mapped (Turbo), or a signed
+// map, bilinearly upsampled from the model's feature grid and colour-mapped (viridis), or a signed
 // map (an occlusion map: −1..1) in a diverging map, transparent near zero. Mirrors
 // src/cpu/compose.rs.
 //
@@ -22,7 +22,7 @@ struct Params {
     cam_step: vec2<f32>,
     // Columns left of this show the original (0 = none, size.x = all).
     split: u32,
-    // 0: no overlay; 1: 0..1 values in Turbo; 2: signed −1..1 values, diverging.
+    // 0: no overlay; 1: 0..1 values in viridis; 2: signed −1..1 values, diverging.
     cam_enabled: u32,
     mask_alpha: f32,
     cam_opacity: f32,
@@ -40,13 +40,19 @@ const WORKGROUP: u32 = 8u;
 
 const MASK_TINT: vec3<f32> = vec3<f32>(1.0, 0.15, 0.3);
 
-// Turbo colour map (polynomial approximation), x in 0..1. Same coefficients in compose.rs.
-fn turbo(x: f32) -> vec3<f32> {
+// Viridis (perceptually uniform, sequential), t in 0..1, as a polynomial fit. Same coefficients
+// as `viridis` in src/cpu/compose.rs.
+fn viridis(x: f32) -> vec3<f32> {
     let t = clamp(x, 0.0, 1.0);
-    let r = 0.13572138 + t * (4.61539260 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))));
-    let g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))));
-    let b = 0.10667330 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
-    return clamp(vec3<f32>(r, g, b), vec3<f32>(0.0), vec3<f32>(1.0));
+    let c0 = vec3<f32>(0.27772733, 0.0054073445, 0.3340998);
+    let c1 = vec3<f32>(0.10509304, 1.4046135, 1.3845902);
+    let c2 = vec3<f32>(-0.33086183, 0.21484756, 0.09509516);
+    let c3 = vec3<f32>(-4.6342305, -5.799101, -19.332441);
+    let c4 = vec3<f32>(6.22827, 14.179933, 56.69055);
+    let c5 = vec3<f32>(4.776385, -13.745146, -65.35303);
+    let c6 = vec3<f32>(-5.435456, 4.6458526, 26.312435);
+    let v = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6)))));
+    return clamp(v, vec3<f32>(0.0), vec3<f32>(1.0));
 }
 
 fn cam_at(x: i32, y: i32) -> f32 {
@@ -102,7 +108,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     if params.cam_enabled == 1u {
-        rgb = mix(rgb, turbo(cam_sample(gid.xy)), params.cam_opacity);
+        rgb = mix(rgb, viridis(cam_sample(gid.xy)), params.cam_opacity);
     } else if params.cam_enabled == 2u {
         let t = clamp(cam_sample(gid.xy), -1.0, 1.0);
         rgb = mix(rgb, diverging(t), params.cam_opacity * diverging_alpha(t));

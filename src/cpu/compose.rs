@@ -1,4 +1,4 @@
-//! CPU reference of `shaders/compose.wgsl`: the viewer's picture (split, mask tint, CAM overlay).
+//! CPU reference of `shaders/compose.wgsl`: the viewer's picture (split, mask tint, map overlay).
 
 use image::{GrayImage, RgbaImage};
 
@@ -7,19 +7,25 @@ use crate::models::receptive::Placement;
 /// Colour of the mask tint. NOTE: keep in sync with MASK_TINT in shaders/compose.wgsl.
 pub const MASK_TINT: [f32; 3] = [1.0, 0.15, 0.3];
 
-/// Turbo colour map (polynomial approximation), x in 0..1 → RGB in 0..1.
-pub fn turbo(x: f32) -> [f32; 3] {
-    let t = x.clamp(0.0, 1.0);
-    let r = 0.135_721_38
-        + t * (4.615_392_6
-            + t * (-42.660_324 + t * (132.131_08 + t * (-152.942_4 + t * 59.286_38))));
-    let g = 0.091_402_61
-        + t * (2.194_188_4
-            + t * (4.842_966_6 + t * (-14.185_033 + t * (4.277_298_6 + t * 2.829_566))));
-    let b = 0.106_673_3
-        + t * (12.641_946
-            + t * (-60.582_047 + t * (110.362_77 + t * (-89.903_11 + t * 27.348_25))));
-    [r.clamp(0.0, 1.0), g.clamp(0.0, 1.0), b.clamp(0.0, 1.0)]
+/// Viridis (perceptually uniform, sequential) at `t` in 0..1 → RGB in 0..1, as a polynomial fit.
+/// NOTE: keep in sync with `viridis` in shaders/compose.wgsl.
+pub fn viridis(t: f32) -> [f32; 3] {
+    const C: [[f32; 3]; 7] = [
+        [0.277_727_33, 0.005_407_344_5, 0.334_099_8],
+        [0.105_093_04, 1.404_613_5, 1.384_590_2],
+        [-0.330_861_83, 0.214_847_56, 0.095_095_16],
+        [-4.634_230_5, -5.799_101, -19.332_441],
+        [6.228_27, 14.179_933, 56.690_55],
+        [4.776_385, -13.745_146, -65.353_03],
+        [-5.435_456, 4.645_852_6, 26.312_435],
+    ];
+    let t = t.clamp(0.0, 1.0);
+    std::array::from_fn(|c| {
+        C.iter()
+            .rev()
+            .fold(0.0, |acc, k| acc * t + k[c])
+            .clamp(0.0, 1.0)
+    })
 }
 
 /// ColorBrewer's RdBu stops, blue (−1) through near-white (0) to red (+1).
@@ -83,12 +89,12 @@ pub struct Overlay<'a> {
     pub grid: (u32, u32),
     /// Where the cells sit over the image.
     pub place: Placement,
-    /// Drawn diverging (transparent near 0) rather than in Turbo.
+    /// Drawn diverging (transparent near 0) rather than in viridis.
     pub signed: bool,
 }
 
 /// The composed picture. The overlay is a grid of values (placed by its [`Placement`]): 0..1 in
-/// Turbo, or with `signed` set −1..1 in the diverging map, transparent near 0.
+/// viridis, or with `signed` set −1..1 in the diverging map, transparent near 0.
 pub fn compose(
     original: &RgbaImage,
     modified: &RgbaImage,
@@ -110,7 +116,7 @@ pub fn compose(
                 let t = v.clamp(-1.0, 1.0);
                 (diverging(t), s.cam_opacity * diverging_alpha(t))
             } else {
-                (turbo(v), s.cam_opacity)
+                (viridis(v), s.cam_opacity)
             };
             rgb = [0, 1, 2].map(|c| rgb[c] + (color[c] - rgb[c]) * alpha);
         }
@@ -167,14 +173,6 @@ mod tests {
     #[test]
     fn cam_impulse_lands_at_mobilenet_receptive_field_centre() {
         impulse_lands_at_the_receptive_field_centre(ModelKind::MobileNetV2, 224, 7);
-    }
-
-    #[test]
-    fn turbo_runs_blue_to_green_to_red() {
-        let (lo, mid, hi) = (turbo(0.1), turbo(0.5), turbo(0.9));
-        assert!(lo[2] > lo[0] && lo[2] > lo[1], "{lo:?}");
-        assert!(mid[1] > mid[0] && mid[1] > mid[2], "{mid:?}");
-        assert!(hi[0] > hi[1] && hi[0] > hi[2], "{hi:?}");
     }
 
     #[test]

@@ -18,27 +18,7 @@ pub enum Scale {
     Unsigned,
 }
 
-pub use crate::cpu::compose::{diverging, diverging_alpha};
-
-/// Viridis (perceptually uniform, sequential) at `t` in 0..1, as a polynomial fit.
-pub fn sequential(t: f32) -> [f32; 3] {
-    const C: [[f32; 3]; 7] = [
-        [0.277_727_33, 0.005_407_344_5, 0.334_099_8],
-        [0.105_093_04, 1.404_613_5, 1.384_590_2],
-        [-0.330_861_83, 0.214_847_56, 0.095_095_16],
-        [-4.634_230_5, -5.799_101, -19.332_441],
-        [6.228_27, 14.179_933, 56.690_55],
-        [4.776_385, -13.745_146, -65.353_03],
-        [-5.435_456, 4.645_852_6, 26.312_435],
-    ];
-    let t = t.clamp(0.0, 1.0);
-    std::array::from_fn(|c| {
-        C.iter()
-            .rev()
-            .fold(0.0, |acc, k| acc * t + k[c])
-            .clamp(0.0, 1.0)
-    })
-}
+pub use crate::cpu::compose::{diverging, diverging_alpha, viridis as sequential};
 
 /// The range a map is drawn over: symmetric ±max|v| for signed maps, min..max for unsigned.
 pub fn range(map: &Map, scale: Scale) -> (f32, f32) {

@@ -34,7 +34,7 @@ pub struct CamOverlay<'a> {
     pub size: (u32, u32),
     /// Where the cells sit over the image (receptive-field centres for a CAM).
     pub placement: Placement,
-    /// The values are signed (−1..1, drawn diverging) rather than 0..1 (Turbo).
+    /// The values are signed (−1..1, drawn diverging) rather than 0..1 (viridis).
     pub signed: bool,
 }
 

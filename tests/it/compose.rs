@@ -1,4 +1,4 @@
-//! The compose pass against its CPU reference with an overlay: a CAM in Turbo and a signed map
+//! The compose pass against its CPU reference with an overlay: a CAM in viridis and a signed map
 //! (an occlusion map) in the diverging map, transparent near zero.
 
 use image::{GrayImage, RgbaImage};
