@@ -114,22 +114,33 @@ impl Eraser {
         let mut inputs: Vec<Option<Tensor<4>>> = Vec::with_capacity(masks.len());
         // Variants left for the atlas: (index, mask).
         let mut tiled = Vec::new();
-        for (i, mask) in masks.iter().enumerate() {
-            if mask.dimensions() != size {
-                return Err(Error::Invalid(format!(
-                    "a {}x{} mask for a {}x{} image",
-                    mask.width(),
-                    mask.height(),
-                    size.0,
-                    size.1
-                )));
-            }
-            let holes = mask.as_raw().iter().filter(|&&v| v != 0).count();
+        if let Some(mask) = masks.iter().find(|m| m.dimensions() != size) {
+            return Err(Error::Invalid(format!(
+                "a {}x{} mask for a {}x{} image",
+                mask.width(),
+                mask.height(),
+                size.0,
+                size.1
+            )));
+        }
+        // Each mask's hole count and bounds (a chamfer pass): independent, so on every core.
+        let bounds: Vec<(usize, Option<HoleBounds>)> = {
+            use rayon::prelude::*;
+            masks
+                .par_iter()
+                .map(|m| {
+                    let holes = m.as_raw().iter().filter(|&&v| v != 0).count();
+                    (holes, HoleBounds::from_mask(m))
+                })
+                .collect()
+        };
+        phases.end("mask bounds")?;
+        for (i, (mask, &(holes, hole))) in masks.iter().zip(&bounds).enumerate() {
             if holes == mask.as_raw().len() {
                 inputs.push(Some(pipeline.input_from_image(&mean_colour(&self.img))));
                 continue;
             }
-            let Some(hole) = HoleBounds::from_mask(mask) else {
+            let Some(hole) = hole else {
                 inputs.push(Some(match &self.textures {
                     Some((original, _)) => pipeline.input_from_texture(gpu, original)?,
                     None => pipeline.input_from_image(&self.img),
@@ -174,7 +185,7 @@ impl Eraser {
         }
         // The batch: the single variants, then each atlas's tiles as one tensor; `order[k]` is
         // the mask behind row k.
-        phases.end("single variants and masks")?;
+        phases.end("single variants")?;
         let mut order: Vec<usize> = (0..masks.len()).filter(|&i| inputs[i].is_some()).collect();
         let mut batch: Vec<Tensor<4>> = inputs.into_iter().flatten().collect();
         if !tiled.is_empty() {
