@@ -304,6 +304,30 @@ mod tests {
     }
 
     #[test]
+    fn mask_operations_are_read_and_checked() {
+        let parse = |op: serde_json::Value| {
+            Session::parse(
+                &serde_json::json!({
+                    "image": "original.png", "model": "squeezenet",
+                    "fill": { "method": "telea", "radius": 5, "patch": 7, "iterations": 4, "seed": 0 },
+                    "strokes": [{ "restore": false, "radius": 0.5, "points": [], "op": op }],
+                    "original": [], "modified": [],
+                })
+                .to_string(),
+            )
+        };
+        let ok = parse(serde_json::json!({ "grow": 4 })).unwrap();
+        assert_eq!(
+            ok.strokes[0].op,
+            Some(crate::cpu::morphology::MaskOp::Grow(4))
+        );
+        assert!(parse(serde_json::json!("invert")).is_ok());
+        let e = parse(serde_json::json!({ "shrink": 100000 })).unwrap_err();
+        assert!(e.contains("op radius"), "{e}");
+        assert!(parse(serde_json::json!({ "blur": 3 })).is_err());
+    }
+
+    #[test]
     fn image_paths_must_stay_in_the_folder() {
         assert!(image_name(Path::new("original.png")).is_ok());
         for bad in ["/etc/passwd", "../x.png", "a/b.png", "", ".", "./"] {

@@ -50,6 +50,8 @@ fn replay_reproduces_a_recorded_session() {
             runs: vec![],
             op: None,
         },
+        // A whole-mask operation is recorded like a stroke and replayed in order.
+        Stroke::operation(unsee::cpu::morphology::MaskOp::Grow(3)),
     ];
     for s in &strokes {
         editor.push_stroke(s.clone());
@@ -91,9 +93,9 @@ fn replay_reproduces_a_recorded_session() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["reproduced"], true);
-    assert_eq!(report["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 3);
     assert!(
-        steps.join("step002_mask.png").is_file() && steps.join("step001_modified.png").is_file()
+        steps.join("step003_mask.png").is_file() && steps.join("step001_modified.png").is_file()
     );
 
     // A recording whose tables the replay cannot give is reported as such.
