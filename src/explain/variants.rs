@@ -135,6 +135,21 @@ impl Eraser {
                 .collect()
         };
         phases.end("mask bounds")?;
+        // On the CPU path the fills are independent sequential Telea runs: one per core.
+        let mut cpu_fills: Vec<Option<Result<RgbaImage>>> = if self.textures.is_none() {
+            use rayon::prelude::*;
+            let all = size.0 as usize * size.1 as usize;
+            let img = &self.img;
+            masks
+                .par_iter()
+                .zip(&bounds)
+                .map(|(m, (holes, hole))| {
+                    (*holes != all && hole.is_some()).then(|| fill_cpu(img, m, fill))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (i, (mask, &(holes, hole))) in masks.iter().zip(&bounds).enumerate() {
             if holes == mask.as_raw().len() {
                 inputs.push(Some(pipeline.input_from_image(&mean_colour(&self.img))));
@@ -178,9 +193,13 @@ impl Eraser {
                     // the scratch texture (the queue keeps the order).
                     inputs.push(Some(pipeline.input_from_texture(gpu, scratch)?));
                 }
-                None => inputs.push(Some(
-                    pipeline.input_from_image(&fill_cpu(&self.img, mask, fill)?),
-                )),
+                None => {
+                    let filled = match cpu_fills.get_mut(i).and_then(Option::take) {
+                        Some(done) => done?,
+                        None => fill_cpu(&self.img, mask, fill)?,
+                    };
+                    inputs.push(Some(pipeline.input_from_image(&filled)));
+                }
             }
         }
         // The batch: the single variants, then each atlas's tiles as one tensor; `order[k]` is
