@@ -78,9 +78,20 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, default_value = "squeezenet")]
     pub model: ModelKind,
     /// Grad-CAM / HiResCAM layer (default: the last convolutional one). SqueezeNet: conv1,
-    /// fire2.squeeze, fire2.expand, … fire9.squeeze, fire9.expand, conv10. MobileNetV2: stem,
-    /// block1.depthwise, block1.project, block2.expand, block2.depthwise, block2.project, …
-    /// block17.expand, block17.depthwise, block17.project, head.
+    /// fire2.squeeze, fire2.expand, fire3.squeeze, fire3.expand, fire4.squeeze, fire4.expand,
+    /// fire5.squeeze, fire5.expand, fire6.squeeze, fire6.expand, fire7.squeeze, fire7.expand,
+    /// fire8.squeeze, fire8.expand, fire9.squeeze, fire9.expand, conv10. MobileNetV2: stem,
+    /// block1.depthwise, block1.project, block2.expand, block2.depthwise, block2.project,
+    /// block3.expand, block3.depthwise, block3.project, block4.expand, block4.depthwise,
+    /// block4.project, block5.expand, block5.depthwise, block5.project, block6.expand,
+    /// block6.depthwise, block6.project, block7.expand, block7.depthwise, block7.project,
+    /// block8.expand, block8.depthwise, block8.project, block9.expand, block9.depthwise,
+    /// block9.project, block10.expand, block10.depthwise, block10.project, block11.expand,
+    /// block11.depthwise, block11.project, block12.expand, block12.depthwise, block12.project,
+    /// block13.expand, block13.depthwise, block13.project, block14.expand, block14.depthwise,
+    /// block14.project, block15.expand, block15.depthwise, block15.project, block16.expand,
+    /// block16.depthwise, block16.project, block17.expand, block17.depthwise, block17.project,
+    /// head.
     #[arg(long)]
     pub layer: Option<String>,
     /// Occlusion window side, a fraction of the image's shorter side: 0.01..=1.

@@ -408,3 +408,24 @@ fn evaluate_prints_the_areas_and_writes_the_plots() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("steps"));
 }
+
+#[test]
+fn explain_help_lists_every_layer() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .args(["explain", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let words: std::collections::HashSet<&str> = help
+        .split_whitespace()
+        .map(|w| w.trim_end_matches([',', '.']))
+        .collect();
+    for kind in ModelKind::ALL {
+        for layer in gradcam::layers(kind) {
+            assert!(
+                words.contains(layer.as_str()),
+                "`unsee explain --help` does not list {layer}"
+            );
+        }
+    }
+}
