@@ -15,33 +15,13 @@ use crate::{Error, Result, limits};
 /// File name of the session inside its folder.
 pub const SESSION_FILE: &str = "session.json";
 
-/// One row of a recorded table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    /// Class id.
-    pub index: usize,
-    /// Class name.
-    pub label: String,
-    /// Probability, 0..1.
-    pub probability: f32,
-}
-
-impl From<crate::models::Prediction> for Row {
-    fn from(p: crate::models::Prediction) -> Self {
-        Self {
-            index: p.index,
-            label: p.label,
-            probability: p.probability,
-        }
-    }
-}
+/// One row of a recorded table: the one top-k row type, [`crate::models::Prediction`] (class,
+/// label, probability 0..1), under the name sessions use.
+pub use crate::models::Prediction as Row;
 
 /// The top-5 table of `probabilities`.
 pub fn top5_rows(probabilities: &[f32], labels: &crate::models::Labels) -> Vec<Row> {
     crate::models::top_k(probabilities, labels, 5)
-        .into_iter()
-        .map(Row::from)
-        .collect()
 }
 
 /// Fill settings as recorded.

@@ -1,11 +1,11 @@
 //! Turning scores into a ranked list of classes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Labels;
 
 /// One row of a top-k table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// ImageNet class id.
     pub index: usize,
