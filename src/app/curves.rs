@@ -5,6 +5,7 @@
 
 use image::GrayImage;
 
+use crate::Result;
 use crate::editor::{CamMethod, Editor, ViewSettings};
 use crate::engine::Engine;
 use crate::explain::curves::{self, Curve, Direction};
@@ -13,8 +14,6 @@ use crate::explain::gradcam;
 use crate::explain::variants::Eraser;
 use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
-use crate::models::receptive::Placement;
-use crate::{Result, explain};
 
 /// Steps of each curve in the viewer (fewer than `unsee evaluate`'s 20: it runs while you look).
 const STEPS: u32 = 10;
@@ -33,7 +32,7 @@ pub struct CurveKey {
     /// The map whose order is tested.
     pub method: CamMethod,
     /// Its layer (gradient maps).
-    pub layer: String,
+    pub layer: &'static str,
     /// How pixels are removed.
     pub fill: InpaintParams,
 }
@@ -88,30 +87,11 @@ impl CurveRun {
         let gpu = &engine.gpu;
         let view = evaluate::model_view(pipeline, editor.original_image());
         let size = view.dimensions();
-        let input = pipeline.spec.size;
-        let (map, place) = match key.method {
-            CamMethod::Cam => (
-                explain::cam_map(gpu, pipeline, &view, key.class)?,
-                Placement::receptive(key.model, input, size),
-            ),
-            CamMethod::Gradient(method) => {
-                let map = gradcam::gradient_map(
-                    gpu,
-                    pipeline,
-                    pipeline.input_from_image(&view),
-                    key.class,
-                    &key.layer,
-                    method,
-                )?
-                .positive();
-                let place = if key.layer == gradcam::last_layer(key.model) {
-                    Placement::receptive(key.model, input, size)
-                } else {
-                    Placement::even(map.grid, size)
-                };
-                (map, place)
-            }
+        let gradient = match key.method {
+            CamMethod::Cam => None,
+            CamMethod::Gradient(method) => Some((method, key.layer)),
         };
+        let (map, place) = evaluate::class_map(gpu, pipeline, &view, key.class, gradient)?;
         let orders = [
             curves::order_by_map(&map, &place, size),
             curves::random_order(size, evaluate::random_block(size), 0),

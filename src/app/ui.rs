@@ -513,7 +513,7 @@ fn cam_method_picker(ui: &mut egui::Ui, state: &mut ViewerState) {
     let layers = gradcam::layers(settings.model);
     let current = settings.layer_name();
     egui::ComboBox::from_label("layer")
-        .selected_text(current.clone())
+        .selected_text(current)
         .show_ui(ui, |ui| {
             for (i, name) in layers.iter().enumerate() {
                 if ui.selectable_label(*name == current, name).clicked() {

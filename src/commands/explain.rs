@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use unsee::classify::{ClassifyPipeline, Inference};
 use unsee::explain::colormap::{self, Scale};
+use unsee::explain::evaluate;
 use unsee::explain::gradcam::{self, GradMethod};
 use unsee::explain::{self, Windows};
 use unsee::gpu::{GpuContext, GpuOptions};
@@ -58,41 +59,25 @@ pub fn run(
     };
     let start = std::time::Instant::now();
     let size = img.dimensions();
-    let input = pipeline.spec.size;
     let kind = pipeline.kind;
+    let layer = args
+        .layer
+        .clone()
+        .unwrap_or_else(|| gradcam::last_layer(kind).to_string());
     // Each method's map, how its values read, and where its cells sit on the image.
     let (map, scale, place) = match args.method {
-        ExplainMethod::Cam => (
-            explain::cam_map(&gpu, &pipeline, &img, class)?,
-            Scale::Unsigned,
-            Placement::receptive(kind, input, size),
-        ),
+        ExplainMethod::Cam => {
+            let (map, place) = evaluate::class_map(&gpu, &pipeline, &img, class, None)?;
+            (map, Scale::Unsigned, place)
+        }
         ExplainMethod::Gradcam | ExplainMethod::Hirescam => {
-            let layer = args
-                .layer
-                .clone()
-                .unwrap_or_else(|| gradcam::last_layer(kind).to_string());
             let method = if args.method == ExplainMethod::Gradcam {
                 GradMethod::GradCam
             } else {
                 GradMethod::HiResCam
             };
-            let map = gradcam::gradient_map(
-                &gpu,
-                &pipeline,
-                pipeline.input_from_image(&img),
-                class,
-                &layer,
-                method,
-            )?
-            .positive();
-            // Cells of the last layer sit at their receptive-field centres; earlier layers'
-            // finer grids are spread evenly.
-            let place = if layer == gradcam::last_layer(kind) {
-                Placement::receptive(kind, input, size)
-            } else {
-                Placement::even(map.grid, size)
-            };
+            let gradient = Some((method, layer.as_str()));
+            let (map, place) = evaluate::class_map(&gpu, &pipeline, &img, class, gradient)?;
             (map, Scale::Unsigned, place)
         }
         ExplainMethod::Occlusion => {
@@ -157,7 +142,7 @@ pub fn run(
             "method": format!("{:?}", args.method).to_lowercase(),
             "grid": [map.grid.0, map.grid.1],
             "layer": matches!(args.method, ExplainMethod::Gradcam | ExplainMethod::Hirescam)
-                .then(|| args.layer.clone().unwrap_or_else(|| gradcam::last_layer(kind).to_string())),
+                .then_some(&layer),
             "score": (args.method == ExplainMethod::Occlusion).then(|| args.score.name()),
             "range": colormap::range(&map, scale),
             "strongest_cell": [bx, by],

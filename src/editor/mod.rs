@@ -81,11 +81,12 @@ pub enum CamMethod {
 
 impl ViewSettings {
     /// The gradient map's layer name for the current model.
-    pub fn layer_name(&self) -> String {
+    pub fn layer_name(&self) -> &'static str {
         let layers = crate::explain::gradcam::layers(self.model);
-        self.cam_layer
-            .and_then(|i| layers.get(i).cloned())
-            .unwrap_or_else(|| crate::explain::gradcam::last_layer(self.model).to_string())
+        self.cam_layer.and_then(|i| layers.get(i)).map_or_else(
+            || crate::explain::gradcam::last_layer(self.model),
+            String::as_str,
+        )
     }
 }
 

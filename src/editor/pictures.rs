@@ -40,7 +40,7 @@ impl Editor {
             CamMethod::Gradient(_) => (
                 gradcam::layers(settings.model)
                     .iter()
-                    .position(|l| *l == layer_name),
+                    .position(|l| l == layer_name),
                 !last,
             ),
         };
@@ -73,7 +73,7 @@ impl Editor {
                 let gpu = &engine.gpu;
                 let map = |image: &wgpu::Texture| -> Result<Tensor<2>> {
                     let input = pipeline.input_from_texture(gpu, image)?;
-                    gradcam::gradient_tensor(pipeline, input, class, &layer_name, method).map(relu)
+                    gradcam::gradient_tensor(pipeline, input, class, layer_name, method).map(relu)
                 };
                 vec![map(&self.original)?, map(&self.modified)?]
             }

@@ -100,6 +100,38 @@ pub fn model_view(pipeline: &ClassifyPipeline, img: &RgbaImage) -> RgbaImage {
     image::imageops::resize(img, s, s, image::imageops::FilterType::Triangle)
 }
 
+/// The class activation map of `class` on `img` (`gradient`: None), or a gradient map at a layer
+/// (ReLU'd: the evidence for the class), with where its cells sit: the last layer's at its
+/// receptive-field centres, an earlier layer's spread evenly.
+pub fn class_map(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    img: &RgbaImage,
+    class: usize,
+    gradient: Option<(GradMethod, &str)>,
+) -> Result<(Map, Placement)> {
+    let (size, input, kind) = (img.dimensions(), pipeline.spec.size, pipeline.kind);
+    let Some((method, layer)) = gradient else {
+        let map = cam_map(gpu, pipeline, img, class)?;
+        return Ok((map, Placement::receptive(kind, input, size)));
+    };
+    let map = gradcam::gradient_map(
+        gpu,
+        pipeline,
+        pipeline.input_from_image(img),
+        class,
+        layer,
+        method,
+    )?
+    .positive();
+    let place = if layer == gradcam::last_layer(kind) {
+        Placement::receptive(kind, input, size)
+    } else {
+        Placement::even(map.grid, size)
+    };
+    Ok((map, place))
+}
+
 /// The importance map of `method` for `class` on `view` (an image at the model's input size),
 /// with where its cells sit.
 pub fn importance(
@@ -112,25 +144,12 @@ pub fn importance(
     settings: &EvalSettings,
 ) -> Result<Option<(Map, Placement)>> {
     let size = view.dimensions();
-    let input = pipeline.spec.size;
     Ok(match method {
-        Explanation::Cam => {
-            let map = cam_map(gpu, pipeline, view, class)?;
-            let place = Placement::receptive(pipeline.kind, input, size);
-            Some((map, place))
-        }
+        Explanation::Cam => Some(class_map(gpu, pipeline, view, class, None)?),
         Explanation::Gradcam => {
-            let map = gradcam::gradient_map(
-                gpu,
-                pipeline,
-                pipeline.input_from_image(view),
-                class,
-                gradcam::last_layer(pipeline.kind),
-                GradMethod::GradCam,
-            )?
-            .positive();
-            let place = Placement::receptive(pipeline.kind, input, size);
-            Some((map, place))
+            let last = gradcam::last_layer(pipeline.kind);
+            let gradient = Some((GradMethod::GradCam, last));
+            Some(class_map(gpu, pipeline, view, class, gradient)?)
         }
         Explanation::Occlusion => {
             let windows = Windows::sliding(size, settings.window, settings.stride)?;

@@ -28,8 +28,14 @@ pub enum GradMethod {
 }
 
 /// The layers of `kind` where a gradient map can be taken, input to output (the names the models'
-/// forward passes report; `explain --layer` takes them).
-pub fn layers(kind: ModelKind) -> Vec<String> {
+/// forward passes report; `explain --layer` takes them). Built once: the viewer asks every frame.
+pub fn layers(kind: ModelKind) -> &'static [String] {
+    static LISTS: std::sync::OnceLock<[Vec<String>; 2]> = std::sync::OnceLock::new();
+    let lists = LISTS.get_or_init(|| ModelKind::ALL.map(layer_list));
+    &lists[ModelKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
+}
+
+fn layer_list(kind: ModelKind) -> Vec<String> {
     match kind {
         ModelKind::SqueezeNet => std::iter::once("conv1".to_string())
             .chain((2..=9).flat_map(|i| [format!("fire{i}.squeeze"), format!("fire{i}.expand")]))
@@ -157,7 +163,7 @@ mod tests {
         for kind in ModelKind::ALL {
             let names = layers(kind);
             assert_eq!(names.last().map(String::as_str), Some(last_layer(kind)));
-            let mut unique = names.clone();
+            let mut unique = names.to_vec();
             unique.sort();
             unique.dedup();
             assert_eq!(unique.len(), names.len());

@@ -36,6 +36,17 @@ fn dog_on_plain() -> (RgbaImage, GrayImage) {
     (img, mask)
 }
 
+/// An engine of its own (the viewer's editor holds one) with inference on burn's CPU backend.
+fn cpu_engine() -> unsee::engine::Engine {
+    let gpu = GpuContext::headless(&unsee::gpu::GpuOptions::from_arg(None)).unwrap();
+    unsee::engine::Engine::with_inference(
+        gpu,
+        common::models_dir(),
+        unsee::classify::Inference::Cpu,
+    )
+    .unwrap()
+}
+
 fn cpu_pipeline(gpu: &GpuContext, kind: ModelKind) -> ClassifyPipeline {
     ClassifyPipeline::with_inference(gpu, kind, Preset::Default, &common::models_dir(), false)
         .unwrap()
@@ -112,7 +123,7 @@ fn every_listed_layer_is_a_stage_of_the_forward_pass() {
         pipeline.forward_probed(input, &mut names);
         for layer in gradcam::layers(kind) {
             assert!(
-                names.0.contains(&layer),
+                names.0.contains(layer),
                 "{}: {layer} is listed but never reported",
                 kind.name()
             );
@@ -260,13 +271,7 @@ fn the_viewer_draws_gradient_maps_at_the_chosen_layer() {
     use unsee::editor::{CamMethod, Editor, ViewSettings};
     use unsee::gpu::texture::read_rgba;
     let Some(_) = common::gpu() else { return };
-    let gpu = GpuContext::headless(&unsee::gpu::GpuOptions::from_arg(None)).unwrap();
-    let mut engine = unsee::engine::Engine::with_inference(
-        gpu,
-        common::models_dir(),
-        unsee::classify::Inference::Cpu,
-    )
-    .unwrap();
+    let mut engine = cpu_engine();
     engine.pipeline(ModelKind::SqueezeNet).unwrap();
     let img = unsee::image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
     let img = image::imageops::resize(&img, 160, 120, image::imageops::FilterType::Triangle);
@@ -317,13 +322,7 @@ fn the_viewer_computes_deletion_curves_in_slices() {
     use unsee::app::curves::{CurveKey, CurveRun};
     use unsee::editor::{Editor, ViewSettings};
     let Some(_) = common::gpu() else { return };
-    let gpu = GpuContext::headless(&unsee::gpu::GpuOptions::from_arg(None)).unwrap();
-    let mut engine = unsee::engine::Engine::with_inference(
-        gpu,
-        common::models_dir(),
-        unsee::classify::Inference::Cpu,
-    )
-    .unwrap();
+    let mut engine = cpu_engine();
     let img = unsee::image_io::load_image(&common::models_dir().join("gallery/dog.jpg")).unwrap();
     let editor = Editor::new(&engine, &img).unwrap();
     let settings = ViewSettings {
