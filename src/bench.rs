@@ -60,6 +60,9 @@ pub struct Timing {
     /// Our passes' GPU dispatches per run, for the stroke cases.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatches: Option<u64>,
+    /// For `stroke/host/*`: the median host time of each phase of the job, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_phases: Option<crate::host_clock::HostPhases>,
     /// Timed runs (after warm-up).
     pub n: usize,
 }
@@ -110,6 +113,7 @@ pub fn time_case_with_setup(
         p95_ms,
         gpu_median_ms,
         dispatches: None,
+        host_phases: None,
         n,
     })
 }
@@ -348,24 +352,7 @@ pub fn standard_strokes(w: u32, h: u32) -> (Vec<crate::editor::Stroke>, crate::e
     )
 }
 
-/// Nanoseconds of CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`); `None` where the
-/// OS has no such clock. Time spent blocked (waiting on the GPU) is not counted.
-pub fn thread_cpu_ns() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
+pub use crate::host_clock::thread_cpu_ns;
 
 /// What one live stroke → answer round cost.
 #[derive(Clone, Copy, Debug)]
@@ -378,6 +365,8 @@ pub struct StrokeRound {
     pub frame_ms: f64,
     /// Our passes' GPU dispatches in the round (burn's kernels not counted).
     pub dispatches: u64,
+    /// Where the host's time in that frame went, by phase of the job.
+    pub phases: crate::host_clock::HostPhases,
 }
 
 /// A live edit driven through the real editor, as the viewer drives it: the standard strokes on
@@ -448,6 +437,7 @@ impl StrokeBench {
             host_ms,
             frame_ms,
             dispatches: crate::passes::dispatches() - dispatches,
+            phases: self.editor.stats.host,
         })
     }
 }

@@ -17,12 +17,14 @@ pub mod error;
 pub mod explain;
 pub mod figure;
 pub mod gpu;
+pub mod host_clock;
 pub mod image_io;
 pub mod inpaint;
 pub mod limits;
 pub mod models;
 pub mod output;
 pub mod passes;
+pub mod plan;
 pub mod session;
 
 pub use error::{Error, Result};

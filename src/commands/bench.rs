@@ -304,6 +304,7 @@ fn host_case(
         Inference::Gpu,
     )?;
     let (mut host, mut frame) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut phases: [Vec<f64>; 5] = Default::default();
     let mut dispatches = 0;
     for i in 0..warmup + n {
         let round = edit.once()?;
@@ -311,17 +312,37 @@ fn host_case(
             host.push(round.host_ms);
             frame.push(round.frame_ms);
             dispatches = round.dispatches;
+            let p = round.phases;
+            for (v, x) in phases
+                .iter_mut()
+                .zip([p.paint, p.plan, p.fill, p.classify, p.readback])
+            {
+                v.push(x);
+            }
         }
     }
     let (median_ms, p95_ms) = bench::percentiles(&mut host);
     let (frame_ms, _) = bench::percentiles(&mut frame);
-    eprintln!("\r{HOST_CASE}: the frame that records a job took {frame_ms:.1} ms of wall time");
+    let [paint, plan, fill, classify, readback] = phases.map(|mut v| bench::percentiles(&mut v).0);
+    let host_phases = unsee::host_clock::HostPhases {
+        paint,
+        plan,
+        fill,
+        classify,
+        readback,
+    };
+    eprintln!(
+        "\r{HOST_CASE}: the frame that records a job took {frame_ms:.1} ms of wall time; \
+         host medians: paint {paint:.2}, plan {plan:.2}, fill {fill:.2}, classify {classify:.2}, \
+         readback {readback:.2} ms"
+    );
     Ok(Timing {
         name: HOST_CASE.to_owned(),
         median_ms,
         p95_ms,
         gpu_median_ms: None,
         dispatches: Some(dispatches),
+        host_phases: Some(host_phases),
         n,
     })
 }

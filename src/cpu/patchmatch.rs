@@ -1,4 +1,4 @@
-//! CPU mirror of `shaders/patchmatch.wgsl`: the same schedule (`passes::patchmatch::schedule`),
+//! CPU mirror of `shaders/patchmatch.wgsl`: the same schedule (`plan::patchmatch::schedule`),
 //! the same double-buffered parallel steps and the same PCG random numbers, so a fixed seed gives
 //! a comparable nearest-neighbour field. Slow and plain, for tests.
 
@@ -6,8 +6,8 @@
 
 use image::{GrayImage, RgbaImage};
 
-use crate::passes::HoleBounds;
-use crate::passes::patchmatch::{PatchMatchParams, Step, plan_levels, schedule};
+use crate::plan::HoleBounds;
+use crate::plan::patchmatch::{PatchMatchParams, Step, plan_levels, schedule};
 use crate::{Result, cpu};
 
 const FAR: f32 = 3.0e38;

@@ -12,6 +12,7 @@ use super::{Editor, Scores, ViewSettings};
 use crate::engine::Engine;
 use crate::gpu::readback::Readback;
 use crate::gpu::texture;
+use crate::host_clock::{HostPhases, Lap};
 use crate::inpaint::{InpaintParams, Method};
 use crate::passes::HoleBounds;
 use crate::{Error, Result};
@@ -108,12 +109,17 @@ impl Editor {
         if let Some(t) = stages.as_mut() {
             t.stamp(&gpu.device, &gpu.queue, 0);
         }
+        let mut host = HostPhases {
+            paint: std::mem::take(&mut self.paint_cpu_ms),
+            ..HostPhases::default()
+        };
         if let Plan::Modified { refill: true, .. } = plan {
-            self.inpaint(engine, &settings.inpaint, warm)?;
+            (host.plan, host.fill) = self.inpaint(engine, &settings.inpaint, warm)?;
         }
         if let Some(t) = stages.as_mut() {
             t.stamp(&gpu.device, &gpu.queue, 1);
         }
+        let mut lap = Lap::start();
         let image = match plan {
             Plan::Modified { .. } => &self.modified,
             Plan::Original(_) => &self.original,
@@ -122,11 +128,16 @@ impl Editor {
         let input = pipeline.input_from_texture(gpu, image)?;
         let out = pipeline.forward(input);
         let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        crate::gpu::burn_buffer::flush(&probabilities)?;
         if let Some(t) = stages.as_mut() {
-            crate::gpu::burn_buffer::flush(&probabilities)?;
             t.stamp(&gpu.device, &gpu.queue, 2);
         }
+        host.classify = lap.lap();
         let readback = Readback::start(gpu, &probabilities)?;
+        host.readback = lap.lap();
+        if matches!(plan, Plan::Modified { .. }) {
+            self.stats.host = host;
+        }
         Ok(Answer::Gpu(Box::new((readback, out.features))))
     }
 
@@ -249,8 +260,17 @@ impl Editor {
     /// Restores the modified image from the original and fills the hole (recorded on the queue).
     /// PatchMatch warm-starts (`warm`) only for live previews; where it cannot work (no known
     /// patch to copy from) Telea fills instead, with a notice — a choice made by the state alone,
-    /// so the fill stays canonical.
-    fn inpaint(&mut self, engine: &Engine, params: &InpaintParams, warm: bool) -> Result<()> {
+    /// so the fill stays canonical. Returns the host's CPU time (ms) planning the fill and
+    /// recording it.
+    fn inpaint(
+        &mut self,
+        engine: &Engine,
+        params: &InpaintParams,
+        warm: bool,
+    ) -> Result<(f64, f64)> {
+        let mut lap = Lap::start();
+        let hole = HoleBounds::from_mask(&self.hole_plan);
+        let plan_ms = lap.lap();
         let device = &engine.gpu.device;
         let mut encoder = device.create_command_encoder(&Default::default());
         encoder.copy_texture_to_texture(
@@ -259,7 +279,7 @@ impl Editor {
             texture::extent(self.size.0, self.size.1),
         );
         self.pm_primed = false;
-        if let Some(hole) = HoleBounds::from_mask(&self.hole_plan) {
+        if let Some(hole) = hole {
             let mut fill = |p: &InpaintParams, cache: &mut crate::passes::PatchMatchCache| {
                 engine.inpainter.encode(
                     device,
@@ -295,6 +315,6 @@ impl Editor {
             ));
         }
         engine.gpu.queue.submit([encoder.finish()]);
-        Ok(())
+        Ok((plan_ms, lap.lap()))
     }
 }

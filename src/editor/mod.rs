@@ -125,6 +125,8 @@ pub struct Stats {
     pub latency_ms: f64,
     /// Jobs completed.
     pub jobs: u64,
+    /// Where the host's CPU time went recording the last live job (GPU path).
+    pub host: crate::host_clock::HostPhases,
 }
 
 /// A photo under edit.
@@ -177,6 +179,8 @@ pub struct Editor {
     original_overlay: Option<crate::explain::Map>,
     overlay_version: u64,
     stages: Option<crate::gpu::timer::StageTimer>,
+    /// The host's CPU time painting strokes into the GPU mask since the last job started (ms).
+    paint_cpu_ms: f64,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -262,6 +266,7 @@ impl Editor {
             original_overlay: None,
             overlay_version: 0,
             stages: crate::gpu::timer::StageTimer::new(device, &engine.gpu.queue),
+            paint_cpu_ms: 0.0,
         })
     }
 
@@ -456,7 +461,9 @@ impl Editor {
     /// no new stroke, no changed setting and no landed job records no GPU work.
     pub fn update(&mut self, engine: &mut Engine, settings: &ViewSettings) -> Result<()> {
         self.collect(engine, false)?;
+        let mut lap = crate::host_clock::Lap::start();
         self.paint(engine);
+        self.paint_cpu_ms += lap.lap();
         self.start_job(engine, settings)?;
         self.update_cams(engine, settings)?;
         self.compose(engine, settings)

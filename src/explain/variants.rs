@@ -215,6 +215,8 @@ impl Eraser {
                     self.atlas.get_or_init(|| made)
                 }
             };
+            // Deepest first: the fill's later dispatches then cover only the atlas's top rows.
+            tiled.sort_by_key(|(_, _, hole)| std::cmp::Reverse(hole.depth));
             for chunk in tiled.chunks(atlas.tiles()) {
                 batch.push(self.fill_atlas(
                     gpu,
@@ -296,12 +298,13 @@ impl Eraser {
             &hole,
             &fill.telea,
             (w, h),
+            &chunk.iter().map(|(_, _, b)| b.depth).collect::<Vec<_>>(),
         )?;
         gpu.queue.submit([encoder.finish()]);
         phases.end(&format!(
-            "atlas Telea ({} tiles, depth {})",
+            "atlas Telea ({} tiles, depths {:?})",
             chunk.len(),
-            hole.depth
+            chunk.iter().map(|(_, _, b)| b.depth).collect::<Vec<_>>()
         ))?;
         let items: Vec<Item> = (0..chunk.len())
             .map(|k| Item {

@@ -1,8 +1,6 @@
 //! `TeleaPass`: Telea's fast-marching inpainting on the GPU (see `shaders/telea.wgsl` for the
 //! parallel schedule and how it differs from the sequential original in `src/cpu/telea.rs`).
 
-use image::GrayImage;
-
 use super::{DynamicUniforms, layout};
 use crate::Result;
 use crate::error::check_mask_size;
@@ -27,125 +25,7 @@ impl Default for TeleaParams {
     }
 }
 
-/// Where the hole is and how deep it can be: decides the region the passes cover and how many
-/// dispatches they need (the GPU is never asked, so nothing is read back).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HoleBounds {
-    /// Bounding box of the hole: x, y, width, height (image pixels).
-    pub rect: [u32; 4],
-    /// Upper bound of the distance from any hole pixel to the nearest known pixel.
-    pub depth: u32,
-}
-
-impl HoleBounds {
-    /// Bounds of the non-zero pixels of `mask`, or `None` for an empty mask. The depth comes from
-    /// a chamfer distance transform (3-4 weights), which never underestimates by more than 8%;
-    /// the margin added covers that and the eikonal solution's own excess.
-    pub fn from_mask(mask: &GrayImage) -> Option<Self> {
-        let (w, h) = (mask.width() as usize, mask.height() as usize);
-        let hole = |x: usize, y: usize| mask.as_raw()[y * w + x] != 0;
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        for y in 0..h {
-            for x in 0..w {
-                if hole(x, y) {
-                    x0 = x0.min(x);
-                    y0 = y0.min(y);
-                    x1 = x1.max(x);
-                    y1 = y1.max(y);
-                }
-            }
-        }
-        if x0 == usize::MAX {
-            return None;
-        }
-        // Chamfer distance (in thirds of a pixel) from each hole pixel to the nearest known one,
-        // over the hole's box grown by one pixel: everything outside the box is known, and beyond
-        // the image there is nothing known.
-        const INF: u32 = u32::MAX / 2;
-        let (rx0, ry0) = (x0.saturating_sub(1), y0.saturating_sub(1));
-        let (rx1, ry1) = ((x1 + 2).min(w), (y1 + 2).min(h));
-        let rw = rx1 - rx0;
-        let mut d: Vec<u32> = (ry0..ry1)
-            .flat_map(|y| (rx0..rx1).map(move |x| (x, y)))
-            .map(|(x, y)| if hole(x, y) { INF } else { 0 })
-            .collect();
-        let at = |d: &Vec<u32>, x: isize, y: isize| -> u32 {
-            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-                INF
-            } else if x < rx0 as isize || y < ry0 as isize || x >= rx1 as isize || y >= ry1 as isize
-            {
-                0
-            } else {
-                d[(y as usize - ry0) * rw + (x as usize - rx0)]
-            }
-        };
-        for y in ry0 as isize..ry1 as isize {
-            for x in rx0 as isize..rx1 as isize {
-                let i = (y as usize - ry0) * rw + (x as usize - rx0);
-                if d[i] == 0 {
-                    continue;
-                }
-                let m = [
-                    at(&d, x - 1, y) + 3,
-                    at(&d, x, y - 1) + 3,
-                    at(&d, x - 1, y - 1) + 4,
-                    at(&d, x + 1, y - 1) + 4,
-                ];
-                d[i] = d[i].min(m.into_iter().min().unwrap_or(INF));
-            }
-        }
-        for y in (ry0 as isize..ry1 as isize).rev() {
-            for x in (rx0 as isize..rx1 as isize).rev() {
-                let i = (y as usize - ry0) * rw + (x as usize - rx0);
-                if d[i] == 0 {
-                    continue;
-                }
-                let m = [
-                    at(&d, x + 1, y) + 3,
-                    at(&d, x, y + 1) + 3,
-                    at(&d, x + 1, y + 1) + 4,
-                    at(&d, x - 1, y + 1) + 4,
-                ];
-                d[i] = d[i].min(m.into_iter().min().unwrap_or(INF));
-            }
-        }
-        let max = d.iter().copied().max().unwrap_or(0);
-        if max >= INF {
-            return None; // the whole image is hole: nothing to fill from
-        }
-        let depth = (f64::from(max) / 3.0 * 1.1).ceil() as u32 + 2;
-        Some(Self {
-            rect: [
-                x0 as u32,
-                y0 as u32,
-                (x1 - x0 + 1) as u32,
-                (y1 - y0 + 1) as u32,
-            ],
-            depth,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hole_bounds_box_and_depth() {
-        // A 9-wide vertical band: depth 5 (the centre column is 5 from the nearest known pixel).
-        let mask = GrayImage::from_fn(40, 30, |x, _| {
-            image::Luma([u8::from((10..19).contains(&x)) * 255])
-        });
-        let b = HoleBounds::from_mask(&mask).unwrap();
-        assert_eq!(b.rect, [10, 0, 9, 30]);
-        assert!((5..=9).contains(&b.depth), "{}", b.depth);
-        // Touching the left border: the depth runs across the whole hole.
-        let edge = GrayImage::from_fn(40, 30, |x, _| image::Luma([u8::from(x < 12) * 255]));
-        assert!(HoleBounds::from_mask(&edge).unwrap().depth >= 12);
-        assert!(HoleBounds::from_mask(&GrayImage::new(5, 5)).is_none());
-        assert!(HoleBounds::from_mask(&GrayImage::from_pixel(5, 5, image::Luma([1]))).is_none());
-    }
-}
+pub use crate::plan::HoleBounds;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -158,6 +38,18 @@ struct Params {
     _pad: u32,
     tile: [u32; 2],
     // WGSL rounds the struct up to its 8-byte alignment: 40 bytes, no tail padding needed.
+}
+
+/// The length of the dispatch chain for a hole `depth` deep: Jacobi steps of the eikonal
+/// solve and fill bands. The front moves one pixel a step (up to √2 of T along a diagonal
+/// staircase), inside to the hole's depth and outside to twice the radius; the step count is
+/// even, so that the result ends in `t_a`.
+fn chain(depth: u32, radius: u32) -> (u32, u32) {
+    let depth = depth.max(1);
+    let steps = ((depth * 3).div_ceil(2) + 2)
+        .max(2 * radius + 4)
+        .next_multiple_of(2);
+    (steps, (depth + 1) * BANDS_PER_PIXEL)
 }
 
 /// Fills the masked pixels of an RGBA8 texture by Telea's method, on the GPU.
@@ -241,13 +133,28 @@ impl TeleaPass {
         params: &TeleaParams,
     ) -> Result<()> {
         let whole = (image.width(), image.height());
-        self.encode_tiled(device, encoder, image, mask, output, hole, params, whole)
+        self.encode_tiled(
+            device,
+            encoder,
+            image,
+            mask,
+            output,
+            hole,
+            params,
+            whole,
+            &[],
+        )
     }
 
     /// [`TeleaPass::encode`] for an atlas of independent images, each `tile` pixels, starting at
     /// the top-left corner: every tile is filled as if it were alone (neighbours across a tile
     /// edge count as beyond the image), all in one chain of dispatches. `hole.depth` must bound
     /// every tile's own depth (the deepest tile's [`HoleBounds::from_mask`]).
+    ///
+    /// `depths`, when not empty, is each tile's own depth in row-major order: a tile then gets
+    /// only the steps and bands its depth needs, as it would alone, and each dispatch covers the
+    /// tiles still at work — with the deepest tiles first, later dispatches shrink towards the
+    /// atlas's first tile. The last band still covers every tile, so a loose bound leaves no hole.
     #[allow(clippy::too_many_arguments)]
     pub fn encode_tiled(
         &self,
@@ -259,6 +166,7 @@ impl TeleaPass {
         hole: &HoleBounds,
         params: &TeleaParams,
         tile: (u32, u32),
+        depths: &[u32],
     ) -> Result<()> {
         if tile.0 == 0 || tile.1 == 0 {
             return Err(crate::Error::Invalid("an empty Telea tile".into()));
@@ -280,14 +188,30 @@ impl TeleaPass {
         let size = [x1 - x0, y1 - y0];
         let pixels = u64::from(size[0]) * u64::from(size[1]);
 
-        // Jacobi steps: the front moves one pixel a step (up to √2 of T along a diagonal
-        // staircase), inside to the hole's depth and outside to twice the radius. Even, so that
-        // the result ends in `t_a`.
-        let depth = hole.depth.max(1);
-        let steps = ((depth * 3).div_ceil(2) + 2)
-            .max(2 * radius + 4)
-            .next_multiple_of(2);
-        let bands = (depth + 1) * BANDS_PER_PIXEL;
+        let (steps, bands) = chain(hole.depth, radius);
+        // Per dispatch, the workgroups that cover every tile still at work (all of them without
+        // `depths`): the rows down to the last busy tile, and within a single row the columns.
+        let tile_chains: Vec<(u32, u32)> = depths.iter().map(|&d| chain(d, radius)).collect();
+        let cols = size[0].div_ceil(tile.0).max(1);
+        let all = [
+            super::workgroup_count(size[0], WORKGROUP),
+            super::workgroup_count(size[1], WORKGROUP),
+        ];
+        let groups_for = |busy: &dyn Fn(&(u32, u32)) -> bool| -> [u32; 2] {
+            if tile_chains.is_empty() {
+                return all;
+            }
+            let last = tile_chains.iter().rposition(busy).unwrap_or(0) as u32;
+            let (rows, width) = if last < cols {
+                (1, (last + 1) * tile.0)
+            } else {
+                (last / cols + 1, size[0])
+            };
+            [
+                super::workgroup_count(width.min(size[0]), WORKGROUP),
+                super::workgroup_count((rows * tile.1).min(size[1]), WORKGROUP),
+            ]
+        };
 
         let entries: Vec<Params> = (0..=bands)
             .map(|band| Params {
@@ -370,10 +294,6 @@ impl TeleaPass {
             }],
         });
 
-        let groups = [
-            super::workgroup_count(size[0], WORKGROUP),
-            super::workgroup_count(size[1], WORKGROUP),
-        ];
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("telea.pass"),
             timestamp_writes: None,
@@ -381,25 +301,31 @@ impl TeleaPass {
         pass.set_pipeline(&self.init);
         pass.set_bind_group(0, &to_a, &[0]);
         pass.set_bind_group(1, &input, &[]);
-        super::dispatch(&mut pass, groups[0], groups[1], 1);
+        super::dispatch(&mut pass, all[0], all[1], 1);
 
         pass.set_pipeline(&self.eikonal);
         for step in 0..steps {
             pass.set_bind_group(0, if step % 2 == 0 { &to_b } else { &to_a }, &[0]);
-            super::dispatch(&mut pass, groups[0], groups[1], 1);
+            let [gx, gy] = groups_for(&|&(s, _)| step < s);
+            super::dispatch(&mut pass, gx, gy, 1);
         }
 
         // T is in t_a: `to_b` reads it.
         pass.set_pipeline(&self.fill);
         for band in 0..=bands {
             pass.set_bind_group(0, &to_b, &[uniforms.offset(band as usize)]);
-            super::dispatch(&mut pass, groups[0], groups[1], 1);
+            let [gx, gy] = if band == bands {
+                all
+            } else {
+                groups_for(&|&(_, b)| band <= b)
+            };
+            super::dispatch(&mut pass, gx, gy, 1);
         }
 
         pass.set_pipeline(&self.store);
         pass.set_bind_group(0, &to_b, &[0]);
         pass.set_bind_group(1, &out, &[]);
-        super::dispatch(&mut pass, groups[0], groups[1], 1);
+        super::dispatch(&mut pass, all[0], all[1], 1);
         Ok(())
     }
 }
