@@ -280,8 +280,26 @@ impl Editor {
         );
         self.pm_primed = false;
         if let Some(hole) = hole {
-            let mut fill = |p: &InpaintParams, cache: &mut crate::passes::PatchMatchCache| {
-                engine.inpainter.encode(
+            // Telea through the edit's kept buffers (nothing created per job); PatchMatch through
+            // its cache.
+            let telea = |scratch: &mut crate::passes::TeleaScratch,
+                         encoder: &mut wgpu::CommandEncoder| {
+                engine.inpainter.telea().encode_reusing(
+                    device,
+                    &engine.gpu.queue,
+                    encoder,
+                    &self.original,
+                    &self.mask,
+                    &self.modified,
+                    &hole,
+                    &params.telea,
+                    scratch,
+                )
+            };
+            self.notice = None;
+            match params.method {
+                Method::Telea => telea(&mut self.telea_scratch, &mut encoder)?,
+                Method::PatchMatch => match engine.inpainter.encode(
                     device,
                     &mut encoder,
                     &self.original,
@@ -289,23 +307,14 @@ impl Editor {
                     &self.modified,
                     &self.hole_plan,
                     &hole,
-                    p,
-                    cache,
+                    params,
+                    &mut self.pm_cache,
                     warm,
-                )
-            };
-            self.notice = None;
-            match params.method {
-                Method::Telea => fill(params, &mut self.pm_cache)?,
-                Method::PatchMatch => match fill(params, &mut self.pm_cache) {
+                ) {
                     Ok(()) => self.pm_primed = true,
                     Err(e) => {
                         self.notice = Some(format!("{e}; filled with Telea instead"));
-                        let telea = InpaintParams {
-                            method: Method::Telea,
-                            ..*params
-                        };
-                        fill(&telea, &mut self.pm_cache)?;
+                        telea(&mut self.telea_scratch, &mut encoder)?;
                     }
                 },
             }

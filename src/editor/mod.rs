@@ -173,6 +173,8 @@ pub struct Editor {
     pub notice: Option<String>,
     /// PatchMatch's buffers, kept for warm-started previews while a stroke is drawn.
     pm_cache: PatchMatchCache,
+    /// Telea's buffers and bind groups, kept for the image (a live job creates none).
+    telea_scratch: crate::passes::TeleaScratch,
     /// The cache holds the correspondences of the fill the modified image shows.
     pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
@@ -262,6 +264,7 @@ impl Editor {
             stats: Stats::default(),
             notice: None,
             pm_cache: PatchMatchCache::default(),
+            telea_scratch: Default::default(),
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,

@@ -15,7 +15,7 @@ pub use morphology::MorphologyPass;
 pub use paint::{PaintPass, Segment};
 pub use patchmatch::{PatchMatchCache, PatchMatchParams, PatchMatchPass};
 pub use preprocess::PreprocessPass;
-pub use telea::{HoleBounds, TeleaParams, TeleaPass};
+pub use telea::{HoleBounds, TeleaParams, TeleaPass, TeleaScratch};
 
 /// Compute dispatches our passes have recorded since the process started (the benchmarks report
 /// them per job; burn's own kernels are not counted).
@@ -99,30 +99,78 @@ pub struct DynamicUniforms {
     buffer: wgpu::Buffer,
     stride: u64,
     size: u64,
+    /// Entries the buffer holds.
+    capacity: usize,
 }
 
 impl DynamicUniforms {
     /// Packs `entries` at the device's uniform offset alignment.
     pub fn new<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, entries: &[T]) -> Self {
         use wgpu::util::DeviceExt;
-        let size = std::mem::size_of::<T>();
-        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
-        let stride = (size as u64).div_ceil(align) * align;
-        let mut bytes = vec![0u8; stride as usize * entries.len().max(1)];
-        for (i, e) in entries.iter().enumerate() {
-            let at = i * stride as usize;
-            bytes[at..at + size].copy_from_slice(bytemuck::bytes_of(e));
-        }
+        let (size, stride) = Self::layout::<T>(device);
         let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
-            contents: &bytes,
+            contents: &Self::pack(stride, entries),
             usage: wgpu::BufferUsages::UNIFORM,
         });
         Self {
             buffer,
             stride,
-            size: size as u64,
+            size,
+            capacity: entries.len().max(1),
         }
+    }
+
+    /// Room for `capacity` entries of `T`, written later with [`Self::write`] (kept between
+    /// jobs instead of made per job).
+    pub fn with_capacity<T: bytemuck::Pod>(
+        device: &wgpu::Device,
+        label: &str,
+        capacity: usize,
+    ) -> Self {
+        let (size, stride) = Self::layout::<T>(device);
+        let capacity = capacity.max(1);
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: stride * capacity as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            buffer,
+            stride,
+            size,
+            capacity,
+        }
+    }
+
+    /// Entries the buffer holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Writes `entries` (at most [`Self::capacity`]) through the queue: they land at the next
+    /// submit, before its command buffers, so the work recorded with them must be in that submit
+    /// (and no other work using this buffer with other entries).
+    pub fn write<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, entries: &[T]) {
+        let n = entries.len().min(self.capacity);
+        queue.write_buffer(&self.buffer, 0, &Self::pack(self.stride, &entries[..n]));
+    }
+
+    fn layout<T>(device: &wgpu::Device) -> (u64, u64) {
+        let size = std::mem::size_of::<T>() as u64;
+        let align = u64::from(device.limits().min_uniform_buffer_offset_alignment);
+        (size, size.div_ceil(align) * align)
+    }
+
+    fn pack<T: bytemuck::Pod>(stride: u64, entries: &[T]) -> Vec<u8> {
+        let size = std::mem::size_of::<T>();
+        let mut bytes = vec![0u8; stride as usize * entries.len().max(1)];
+        for (i, e) in entries.iter().enumerate() {
+            let at = i * stride as usize;
+            bytes[at..at + size].copy_from_slice(bytemuck::bytes_of(e));
+        }
+        bytes
     }
 
     /// The dynamic offset of entry `i`.

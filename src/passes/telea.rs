@@ -168,6 +168,66 @@ impl TeleaPass {
         tile: (u32, u32),
         depths: &[u32],
     ) -> Result<()> {
+        let textures = Textures {
+            image,
+            mask,
+            output,
+        };
+        self.record(device, encoder, textures, hole, params, tile, depths, None)
+    }
+
+    /// [`TeleaPass::encode`] with the buffers and bind groups kept in `scratch` (made on the
+    /// first fill, remade only when a fill needs more room or other textures): what the live
+    /// edit uses, so that a job creates no GPU resource. The fill's parameters are written
+    /// through `queue` and land at the next submit: submit the encoder before recording another
+    /// fill with the same scratch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_reusing(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+        hole: &HoleBounds,
+        params: &TeleaParams,
+        scratch: &mut TeleaScratch,
+    ) -> Result<()> {
+        let whole = (image.width(), image.height());
+        let textures = Textures {
+            image,
+            mask,
+            output,
+        };
+        self.record(
+            device,
+            encoder,
+            textures,
+            hole,
+            params,
+            whole,
+            &[],
+            Some((queue, scratch)),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        Textures {
+            image,
+            mask,
+            output,
+        }: Textures<'_>,
+        hole: &HoleBounds,
+        params: &TeleaParams,
+        tile: (u32, u32),
+        depths: &[u32],
+        reuse: Option<(&wgpu::Queue, &mut TeleaScratch)>,
+    ) -> Result<()> {
         if tile.0 == 0 || tile.1 == 0 {
             return Err(crate::Error::Invalid("an empty Telea tile".into()));
         }
@@ -224,7 +284,81 @@ impl TeleaPass {
                 tile: [tile.0, tile.1],
             })
             .collect();
-        let uniforms = DynamicUniforms::new(device, "telea.params", &entries);
+        let (fresh_state, fresh_io);
+        let (state, io) = match reuse {
+            None => {
+                let uniforms = DynamicUniforms::new(device, "telea.params", &entries);
+                fresh_state = self.state(device, pixels, uniforms);
+                fresh_io = self.io(device, image, mask, output);
+                (&fresh_state, &fresh_io)
+            }
+            Some((queue, scratch)) => {
+                // Room for the whole image, so one image needs one set of buffers.
+                let room = pixels.max(u64::from(w) * u64::from(h));
+                if !scratch
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| s.pixels >= pixels && s.uniforms.capacity() >= entries.len())
+                {
+                    scratch.state = None;
+                }
+                let state = scratch.state.get_or_insert_with(|| {
+                    let capacity = entries.len().next_power_of_two();
+                    let uniforms =
+                        DynamicUniforms::with_capacity::<Params>(device, "telea.params", capacity);
+                    self.state(device, room, uniforms)
+                });
+                state.uniforms.write(queue, &entries);
+                let same = |io: &Io| io.textures == [image, mask, output].map(Clone::clone);
+                if !scratch.io.as_ref().is_some_and(same) {
+                    scratch.io = None;
+                }
+                let io = scratch
+                    .io
+                    .get_or_insert_with(|| self.io(device, image, mask, output));
+                (&*state, &*io)
+            }
+        };
+        let uniforms = &state.uniforms;
+        let (to_a, to_b, input, out) = (&state.to_a, &state.to_b, &io.input, &io.output);
+
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("telea.pass"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.init);
+        pass.set_bind_group(0, to_a, &[0]);
+        pass.set_bind_group(1, input, &[]);
+        super::dispatch(&mut pass, all[0], all[1], 1);
+
+        pass.set_pipeline(&self.eikonal);
+        for step in 0..steps {
+            pass.set_bind_group(0, if step % 2 == 0 { to_b } else { to_a }, &[0]);
+            let [gx, gy] = groups_for(&|&(s, _)| step < s);
+            super::dispatch(&mut pass, gx, gy, 1);
+        }
+
+        // T is in t_a: `to_b` reads it.
+        pass.set_pipeline(&self.fill);
+        for band in 0..=bands {
+            pass.set_bind_group(0, to_b, &[uniforms.offset(band as usize)]);
+            let [gx, gy] = if band == bands {
+                all
+            } else {
+                groups_for(&|&(_, b)| band <= b)
+            };
+            super::dispatch(&mut pass, gx, gy, 1);
+        }
+
+        pass.set_pipeline(&self.store);
+        pass.set_bind_group(0, to_b, &[0]);
+        pass.set_bind_group(1, out, &[]);
+        super::dispatch(&mut pass, all[0], all[1], 1);
+        Ok(())
+    }
+
+    /// The working buffers for a region of up to `pixels`, and their two bind groups.
+    fn state(&self, device: &wgpu::Device, pixels: u64, uniforms: DynamicUniforms) -> State {
         let buffer = |label: &str| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -233,11 +367,14 @@ impl TeleaPass {
                 mapped_at_creation: false,
             })
         };
-        let color = buffer("telea.color");
-        let flags = buffer("telea.flags");
-        let t_a = buffer("telea.t_a");
-        let t_b = buffer("telea.t_b");
-        let state = |t_read: &wgpu::Buffer, t_write: &wgpu::Buffer| {
+        let buffers = [
+            buffer("telea.color"),
+            buffer("telea.flags"),
+            buffer("telea.t_a"),
+            buffer("telea.t_b"),
+        ];
+        let [color, flags, t_a, t_b] = &buffers;
+        let group = |t_read: &wgpu::Buffer, t_write: &wgpu::Buffer| {
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("telea.state"),
                 layout: &self.state_layout,
@@ -266,8 +403,24 @@ impl TeleaPass {
             })
         };
         // to_a: writes t_a (reads t_b); to_b: writes t_b (reads t_a).
-        let to_a = state(&t_b, &t_a);
-        let to_b = state(&t_a, &t_b);
+        let (to_a, to_b) = (group(t_b, t_a), group(t_a, t_b));
+        State {
+            pixels,
+            uniforms,
+            _buffers: buffers,
+            to_a,
+            to_b,
+        }
+    }
+
+    /// The bind groups of a fill's input and output textures.
+    fn io(
+        &self,
+        device: &wgpu::Device,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+    ) -> Io {
         let image_view = image.create_view(&Default::default());
         let mask_view = mask.create_view(&Default::default());
         let output_view = output.create_view(&Default::default());
@@ -285,7 +438,7 @@ impl TeleaPass {
                 },
             ],
         });
-        let out = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let output_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("telea.output"),
             layout: &self.output_layout,
             entries: &[wgpu::BindGroupEntry {
@@ -293,39 +446,44 @@ impl TeleaPass {
                 resource: wgpu::BindingResource::TextureView(&output_view),
             }],
         });
-
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("telea.pass"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&self.init);
-        pass.set_bind_group(0, &to_a, &[0]);
-        pass.set_bind_group(1, &input, &[]);
-        super::dispatch(&mut pass, all[0], all[1], 1);
-
-        pass.set_pipeline(&self.eikonal);
-        for step in 0..steps {
-            pass.set_bind_group(0, if step % 2 == 0 { &to_b } else { &to_a }, &[0]);
-            let [gx, gy] = groups_for(&|&(s, _)| step < s);
-            super::dispatch(&mut pass, gx, gy, 1);
+        Io {
+            textures: [image.clone(), mask.clone(), output.clone()],
+            input,
+            output: output_group,
         }
-
-        // T is in t_a: `to_b` reads it.
-        pass.set_pipeline(&self.fill);
-        for band in 0..=bands {
-            pass.set_bind_group(0, &to_b, &[uniforms.offset(band as usize)]);
-            let [gx, gy] = if band == bands {
-                all
-            } else {
-                groups_for(&|&(_, b)| band <= b)
-            };
-            super::dispatch(&mut pass, gx, gy, 1);
-        }
-
-        pass.set_pipeline(&self.store);
-        pass.set_bind_group(0, &to_b, &[0]);
-        pass.set_bind_group(1, &out, &[]);
-        super::dispatch(&mut pass, all[0], all[1], 1);
-        Ok(())
     }
+}
+
+/// The textures of one fill.
+struct Textures<'a> {
+    image: &'a wgpu::Texture,
+    mask: &'a wgpu::Texture,
+    output: &'a wgpu::Texture,
+}
+
+/// Working buffers (packed colours, flags, two T buffers), the parameters and the bind groups
+/// over them.
+struct State {
+    /// Pixels each buffer has room for.
+    pixels: u64,
+    uniforms: DynamicUniforms,
+    _buffers: [wgpu::Buffer; 4],
+    to_a: wgpu::BindGroup,
+    to_b: wgpu::BindGroup,
+}
+
+/// Bind groups of the textures a fill reads and writes, and which textures they are.
+struct Io {
+    textures: [wgpu::Texture; 3],
+    input: wgpu::BindGroup,
+    output: wgpu::BindGroup,
+}
+
+/// A live edit's Telea resources, kept between its fills ([`TeleaPass::encode_reusing`]): one
+/// image's worth of working buffers, the parameter buffer and the bind groups, so that a job
+/// records dispatches and writes its parameters but creates nothing.
+#[derive(Default)]
+pub struct TeleaScratch {
+    state: Option<State>,
+    io: Option<Io>,
 }

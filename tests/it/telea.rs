@@ -337,3 +337,53 @@ fn telea_atlas_tiles_fill_as_if_alone() {
     let last = image::imageops::crop_imm(&filled, 2 * w, h, w, h).to_image();
     assert_eq!(last, img, "a tile without a hole is untouched");
 }
+
+#[test]
+fn telea_kept_buffers_fill_like_fresh_ones() {
+    use unsee::gpu::texture::{read_rgba, upload_mask, upload_rgba};
+    use unsee::passes::{HoleBounds, TeleaScratch};
+    let Some(gpu) = common::gpu() else { return };
+    let (dev, queue) = (&gpu.device, &gpu.queue);
+    let inpainter = Inpainter::new(dev).unwrap();
+    let params = InpaintParams::default().telea;
+    let (dog, _, _) = load_case("dog");
+    let small = image::imageops::resize(&dog, 80, 60, image::imageops::FilterType::Triangle);
+    let large = image::imageops::resize(&dog, 120, 90, image::imageops::FilterType::Triangle);
+    let disc = |w: u32, h: u32, cx: i64, cy: i64, r: i64| {
+        GrayImage::from_fn(w, h, |x, y| {
+            let (dx, dy) = (i64::from(x) - cx, i64::from(y) - cy);
+            image::Luma([u8::from(dx * dx + dy * dy <= r * r) * 255])
+        })
+    };
+    // One scratch through fills that need less room, more room (a deeper hole: more bands),
+    // other textures and a larger image: each equals a fill with fresh resources.
+    let cases = [
+        (&small, disc(80, 60, 40, 30, 6)),
+        (&small, disc(80, 60, 20, 20, 18)),
+        (&small, disc(80, 60, 70, 50, 4)),
+        (&large, disc(120, 90, 60, 45, 30)),
+        (&large, disc(120, 90, 10, 80, 5)),
+    ];
+    let mut scratch = TeleaScratch::default();
+    for (k, (img, m)) in cases.iter().enumerate() {
+        let hole = HoleBounds::from_mask(m).unwrap();
+        let fill = |reuse: Option<&mut TeleaScratch>| {
+            let image = upload_rgba(dev, queue, img, "k.image").unwrap();
+            let mask = upload_mask(dev, queue, m, "k.mask");
+            let mut enc = dev.create_command_encoder(&Default::default());
+            let telea = inpainter.telea();
+            match reuse {
+                Some(s) => telea.encode_reusing(
+                    dev, queue, &mut enc, &image, &mask, &image, &hole, &params, s,
+                ),
+                None => telea.encode(dev, &mut enc, &image, &mask, &image, &hole, &params),
+            }
+            .unwrap();
+            queue.submit([enc.finish()]);
+            read_rgba(dev, queue, &image).unwrap()
+        };
+        let fresh = fill(None);
+        assert_ne!(&fresh, *img, "case {k}: the hole was filled");
+        assert_eq!(fill(Some(&mut scratch)), fresh, "case {k}");
+    }
+}
