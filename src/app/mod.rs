@@ -221,6 +221,9 @@ struct Viewer {
     gallery: Vec<PathBuf>,
     frames_left: Option<u32>,
     frame_index: u32,
+    /// When the scripted stroke's second frame began and when it was released: the frames in
+    /// between are the painting frames (`painting_fps`).
+    painting: (Option<Instant>, Option<Instant>),
     screenshot: Option<PathBuf>,
     /// `--save`: the session folder written after the scripted frames.
     save_at_exit: Option<PathBuf>,
@@ -351,6 +354,7 @@ impl Viewer {
             gallery,
             frames_left: options.frames,
             frame_index: 0,
+            painting: (None, None),
             screenshot: options.screenshot.clone(),
             save_at_exit: options.save.clone(),
             pending_save: false,
@@ -852,13 +856,28 @@ impl Viewer {
                 "frames": self.frame_index,
                 "seconds": elapsed,
                 "fps": f64::from(self.frame_index) / elapsed.max(1e-9),
+                "painting_fps": self.painting_fps(),
                 "jobs": stats.jobs,
                 "last_job_ms": stats.job_ms,
                 "last_fill_ms": stats.inpaint_ms,
                 "last_classify_ms": stats.classify_ms,
                 "last_stroke_to_answer_ms": stats.latency_ms,
+                "last_stroke_to_settled_ms": stats.settled_ms,
             })
         );
+    }
+
+    /// Frames a second while the scripted stroke was drawn (its first frame, which presses the
+    /// brush, left out); null without a stroke.
+    fn painting_fps(&self) -> Option<f64> {
+        let (Some(start), Some(end)) = self.painting else {
+            return None;
+        };
+        let total = self
+            .frames_left
+            .map_or(self.frame_index, |n| n + self.frame_index);
+        let frames = (total / 2).max(2) - 1;
+        Some(f64::from(frames) / end.duration_since(start).as_secs_f64().max(1e-9))
     }
 
     /// The scripted stroke of `--frames`: a zig-zag across the middle of the image over the first
@@ -888,8 +907,12 @@ impl Viewer {
         } else if i == 0 {
             editor.begin_stroke(false, (w.min(h) / 40.0).max(2.0), at(0));
         } else if i < stroke_frames {
+            if i == 1 {
+                self.painting.0 = Some(Instant::now());
+            }
             editor.extend_stroke(at(i));
         } else if i == stroke_frames {
+            self.painting.1 = Some(Instant::now());
             editor.end_stroke();
         }
         if self.frames_left == Some(2) {

@@ -1,6 +1,12 @@
 //! The edit's jobs on the CPU, for machines whose only adapter is a software rasterizer: a worker
 //! thread fills with the CPU implementation and classifies on burn's CPU backend, so the window
 //! keeps drawing meanwhile; the result is uploaded for display when it lands.
+//!
+//! While a stroke is being drawn a job is a *preview*: the hole is filled at the classifier's
+//! input size (what the model sees), which takes a few ms instead of a full-size fill's ~100, and
+//! the picture shows that fill scaled up inside the hole. Once the stroke is released the
+//! canonical job fills at full size, and that is the table a settled state shows (the same as
+//! `unsee inpaint` + `unsee classify`).
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -41,20 +47,52 @@ enum Input {
     Classify(Arc<RgbaImage>),
     /// Fill the original where the mask is set, then classify.
     Fill(Arc<RgbaImage>, GrayImage, InpaintParams),
+    /// A preview: fill the original squashed to the model's input size (given), then classify;
+    /// the full-size picture gets that fill scaled up in the hole.
+    Preview {
+        original: Arc<RgbaImage>,
+        small: Arc<RgbaImage>,
+        mask: GrayImage,
+        params: InpaintParams,
+    },
 }
 
 impl Editor {
     /// Starts `plan` on a worker thread; `collect` picks the answer up.
+    /// `preview`: fill at the model's input size (a stroke is being drawn).
     pub(super) fn start_cpu_job(
         &mut self,
         engine: &mut Engine,
         settings: &ViewSettings,
         plan: &Plan,
+        preview: bool,
     ) -> Result<CpuJob> {
         let pipeline = engine.require_shared(settings.model)?;
         let original = Arc::clone(&self.original_cpu);
         let input = match *plan {
             Plan::Original(_) => Input::Classify(original),
+            Plan::Modified { refill: true, .. } if preview => {
+                let size = pipeline.spec.size;
+                let small = match &self.preview_base {
+                    Some((s, small)) if *s == size => Arc::clone(small),
+                    _ => {
+                        let small = Arc::new(image::imageops::resize(
+                            &*original,
+                            size,
+                            size,
+                            image::imageops::FilterType::Triangle,
+                        ));
+                        self.preview_base = Some((size, Arc::clone(&small)));
+                        small
+                    }
+                };
+                Input::Preview {
+                    original,
+                    small,
+                    mask: self.hole_plan.clone(),
+                    params: settings.inpaint,
+                }
+            }
             Plan::Modified { refill: true, .. } => {
                 Input::Fill(original, self.hole_plan.clone(), settings.inpaint)
             }
@@ -78,6 +116,25 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
         Input::Fill(original, mask, params) => {
             let (img, notice) = fill(&original, &mask, &params)?;
             (Arc::new(img), true, notice)
+        }
+        Input::Preview {
+            original,
+            small,
+            mask,
+            params,
+        } => {
+            let small_mask = shrink_mask(&mask, small.dimensions());
+            let (filled, notice) = fill(&small, &small_mask, &params)?;
+            let (probabilities, features) = classify(pipeline, &filled)?;
+            let fill_ms = fill_start.elapsed().as_secs_f64() * 1e3;
+            return Ok(CpuAnswer {
+                filled: Some(Arc::new(scale_into_hole(&original, &mask, &filled))),
+                probabilities,
+                features,
+                notice,
+                fill_ms,
+                classify_ms: 0.0,
+            });
         }
     };
     let fill_ms = if filled {
@@ -123,5 +180,93 @@ fn fill(
             Ok(r) => Ok((r.image, None)),
             Err(e) => Ok((telea()?, Some(format!("{e}; filled with Telea instead")))),
         },
+    }
+}
+
+/// `mask` at `size`: a small pixel is hole if any full-size pixel under it is, or under one of
+/// its eight neighbours (the resize's triangle filter reaches that far, so the erased colours
+/// stay out of the known pixels the fill starts from).
+pub fn shrink_mask(mask: &GrayImage, (sw, sh): (u32, u32)) -> GrayImage {
+    let (w, h) = mask.dimensions();
+    let mut hit = GrayImage::new(sw, sh);
+    for (x, y, p) in mask.enumerate_pixels() {
+        if p[0] != 0 {
+            let (sx, sy) = (
+                (u64::from(x) * u64::from(sw) / u64::from(w.max(1))) as u32,
+                (u64::from(y) * u64::from(sh) / u64::from(h.max(1))) as u32,
+            );
+            hit.put_pixel(sx.min(sw - 1), sy.min(sh - 1), image::Luma([255]));
+        }
+    }
+    crate::cpu::morphology::apply(&mut hit, crate::cpu::morphology::MaskOp::Grow(1));
+    hit
+}
+
+/// `original` with its hole pixels (`mask`) taken from `small`, scaled up bilinearly: the
+/// picture of a preview.
+pub fn scale_into_hole(original: &RgbaImage, mask: &GrayImage, small: &RgbaImage) -> RgbaImage {
+    let (w, h) = original.dimensions();
+    let (sw, sh) = small.dimensions();
+    let mut out = original.clone();
+    let (fx, fy) = (sw as f32 / w as f32, sh as f32 / h as f32);
+    for (x, y, p) in mask.enumerate_pixels() {
+        if p[0] == 0 {
+            continue;
+        }
+        let u = ((x as f32 + 0.5) * fx - 0.5).clamp(0.0, (sw - 1) as f32);
+        let v = ((y as f32 + 0.5) * fy - 0.5).clamp(0.0, (sh - 1) as f32);
+        let (x0, y0) = (u.floor() as u32, v.floor() as u32);
+        let (x1, y1) = ((x0 + 1).min(sw - 1), (y0 + 1).min(sh - 1));
+        let (a, b) = (u - x0 as f32, v - y0 as f32);
+        let px = |x, y| small.get_pixel(x, y).0.map(f32::from);
+        let (p00, p10, p01, p11) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+        let mut c = [0u8; 4];
+        for k in 0..4 {
+            let top = p00[k] + (p10[k] - p00[k]) * a;
+            let bottom = p01[k] + (p11[k] - p01[k]) * a;
+            c[k] = (top + (bottom - top) * b).round().clamp(0.0, 255.0) as u8;
+        }
+        out.put_pixel(x, y, image::Rgba(c));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_mask_covers_every_hole_pixel_with_a_margin() {
+        let mut mask = GrayImage::new(100, 80);
+        mask.put_pixel(51, 40, image::Luma([255]));
+        let small = shrink_mask(&mask, (10, 8));
+        let holes: Vec<(u32, u32)> = small
+            .enumerate_pixels()
+            .filter(|p| p.2[0] != 0)
+            .map(|p| (p.0, p.1))
+            .collect();
+        assert!(holes.contains(&(5, 4)));
+        assert_eq!(holes.len(), 9, "{holes:?}");
+        assert!(
+            shrink_mask(&GrayImage::new(100, 80), (10, 8))
+                .pixels()
+                .all(|p| p[0] == 0)
+        );
+    }
+
+    #[test]
+    fn scale_into_hole_changes_only_the_hole() {
+        let original = RgbaImage::from_pixel(20, 10, image::Rgba([10, 20, 30, 255]));
+        let mut mask = GrayImage::new(20, 10);
+        mask.put_pixel(3, 4, image::Luma([1]));
+        let small = RgbaImage::from_pixel(5, 5, image::Rgba([200, 100, 50, 255]));
+        let out = scale_into_hole(&original, &mask, &small);
+        assert_eq!(out.get_pixel(3, 4).0, [200, 100, 50, 255]);
+        let changed = out
+            .pixels()
+            .zip(original.pixels())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(changed, 1);
     }
 }

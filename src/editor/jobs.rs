@@ -61,14 +61,16 @@ impl Editor {
         let mut canonical = plan.canonical(self.schedule.filled);
         let refill = matches!(plan, Plan::Modified { refill: true, .. });
         let warm = matches!(plan, Plan::Modified { warm: true, .. }) && self.pm_primed;
+        // On the CPU path a fill while the stroke is drawn is a preview at the model's size.
+        let preview = refill && !engine.inference_on_gpu && self.drawing();
         if refill {
-            canonical = !warm;
+            canonical = !warm && !preview;
         }
         self.schedule.started(&plan);
         let answer = if engine.inference_on_gpu {
             self.launch_gpu(engine, settings, plan, warm)?
         } else {
-            Answer::Cpu(self.start_cpu_job(engine, settings, &plan)?)
+            Answer::Cpu(self.start_cpu_job(engine, settings, &plan, preview)?)
         };
         self.job = Some(Job {
             plan,
@@ -234,7 +236,16 @@ impl Editor {
             Plan::Modified { .. } => {
                 self.modified_scores = Some(scores);
                 if !self.history.strokes().is_empty() || self.drawing() {
-                    self.stats.latency_ms = job.edited_at.elapsed().as_secs_f64() * 1e3;
+                    // Stroke → answer: the first answer of an edit (a preview while drawing);
+                    // stroke → settled: its canonical answer.
+                    let ms = job.edited_at.elapsed().as_secs_f64() * 1e3;
+                    if self.answered_edit != Some(job.edited_at) {
+                        self.answered_edit = Some(job.edited_at);
+                        self.stats.latency_ms = ms;
+                    }
+                    if job.canonical {
+                        self.stats.settled_ms = ms;
+                    }
                 }
             }
         }

@@ -121,8 +121,11 @@ pub struct Stats {
     pub inpaint_ms: f64,
     /// Last classification (ms), measured like `inpaint_ms`.
     pub classify_ms: f64,
-    /// Last stroke → new Modified table latency: first unanswered edit to its answer (ms).
+    /// Last stroke → new Modified table latency: an edit to its first answer (a preview while
+    /// the stroke is drawn, on the CPU path), ms.
     pub latency_ms: f64,
+    /// Last edit → its canonical answer (the full-size fill's table), ms.
+    pub settled_ms: f64,
     /// Jobs completed.
     pub jobs: u64,
     /// Where the host's CPU time went recording the last live job (GPU path).
@@ -175,6 +178,10 @@ pub struct Editor {
     pm_cache: PatchMatchCache,
     /// Telea's buffers and bind groups, kept for the image (a live job creates none).
     telea_scratch: crate::passes::TeleaScratch,
+    /// The original squashed to a model's input size, for previews on the CPU path.
+    preview_base: Option<(u32, std::sync::Arc<RgbaImage>)>,
+    /// The edit (its time) the Modified table last answered first.
+    answered_edit: Option<Instant>,
     /// The cache holds the correspondences of the fill the modified image shows.
     pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
@@ -265,6 +272,8 @@ impl Editor {
             notice: None,
             pm_cache: PatchMatchCache::default(),
             telea_scratch: Default::default(),
+            preview_base: None,
+            answered_edit: None,
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
