@@ -746,13 +746,17 @@ impl Viewer {
                         });
                     });
                 egui::Panel::bottom("status").show(ui, |ui| ui::status_bar(ui, state, &info));
-                egui::CentralPanel::default().show(ui, |ui| {
-                    if let (Some(e), Some((id, _))) = (editor, ids) {
-                        let (s, a) = view::image_view(ui, state, e.size, id);
-                        strokes = s;
-                        actions.extend(a);
-                    }
-                });
+                // No fill behind the picture: the window's clear colour is there already, and on
+                // a software rasterizer another full-window layer costs ~30 ms a repaint.
+                egui::CentralPanel::default()
+                    .frame(egui::Frame::NONE.inner_margin(8))
+                    .show(ui, |ui| {
+                        if let (Some(e), Some((id, _))) = (editor, ids) {
+                            let (s, a) = view::image_view(ui, state, e.size, id);
+                            strokes = s;
+                            actions.extend(a);
+                        }
+                    });
             })
         };
         self.apply(actions, strokes);
