@@ -26,6 +26,10 @@ struct Params {
     cam_enabled: u32,
     mask_alpha: f32,
     cam_opacity: f32,
+    // Top-left corner of the rectangle this dispatch draws (the rest of the picture is kept): a
+    // painted stroke redraws only where it changed the mask.
+    rect_origin: vec2<u32>,
+    rect_size: vec2<u32>,
 }
 
 // NOTE: keep in sync with WORKGROUP in src/passes/compose.rs.
@@ -93,11 +97,15 @@ fn diverging_alpha(t: f32) -> f32 {
 }
 
 @compute @workgroup_size(WORKGROUP, WORKGROUP)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) global_id: vec3<u32>) {
+    if global_id.x >= params.rect_size.x || global_id.y >= params.rect_size.y {
+        return;
+    }
+    let gid = global_id.xy + params.rect_origin;
     if gid.x >= params.size.x || gid.y >= params.size.y {
         return;
     }
-    let p = vec2<i32>(gid.xy);
+    let p = vec2<i32>(gid);
     var rgb: vec3<f32>;
     if gid.x < params.split {
         rgb = textureLoad(original, p, 0).rgb;
@@ -108,9 +116,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     if params.cam_enabled == 1u {
-        rgb = mix(rgb, viridis(cam_sample(gid.xy)), params.cam_opacity);
+        rgb = mix(rgb, viridis(cam_sample(gid)), params.cam_opacity);
     } else if params.cam_enabled == 2u {
-        let t = clamp(cam_sample(gid.xy), -1.0, 1.0);
+        let t = clamp(cam_sample(gid), -1.0, 1.0);
         rgb = mix(rgb, diverging(t), params.cam_opacity * diverging_alpha(t));
     }
     textureStore(output, p, vec4<f32>(rgb, 1.0));

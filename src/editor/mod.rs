@@ -182,6 +182,8 @@ pub struct Editor {
     preview_base: Option<(u32, std::sync::Arc<RgbaImage>)>,
     /// The edit (its time) the Modified table last answered first.
     answered_edit: Option<Instant>,
+    /// Where the mask changed since the pictures were last composed.
+    mask_change: MaskChange,
     /// The cache holds the correspondences of the fill the modified image shows.
     pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
@@ -190,6 +192,16 @@ pub struct Editor {
     stages: Option<crate::gpu::timer::StageTimer>,
     /// The host's CPU time painting strokes into the GPU mask since the last job started (ms).
     paint_cpu_ms: f64,
+}
+
+/// How the mask changed since the pictures were last composed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum MaskChange {
+    None,
+    /// Only strokes, all inside this rectangle (x0, y0, x1, y1, exclusive).
+    Rect([u32; 4]),
+    /// A whole-mask operation or a replay.
+    Whole,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -274,6 +286,7 @@ impl Editor {
             telea_scratch: Default::default(),
             preview_base: None,
             answered_edit: None,
+            mask_change: MaskChange::None,
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
@@ -323,6 +336,24 @@ impl Editor {
     }
 
     fn queue(&mut self, step: MaskStep) {
+        self.mask_change = match (step, self.mask_change) {
+            (MaskStep::Paint(seg), change) => {
+                // One pixel more than the capsule: the bound is floored/ceiled around a
+                // per-pixel-centre coverage test.
+                let r = cpu::paint::capsule_bounds(self.size, seg.a, seg.b, seg.radius + 1.0);
+                match change {
+                    MaskChange::None => MaskChange::Rect(r),
+                    MaskChange::Rect(d) => MaskChange::Rect([
+                        r[0].min(d[0]),
+                        r[1].min(d[1]),
+                        r[2].max(d[2]),
+                        r[3].max(d[3]),
+                    ]),
+                    MaskChange::Whole => MaskChange::Whole,
+                }
+            }
+            (MaskStep::Op(_), _) => MaskChange::Whole,
+        };
         apply_step(&mut self.hole_plan, step);
         self.pending.push(step);
         self.touched();
@@ -383,6 +414,7 @@ impl Editor {
     }
 
     fn rebuild(&mut self) {
+        self.mask_change = MaskChange::Whole;
         self.hole_plan = GrayImage::new(self.size.0, self.size.1);
         for step in self.history.steps() {
             apply_step(&mut self.hole_plan, step);

@@ -100,6 +100,20 @@ impl Editor {
         if self.composed == Some(key) {
             return Ok(());
         }
+        // Only the mask changed (a stroke being painted): redraw where it changed.
+        let rect = self
+            .composed
+            .filter(|k| {
+                ComposeKey {
+                    mask_version: key.mask_version,
+                    ..*k
+                } == key
+            })
+            .and(match self.mask_change {
+                super::MaskChange::Rect(r) => Some(r),
+                _ => None,
+            });
+        self.mask_change = super::MaskChange::None;
         let original_too = self.composed.is_none_or(|k| {
             k.cam != key.cam
                 || k.cam_opacity != key.cam_opacity
@@ -116,6 +130,7 @@ impl Editor {
             settings.mask_alpha,
             cams.map(|c| &c.2),
             None,
+            rect,
         )?;
         if original_too {
             let map = self.original_overlay.as_ref();
@@ -132,6 +147,7 @@ impl Editor {
                 0.0,
                 tensor,
                 map,
+                None,
             )?;
         }
         Ok(())
@@ -148,6 +164,7 @@ impl Editor {
         mask_alpha: f32,
         cam: Option<&Tensor<2>>,
         map: Option<&crate::explain::Map>,
+        rect: Option<[u32; 4]>,
     ) -> Result<()> {
         let device = &engine.gpu.device;
         let s = ComposeSettings {
@@ -166,6 +183,7 @@ impl Editor {
                 overlay,
                 output,
                 &s,
+                rect,
             );
             engine.gpu.queue.submit([encoder.finish()]);
         };

@@ -23,6 +23,8 @@ struct Params {
     cam_enabled: u32,
     mask_alpha: f32,
     cam_opacity: f32,
+    rect_origin: [u32; 2],
+    rect_size: [u32; 2],
 }
 
 /// A map to overlay: its buffer range (a `[h, w]` f32 tensor, 0..1 or signed −1..1) and grid
@@ -79,7 +81,8 @@ impl ComposePass {
         })
     }
 
-    /// Records the composition of `original`/`modified`/`mask` (+ `cam`) into `output`.
+    /// Records the composition of `original`/`modified`/`mask` (+ `cam`) into `output`: the
+    /// whole picture, or only `rect` (x0, y0, x1, y1, exclusive; the rest of `output` is kept).
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
@@ -91,8 +94,16 @@ impl ComposePass {
         cam: Option<CamOverlay<'_>>,
         output: &wgpu::Texture,
         settings: &ComposeSettings,
+        rect: Option<[u32; 4]>,
     ) {
         let (w, h) = (output.width(), output.height());
+        let [x0, y0, x1, y1] = rect.map_or([0, 0, w, h], |[x0, y0, x1, y1]| {
+            [x0.min(w), y0.min(h), x1.min(w), y1.min(h)]
+        });
+        let (rw, rh) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+        if rw == 0 || rh == 0 {
+            return;
+        }
         let params = Params {
             size: [w, h],
             cam_size: cam.as_ref().map_or([1, 1], |c| [c.size.0, c.size.1]),
@@ -102,6 +113,8 @@ impl ComposePass {
             cam_enabled: cam.as_ref().map_or(0, |c| if c.signed { 2 } else { 1 }),
             mask_alpha: settings.mask_alpha,
             cam_opacity: settings.cam_opacity,
+            rect_origin: [x0, y0],
+            rect_size: [rw, rh],
         };
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("compose.params"),
@@ -151,8 +164,8 @@ impl ComposePass {
         pass.set_bind_group(0, &bind_group, &[]);
         super::dispatch(
             &mut pass,
-            super::workgroup_count(w, WORKGROUP),
-            super::workgroup_count(h, WORKGROUP),
+            super::workgroup_count(rw, WORKGROUP),
+            super::workgroup_count(rh, WORKGROUP),
             1,
         );
     }

@@ -96,6 +96,7 @@ fn overlays_match_the_cpu_reference() {
             }),
             &output,
             &settings,
+            None,
         );
         queue.submit([enc.finish()]);
         let got = read_rgba(dev, queue, &output).unwrap();
@@ -129,4 +130,34 @@ fn overlays_match_the_cpu_reference() {
             assert!(untouched > 0 && untouched < (w * h) as usize, "{untouched}");
         }
     }
+    // A rectangle redraws only itself: inside it the new settings, outside the old picture.
+    let other = ComposeSettings {
+        split: 40,
+        mask_alpha: 0.9,
+        cam_opacity: 0.0,
+    };
+    let rect = [5, 4, 37, 15];
+    for (s, r) in [(&settings, None), (&other, Some(rect))] {
+        let mut enc = dev.create_command_encoder(&Default::default());
+        pass.encode(
+            dev, &mut enc, &tex_o, &tex_m, &tex_mask, None, &output, s, r,
+        );
+        queue.submit([enc.finish()]);
+    }
+    let got = read_rgba(dev, queue, &output).unwrap();
+    let before = compose(&original, &modified, &mask, None, &settings);
+    let after = compose(&original, &modified, &mask, None, &other);
+    let mut inside = 0;
+    for (x, y, p) in got.enumerate_pixels() {
+        let within = (rect[0]..rect[2]).contains(&x) && (rect[1]..rect[3]).contains(&y);
+        let want = if within {
+            after.get_pixel(x, y)
+        } else {
+            before.get_pixel(x, y)
+        };
+        let d = (0..3).map(|c| p[c].abs_diff(want[c])).max().unwrap();
+        assert!(d <= 1, "({x}, {y}) inside {within}: |Δ| {d}");
+        inside += usize::from(within && before.get_pixel(x, y) != after.get_pixel(x, y));
+    }
+    assert!(inside > 0, "the settings change the rectangle");
 }
