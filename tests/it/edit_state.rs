@@ -283,7 +283,26 @@ fn the_settled_table_equals_the_clis_inpaint_then_classify() {
         for p in [(60.0, 80.0), (90.0, 70.0), (70.0, 120.0)] {
             editor.extend_stroke(p);
         }
-        editor.end_stroke();
+        if inference == Inference::Cpu {
+            // While the stroke is drawn the CPU path answers with a preview (filled at the
+            // model's input size); released, that preview is no longer the answer.
+            let start = std::time::Instant::now();
+            while !editor.answers(&s) && start.elapsed().as_secs() < 120 {
+                editor.update(&mut engine, &s).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            assert!(
+                editor.answers(&s),
+                "a preview answers while the stroke is drawn"
+            );
+            editor.end_stroke();
+            assert!(
+                !editor.answers(&s),
+                "a released stroke needs the full-size fill"
+            );
+        } else {
+            editor.end_stroke();
+        }
         let (pixels, probabilities) = result(&mut engine, &mut editor, &s);
 
         let dir = common::output_dir(&format!("settled_vs_cli_{inference:?}"));
