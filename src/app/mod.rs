@@ -502,14 +502,7 @@ impl Viewer {
         };
 
         self.script_frame();
-        let settings = ViewSettings {
-            split: if self.state.show_original {
-                1.0
-            } else {
-                self.state.settings.split
-            },
-            ..self.state.settings.clone()
-        };
+        let settings = self.view_settings();
         if let Some(editor) = &mut self.editor
             && let Err(e) = editor.update(&mut self.engine, &settings)
         {
@@ -760,6 +753,16 @@ impl Viewer {
             })
         };
         self.apply(actions, strokes);
+        // Input reaches the edit after the panel is laid out: start its work now (paint the
+        // mask, start the job, compose), so the stroke shows in this frame and its job runs
+        // while this frame renders, instead of a frame later.
+        let settings = self.view_settings();
+        if had_input
+            && let Some(editor) = &mut self.editor
+            && let Err(e) = editor.update(&mut self.engine, &settings)
+        {
+            self.state.error = Some(e.to_string());
+        }
         self.egui_state
             .handle_platform_output(&self.window, output.platform_output);
 
@@ -869,6 +872,19 @@ impl Viewer {
                 "last_stroke_to_settled_ms": stats.settled_ms,
             })
         );
+    }
+
+    /// The settings the edit is drawn with (the split all the way over while the original is
+    /// held up).
+    fn view_settings(&self) -> ViewSettings {
+        ViewSettings {
+            split: if self.state.show_original {
+                1.0
+            } else {
+                self.state.settings.split
+            },
+            ..self.state.settings.clone()
+        }
     }
 
     /// Frames a second while the scripted stroke was drawn (its first frame, which presses the

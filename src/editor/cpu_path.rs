@@ -124,7 +124,11 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
             params,
         } => {
             let small_mask = shrink_mask(&mask, small.dimensions());
-            let (filled, notice) = fill(&small, &small_mask, &params)?;
+            // The shrunk hole can swallow the last known pixels of a nearly full mask: then the
+            // full-size fill answers (it is the canonical one, and may still work).
+            let Ok((filled, notice)) = fill(&small, &small_mask, &params) else {
+                return run(pipeline, Input::Fill(original, mask, params));
+            };
             let (probabilities, features) = classify(pipeline, &filled)?;
             let fill_ms = fill_start.elapsed().as_secs_f64() * 1e3;
             return Ok(CpuAnswer {
