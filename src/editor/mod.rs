@@ -184,6 +184,8 @@ pub struct Editor {
     answered_edit: Option<Instant>,
     /// Where the mask changed since the pictures were last composed.
     mask_change: MaskChange,
+    /// Gradient maps being computed on a worker thread (CPU path), for the state keyed.
+    cam_job: Option<(CamKey, CamReceiver)>,
     /// The cache holds the correspondences of the fill the modified image shows.
     pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
@@ -193,6 +195,9 @@ pub struct Editor {
     /// The host's CPU time painting strokes into the GPU mask since the last job started (ms).
     paint_cpu_ms: f64,
 }
+
+/// Where a worker's gradient maps (original, modified) arrive.
+type CamReceiver = std::sync::mpsc::Receiver<Result<Vec<Tensor<2>>>>;
 
 /// How the mask changed since the pictures were last composed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -287,6 +292,7 @@ impl Editor {
             preview_base: None,
             answered_edit: None,
             mask_change: MaskChange::None,
+            cam_job: None,
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
@@ -509,7 +515,7 @@ impl Editor {
         self.paint(engine);
         self.paint_cpu_ms += lap.lap();
         self.start_job(engine, settings)?;
-        self.update_cams(engine, settings)?;
+        self.update_cams(engine, settings, false)?;
         self.compose(engine, settings)
     }
 
@@ -530,7 +536,7 @@ impl Editor {
         {
             return Err(Error::Invalid(why.to_owned()));
         }
-        self.update_cams(engine, settings)?;
+        self.update_cams(engine, settings, true)?;
         self.compose(engine, settings)?;
         engine.gpu.wait_idle()
     }

@@ -14,7 +14,14 @@ use crate::passes::compose::CamOverlay;
 use crate::{Error, Result, cam};
 
 impl Editor {
-    pub(super) fn update_cams(&mut self, engine: &Engine, settings: &ViewSettings) -> Result<()> {
+    /// Brings the CAMs up to the answered state and the chosen class, method and layer (`wait`:
+    /// block for maps computed on a worker, as `settle` does).
+    pub(super) fn update_cams(
+        &mut self,
+        engine: &Engine,
+        settings: &ViewSettings,
+        wait: bool,
+    ) -> Result<()> {
         let Some(class) = settings.cam_class else {
             self.cams = None;
             return Ok(());
@@ -70,6 +77,12 @@ impl Editor {
                 if !self.is_current(settings) {
                     return Ok(());
                 }
+                if !pipeline.on_gpu {
+                    // On the CPU a backward pass takes a frame or more: it runs on a worker
+                    // thread, and the maps land in a later frame (keyed, so a changed state
+                    // drops them).
+                    return self.gradient_maps_on_worker(engine, settings, key, wait);
+                }
                 let gpu = &engine.gpu;
                 let map = |image: &wgpu::Texture| -> Result<Tensor<2>> {
                     let input = pipeline.input_from_texture(gpu, image)?;
@@ -81,6 +94,63 @@ impl Editor {
         let mut normed = cam::normalize(maps, settings.cam_common_scale).into_iter();
         let (a, b) = (normed.next(), normed.next());
         if let (Some(a), Some(b)) = (a, b) {
+            self.cams = Some((key, a, b));
+        }
+        Ok(())
+    }
+
+    /// The gradient maps of `key` on the CPU path: started on a worker thread for the original
+    /// and the image the table answers, picked up when they are done (`wait`: block for them, as
+    /// `settle` does; otherwise a later frame picks them up).
+    fn gradient_maps_on_worker(
+        &mut self,
+        engine: &Engine,
+        settings: &ViewSettings,
+        key: CamKey,
+        wait: bool,
+    ) -> Result<()> {
+        // Another state's maps are dropped (the worker is not waited for).
+        if self.cam_job.as_ref().is_none_or(|(k, _)| *k != key) {
+            let CamMethod::Gradient(method) = settings.cam_method else {
+                return Ok(());
+            };
+            let pipeline = engine.require_shared(settings.model)?;
+            let images = [
+                std::sync::Arc::clone(&self.original_cpu),
+                self.filled_cpu
+                    .clone()
+                    .unwrap_or_else(|| std::sync::Arc::clone(&self.original_cpu)),
+            ];
+            let (class, layer) = (key.class, settings.layer_name());
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let maps = images
+                    .iter()
+                    .map(|img| {
+                        let input = pipeline.input_from_image(img);
+                        gradcam::gradient_tensor(&pipeline, input, class, layer, method).map(relu)
+                    })
+                    .collect::<Result<Vec<_>>>();
+                let _ = tx.send(maps);
+            });
+            self.cam_job = Some((key, rx));
+        }
+        let Some((_, rx)) = &self.cam_job else {
+            return Ok(());
+        };
+        let stopped = || Error::Invalid("the gradient map job stopped".into());
+        let maps = if wait {
+            rx.recv().map_err(|_| stopped())?
+        } else {
+            match rx.try_recv() {
+                Ok(maps) => maps,
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
+            }
+        };
+        self.cam_job = None;
+        let mut normed = cam::normalize(maps?, settings.cam_common_scale).into_iter();
+        if let (Some(a), Some(b)) = (normed.next(), normed.next()) {
             self.cams = Some((key, a, b));
         }
         Ok(())
