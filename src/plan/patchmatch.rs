@@ -104,59 +104,156 @@ pub fn schedule(levels: usize, params: &PatchMatchParams, warm: bool) -> Vec<Ste
     steps
 }
 
-/// Halves a mask: a coarse pixel is hole if any of its (up to) four fine pixels is.
-pub fn downsample_mask(mask: &[bool], (w, h): (u32, u32)) -> (Vec<bool>, (u32, u32)) {
+/// Halves a mask (non-zero = hole): a coarse pixel is hole if any of its (up to) four fine
+/// pixels is. Row pairs are OR-ed a byte at a time.
+pub fn downsample_mask(mask: &[u8], (w, h): (u32, u32)) -> (Vec<u8>, (u32, u32)) {
+    let (w, h) = (w as usize, h as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let mut out = vec![false; (cw * ch) as usize];
-    for y in 0..h {
-        for x in 0..w {
-            if mask[(y * w + x) as usize] {
-                out[((y / 2) * cw + x / 2) as usize] = true;
-            }
+    let mut out = vec![0u8; cw * ch];
+    for (cy, row) in out.chunks_exact_mut(cw).enumerate() {
+        let top = &mask[2 * cy * w..(2 * cy + 1) * w];
+        let bottom = mask.get((2 * cy + 1) * w..(2 * cy + 2) * w).unwrap_or(top);
+        for (cx, o) in row.iter_mut().enumerate() {
+            let (x0, x1) = (2 * cx, (2 * cx + 1).min(w - 1));
+            *o = u8::from((top[x0] | top[x1] | bottom[x0] | bottom[x1]) != 0);
         }
     }
-    (out, (cw, ch))
+    (out, (cw as u32, ch as u32))
 }
 
-/// Whether some patch of radius `r` lies entirely in known pixels inside the image.
-pub fn has_legal_source(mask: &[bool], (w, h): (u32, u32), r: i32) -> bool {
+/// Whether some patch of radius `r` lies entirely in known pixels (zero) inside the image.
+pub fn has_legal_source(mask: &[u8], (w, h): (u32, u32), r: i32) -> bool {
     let (w, h) = (w as i32, h as i32);
     if w < 2 * r + 1 || h < 2 * r + 1 {
         return false;
     }
     // Rows of known runs, then a sliding check: fine for the coarse levels this is used on.
     (r..h - r).any(|y| {
-        (r..w - r)
-            .any(|x| (-r..=r).all(|dy| (-r..=r).all(|dx| !mask[((y + dy) * w + x + dx) as usize])))
+        (r..w - r).any(|x| {
+            (-r..=r).all(|dy| (-r..=r).all(|dx| mask[((y + dy) * w + x + dx) as usize] == 0))
+        })
     })
 }
 
 /// How many pyramid levels to use for `mask`: enough that the hole is a few pixels deep at the
 /// coarsest, no more than keeps legal sources there. Errors when not even level 0 has a legal
-/// source patch (image smaller than a patch, or a hole leaving no known patch).
+/// source patch (image smaller than a patch, or a hole leaving no known patch). Level 0 is the
+/// mask itself (no copy): a live PatchMatch job plans in well under a millisecond at 1024².
 pub fn plan_levels(mask: &GrayImage, depth: u32, params: &PatchMatchParams) -> Result<usize> {
     let r = params.radius();
-    let mut levels = vec![(
-        mask.as_raw().iter().map(|&m| m != 0).collect::<Vec<bool>>(),
-        mask.dimensions(),
-    )];
     let wanted = 1 + (f64::from(depth.max(1)) / 3.0).log2().ceil().max(0.0) as usize;
-    while levels.len() < wanted {
-        let (m, dims) = levels.last().expect("at least level 0");
+    // Levels 1.. (level 0 is `mask`).
+    let mut coarse: Vec<(Vec<u8>, (u32, u32))> = Vec::new();
+    while coarse.len() + 1 < wanted {
+        let (m, dims) = coarse
+            .last()
+            .map_or((mask.as_raw().as_slice(), mask.dimensions()), |(m, d)| {
+                (m.as_slice(), *d)
+            });
         if dims.0.min(dims.1) / 2 < 4 * params.patch {
             break;
         }
-        let next = downsample_mask(m, *dims);
-        levels.push(next);
+        let next = downsample_mask(m, dims);
+        coarse.push(next);
     }
-    while let Some((m, dims)) = levels.last() {
+    while let Some((m, dims)) = coarse.last() {
         if has_legal_source(m, *dims, r) {
-            return Ok(levels.len());
+            return Ok(coarse.len() + 1);
         }
-        levels.pop();
+        coarse.pop();
+    }
+    if has_legal_source(mask.as_raw(), mask.dimensions(), r) {
+        return Ok(1);
     }
     Err(Error::Invalid(format!(
         "PatchMatch needs at least one {0}x{0} patch of known pixels to copy from: the image is too small or the hole too large",
         params.patch
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain version: a bool per pixel, every level copied.
+    fn reference_levels(mask: &GrayImage, depth: u32, params: &PatchMatchParams) -> Option<usize> {
+        let down = |m: &[bool], (w, h): (u32, u32)| {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            let mut out = vec![false; (cw * ch) as usize];
+            for y in 0..h {
+                for x in 0..w {
+                    if m[(y * w + x) as usize] {
+                        out[((y / 2) * cw + x / 2) as usize] = true;
+                    }
+                }
+            }
+            (out, (cw, ch))
+        };
+        let legal = |m: &[bool], dims: (u32, u32)| {
+            let bytes: Vec<u8> = m.iter().map(|&b| u8::from(b)).collect();
+            has_legal_source(&bytes, dims, params.radius())
+        };
+        let mut levels = vec![(
+            mask.as_raw().iter().map(|&m| m != 0).collect::<Vec<bool>>(),
+            mask.dimensions(),
+        )];
+        let wanted = 1 + (f64::from(depth.max(1)) / 3.0).log2().ceil().max(0.0) as usize;
+        while levels.len() < wanted {
+            let (m, dims) = levels.last()?;
+            if dims.0.min(dims.1) / 2 < 4 * params.patch {
+                break;
+            }
+            let next = down(m, *dims);
+            levels.push(next);
+        }
+        while let Some((m, dims)) = levels.last() {
+            if legal(m, *dims) {
+                return Some(levels.len());
+            }
+            levels.pop();
+        }
+        None
+    }
+
+    #[test]
+    fn plan_levels_equals_the_plain_version() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u32| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % u64::from(n.max(1))) as u32
+        };
+        let params = PatchMatchParams::default();
+        for case in 0..40 {
+            let (w, h) = (20 + next(300), 20 + next(200));
+            let discs: Vec<(u32, u32, u32)> = (0..1 + next(5))
+                .map(|_| (next(w), next(h), 2 + next(10 + 4 * case)))
+                .collect();
+            let mask = GrayImage::from_fn(w, h, |x, y| {
+                let inside = discs.iter().any(|&(cx, cy, r)| {
+                    let (dx, dy) = (i64::from(x) - i64::from(cx), i64::from(y) - i64::from(cy));
+                    dx * dx + dy * dy <= i64::from(r * r)
+                });
+                image::Luma([if inside { 7 } else { 0 }])
+            });
+            let depth = crate::plan::HoleBounds::from_mask(&mask).map_or(1, |b| b.depth);
+            assert_eq!(
+                plan_levels(&mask, depth, &params).ok(),
+                reference_levels(&mask, depth, &params),
+                "case {case}: {w}x{h} {discs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn downsample_keeps_every_hole_pixel() {
+        // Odd sizes: the last column and row pair with themselves.
+        let mut m = vec![0u8; 5 * 3];
+        m[4] = 1; // (4, 0)
+        m[2 * 5] = 9; // (0, 2)
+        let (out, dims) = downsample_mask(&m, (5, 3));
+        assert_eq!(dims, (3, 2));
+        assert_eq!(out, vec![0, 0, 1, 1, 0, 0]);
+    }
 }
