@@ -114,11 +114,23 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 timer.as_ref().filter(|_| timed),
             )
         };
+        // Each fill case reports its dispatch count too: on a real GPU a Telea chain's time
+        // follows its dispatches (GPU ms / dispatches = the cost of one step).
+        let dispatches_of = |run: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<u64> {
+            let before = unsee::passes::dispatches();
+            run()?;
+            Ok(unsee::passes::dispatches() - before)
+        };
         if wanted(&name) {
             progress(results.len(), total, &name);
-            results.push(bench::time_case(&name, warmup, n, || {
+            let mut timing = bench::time_case(&name, warmup, n, || {
                 fill(&telea, &case, &mut cache, false, true)
+            })?;
+            timing.dispatches = Some(dispatches_of(&mut || {
+                fill(&telea, &case, &mut cache, false, false)?;
+                Ok(())
             })?);
+            results.push(timing);
         }
 
         // The sequential CPU fill the software path uses, on the same photo and mask.
@@ -134,9 +146,14 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
         let name = format!("patchmatch/{size}");
         if wanted(&name) {
             progress(results.len(), total, &name);
-            results.push(bench::time_case(&name, warmup, n, || {
+            let mut timing = bench::time_case(&name, warmup, n, || {
                 fill(&patchmatch, &case, &mut cache, false, true)
+            })?;
+            timing.dispatches = Some(dispatches_of(&mut || {
+                fill(&patchmatch, &case, &mut cache, false, false)?;
+                Ok(())
             })?);
+            results.push(timing);
         }
 
         // An added stroke: warm start from the fill of the standard mask (refilled, untimed,
