@@ -187,19 +187,34 @@ fn fill(
     }
 }
 
-/// `mask` at `size`: a small pixel is hole if any full-size pixel under it is, or under one of
-/// its eight neighbours (the resize's triangle filter reaches that far, so the erased colours
+/// `mask` at `size`: a small pixel is hole if any full-size pixel under it is (its footprint, at
+/// least one pixel, so an image smaller than the model's input maps without gaps), or under one
+/// of its eight neighbours (the resize's triangle filter reaches that far, so the erased colours
 /// stay out of the known pixels the fill starts from).
 pub fn shrink_mask(mask: &GrayImage, (sw, sh): (u32, u32)) -> GrayImage {
-    let (w, h) = mask.dimensions();
-    let mut hit = GrayImage::new(sw, sh);
-    for (x, y, p) in mask.enumerate_pixels() {
-        if p[0] != 0 {
-            let (sx, sy) = (
-                (u64::from(x) * u64::from(sw) / u64::from(w.max(1))) as u32,
-                (u64::from(y) * u64::from(sh) / u64::from(h.max(1))) as u32,
-            );
-            hit.put_pixel(sx.min(sw - 1), sy.min(sh - 1), image::Luma([255]));
+    let (w, h) = (mask.width() as usize, mask.height() as usize);
+    let (sw, sh) = (sw as usize, sh as usize);
+    // Source rows (columns) under small row (column) k: [lo, hi), never empty.
+    let span = |k: usize, n: usize, sn: usize| {
+        let lo = (k * n / sn).min(n.saturating_sub(1));
+        let hi = ((k + 1) * n).div_ceil(sn).clamp(lo + 1, n.max(1));
+        lo..hi
+    };
+    let raw = mask.as_raw();
+    let mut hit = GrayImage::new(sw as u32, sh as u32);
+    if w == 0 || h == 0 {
+        return hit;
+    }
+    for sy in 0..sh {
+        for sx in 0..sw {
+            let (xs, ys) = (span(sx, w, sw), span(sy, h, sh));
+            if ys.clone().any(|y| {
+                raw[y * w + xs.start..y * w + xs.end]
+                    .iter()
+                    .any(|&v| v != 0)
+            }) {
+                hit.put_pixel(sx as u32, sy as u32, image::Luma([255]));
+            }
         }
     }
     crate::cpu::morphology::apply(&mut hit, crate::cpu::morphology::MaskOp::Grow(1));
@@ -256,6 +271,27 @@ mod tests {
                 .pixels()
                 .all(|p| p[0] == 0)
         );
+    }
+
+    #[test]
+    fn shrink_mask_scales_a_small_image_up_without_gaps() {
+        // A 10x8 image under a 227² model: its hole pixels cover whole blocks of the small mask.
+        let mut mask = GrayImage::new(10, 8);
+        for x in 2..6 {
+            mask.put_pixel(x, 3, image::Luma([1]));
+        }
+        let small = shrink_mask(&mask, (227, 227));
+        // Every small pixel whose nearest source pixel is hole is hole (no gaps in between).
+        for sy in 0..227u32 {
+            for sx in 0..227u32 {
+                let (x, y) = (sx * 10 / 227, sy * 8 / 227);
+                if mask.get_pixel(x, y)[0] != 0 {
+                    assert_ne!(small.get_pixel(sx, sy)[0], 0, "({sx}, {sy})");
+                }
+            }
+        }
+        let holes = small.pixels().filter(|p| p[0] != 0).count();
+        assert!(holes < 227 * 227 / 4, "{holes}");
     }
 
     #[test]
