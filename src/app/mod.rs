@@ -757,11 +757,16 @@ impl Viewer {
         // mask, start the job, compose), so the stroke shows in this frame and its job runs
         // while this frame renders, instead of a frame later.
         let settings = self.view_settings();
-        if had_input
-            && let Some(editor) = &mut self.editor
-            && let Err(e) = editor.update(&mut self.engine, &settings)
-        {
-            self.state.error = Some(e.to_string());
+        if had_input && let Some(editor) = &mut self.editor {
+            let before = (editor.picture_version(), editor.stats.jobs);
+            if let Err(e) = editor.update(&mut self.engine, &settings) {
+                self.state.error = Some(e.to_string());
+            }
+            // A job landed or the pictures changed after the panel was laid out: the next
+            // frame shows them (this one was laid out with the old tables).
+            if (editor.picture_version(), editor.stats.jobs) != before {
+                self.window.request_redraw();
+            }
         }
         self.egui_state
             .handle_platform_output(&self.window, output.platform_output);

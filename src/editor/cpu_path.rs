@@ -129,15 +129,16 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
             let Ok((filled, notice)) = fill(&small, &small_mask, &params) else {
                 return run(pipeline, Input::Fill(original, mask, params));
             };
-            let (probabilities, features) = classify(pipeline, &filled)?;
             let fill_ms = fill_start.elapsed().as_secs_f64() * 1e3;
+            let classify_start = Instant::now();
+            let (probabilities, features) = classify(pipeline, &filled)?;
             return Ok(CpuAnswer {
                 filled: Some(Arc::new(scale_into_hole(&original, &mask, &filled))),
                 probabilities,
                 features,
                 notice,
                 fill_ms,
-                classify_ms: 0.0,
+                classify_ms: classify_start.elapsed().as_secs_f64() * 1e3,
             });
         }
     };
@@ -194,10 +195,12 @@ fn fill(
 pub fn shrink_mask(mask: &GrayImage, (sw, sh): (u32, u32)) -> GrayImage {
     let (w, h) = (mask.width() as usize, mask.height() as usize);
     let (sw, sh) = (sw as usize, sh as usize);
-    // Source rows (columns) under small row (column) k: [lo, hi), never empty.
+    // Source rows (columns) under small row (column) k: [lo, hi), never empty. Enlarging, the
+    // resize's filter reaches one source pixel beyond: so does the span.
     let span = |k: usize, n: usize, sn: usize| {
-        let lo = (k * n / sn).min(n.saturating_sub(1));
-        let hi = ((k + 1) * n).div_ceil(sn).clamp(lo + 1, n.max(1));
+        let reach = usize::from(sn > n);
+        let lo = (k * n / sn).min(n.saturating_sub(1)).saturating_sub(reach);
+        let hi = (((k + 1) * n).div_ceil(sn) + reach).clamp(lo + 1, n.max(1));
         lo..hi
     };
     let raw = mask.as_raw();

@@ -280,6 +280,8 @@ impl Editor {
         warm: bool,
     ) -> Result<(f64, f64)> {
         let mut lap = Lap::start();
+        // The modified texture is rewritten: the next composition must be whole.
+        self.mask_change = super::MaskChange::Whole;
         let hole = HoleBounds::from_mask(&self.hole_plan);
         let plan_ms = lap.lap();
         let device = &engine.gpu.device;

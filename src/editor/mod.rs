@@ -186,6 +186,8 @@ pub struct Editor {
     mask_change: MaskChange,
     /// Gradient maps being computed on a worker thread (CPU path), for the state keyed.
     cam_job: Option<(CamKey, CamReceiver)>,
+    /// The maps that failed on the worker (not tried again until the key changes).
+    cam_failed: Option<CamKey>,
     /// The cache holds the correspondences of the fill the modified image shows.
     pm_primed: bool,
     /// A map shown over the original picture instead of its CAM (an occlusion map).
@@ -219,6 +221,8 @@ struct CamKey {
     even: bool,
     common: bool,
     answered: Option<EditKey>,
+    /// The answer is canonical (a preview's maps are redrawn once the canonical answer lands).
+    canonical: bool,
     model: ModelKind,
 }
 
@@ -293,6 +297,7 @@ impl Editor {
             answered_edit: None,
             mask_change: MaskChange::None,
             cam_job: None,
+            cam_failed: None,
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
@@ -476,6 +481,7 @@ impl Editor {
     /// Whether frames must keep coming: a job in flight, or one to start.
     pub fn has_work(&self, settings: &ViewSettings) -> bool {
         self.job.is_some()
+            || self.cam_job.is_some()
             || self
                 .schedule
                 .next(&self.key(settings), self.drawing(), true)

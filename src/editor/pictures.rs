@@ -58,6 +58,7 @@ impl Editor {
             even,
             common: settings.cam_common_scale,
             answered: self.answered_key(),
+            canonical: self.schedule.modified.is_some_and(|(_, c)| c),
             model: settings.model,
         };
         if self.cams.as_ref().is_some_and(|(k, _, _)| *k == key) {
@@ -109,6 +110,9 @@ impl Editor {
         key: CamKey,
         wait: bool,
     ) -> Result<()> {
+        if self.cam_failed == Some(key) {
+            return Ok(());
+        }
         // Another state's maps are dropped (the worker is not waited for).
         if self.cam_job.as_ref().is_none_or(|(k, _)| *k != key) {
             let CamMethod::Gradient(method) = settings.cam_method else {
@@ -140,16 +144,24 @@ impl Editor {
         };
         let stopped = || Error::Invalid("the gradient map job stopped".into());
         let maps = if wait {
-            rx.recv().map_err(|_| stopped())?
+            rx.recv().map_err(|_| stopped())
         } else {
             match rx.try_recv() {
-                Ok(maps) => maps,
+                Ok(maps) => Ok(maps),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => Err(stopped()),
             }
         };
         self.cam_job = None;
-        let mut normed = cam::normalize(maps?, settings.cam_common_scale).into_iter();
+        // A failure is reported once and not retried every frame.
+        let maps = match maps.and_then(|m| m) {
+            Ok(maps) => maps,
+            Err(e) => {
+                self.cam_failed = Some(key);
+                return Err(e);
+            }
+        };
+        let mut normed = cam::normalize(maps, settings.cam_common_scale).into_iter();
         if let (Some(a), Some(b)) = (normed.next(), normed.next()) {
             self.cams = Some((key, a, b));
         }

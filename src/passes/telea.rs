@@ -151,10 +151,12 @@ impl TeleaPass {
     /// edge count as beyond the image), all in one chain of dispatches. `hole.depth` must bound
     /// every tile's own depth (the deepest tile's [`HoleBounds::from_mask`]).
     ///
-    /// `depths`, when not empty, is each tile's own depth in row-major order: a tile then gets
-    /// only the steps and bands its depth needs, as it would alone, and each dispatch covers the
-    /// tiles still at work — with the deepest tiles first, later dispatches shrink towards the
-    /// atlas's first tile. The last band still covers every tile, so a loose bound leaves no hole.
+    /// `depths`, when not empty, is each tile's own depth in row-major order (at most one per
+    /// tile): a tile then gets only the steps and bands its depth needs, as it would alone, and
+    /// each dispatch covers the tiles still at work — with the deepest tiles first, later
+    /// dispatches shrink towards the atlas's first tile. Each depth must then bound its tile's
+    /// T, as [`HoleBounds::from_mask`]'s does (with a margin): a tile's own last band has no
+    /// catch-all for deeper pixels, as the chain's last band has for the deepest tile.
     #[allow(clippy::too_many_arguments)]
     pub fn encode_tiled(
         &self,
@@ -249,6 +251,13 @@ impl TeleaPass {
         let pixels = u64::from(size[0]) * u64::from(size[1]);
 
         let (steps, bands) = chain(hole.depth, radius);
+        let tiles = u64::from(w.div_ceil(tile.0)) * u64::from(h.div_ceil(tile.1));
+        if depths.len() as u64 > tiles {
+            return Err(crate::Error::Invalid(format!(
+                "{} tile depths for an atlas of {tiles} tiles",
+                depths.len()
+            )));
+        }
         // Per dispatch, the workgroups that cover every tile still at work (all of them without
         // `depths`): the rows down to the last busy tile, and within a single row the columns.
         let tile_chains: Vec<(u32, u32)> = depths.iter().map(|&d| chain(d, radius)).collect();
