@@ -352,8 +352,6 @@ pub fn standard_strokes(w: u32, h: u32) -> (Vec<crate::editor::Stroke>, crate::e
     )
 }
 
-pub use crate::host_clock::thread_cpu_ns;
-
 /// What one live stroke → answer round cost.
 #[derive(Clone, Copy, Debug)]
 pub struct StrokeRound {
@@ -419,7 +417,7 @@ impl StrokeBench {
     pub fn once(&mut self) -> Result<StrokeRound> {
         self.rounds += 1;
         let dispatches = crate::passes::dispatches();
-        let cpu = thread_cpu_ns();
+        let mut host = crate::host_clock::Lap::start();
         let start = Instant::now();
         if self.rounds % 2 == 1 {
             self.editor.push_stroke(self.added.clone());
@@ -427,11 +425,8 @@ impl StrokeBench {
             self.editor.undo();
         }
         self.editor.update(&mut self.engine, &self.settings)?;
+        let host_ms = host.lap();
         let frame_ms = start.elapsed().as_secs_f64() * 1e3;
-        let host_ms = match (cpu, thread_cpu_ns()) {
-            (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e6,
-            _ => frame_ms,
-        };
         self.editor.settle(&mut self.engine, &self.settings)?;
         Ok(StrokeRound {
             host_ms,

@@ -61,10 +61,3 @@ pub struct HostPhases {
     /// Starting the scores' readback.
     pub readback: f64,
 }
-
-impl HostPhases {
-    /// The sum of the phases.
-    pub fn total(&self) -> f64 {
-        self.paint + self.plan + self.fill + self.classify + self.readback
-    }
-}

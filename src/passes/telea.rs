@@ -133,7 +133,7 @@ impl TeleaPass {
         params: &TeleaParams,
     ) -> Result<()> {
         let whole = (image.width(), image.height());
-        self.encode_tiled(
+        self.record(
             device,
             encoder,
             image,
@@ -143,6 +143,7 @@ impl TeleaPass {
             params,
             whole,
             &[],
+            None,
         )
     }
 
@@ -170,12 +171,9 @@ impl TeleaPass {
         tile: (u32, u32),
         depths: &[u32],
     ) -> Result<()> {
-        let textures = Textures {
-            image,
-            mask,
-            output,
-        };
-        self.record(device, encoder, textures, hole, params, tile, depths, None)
+        self.record(
+            device, encoder, image, mask, output, hole, params, tile, depths, None,
+        )
     }
 
     /// [`TeleaPass::encode`] with the buffers and bind groups kept in `scratch` (made on the
@@ -197,15 +195,12 @@ impl TeleaPass {
         scratch: &mut TeleaScratch,
     ) -> Result<()> {
         let whole = (image.width(), image.height());
-        let textures = Textures {
-            image,
-            mask,
-            output,
-        };
         self.record(
             device,
             encoder,
-            textures,
+            image,
+            mask,
+            output,
             hole,
             params,
             whole,
@@ -219,11 +214,9 @@ impl TeleaPass {
         &self,
         device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
-        Textures {
-            image,
-            mask,
-            output,
-        }: Textures<'_>,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
         hole: &HoleBounds,
         params: &TeleaParams,
         tile: (u32, u32),
@@ -461,13 +454,6 @@ impl TeleaPass {
             output: output_group,
         }
     }
-}
-
-/// The textures of one fill.
-struct Textures<'a> {
-    image: &'a wgpu::Texture,
-    mask: &'a wgpu::Texture,
-    output: &'a wgpu::Texture,
 }
 
 /// Working buffers (packed colours, flags, two T buffers), the parameters and the bind groups
