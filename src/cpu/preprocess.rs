@@ -1,6 +1,7 @@
 //! CPU reference of `shaders/preprocess.wgsl`: squash, triangle-filter, reorder, normalise.
 
 use image::RgbaImage;
+use rayon::prelude::*;
 
 use crate::models::InputSpec;
 
@@ -22,7 +23,8 @@ fn taps(o: u32, src: u32, dst: u32) -> Vec<(u32, f64)> {
 
 /// The model input for `img` as `[3, s, s]` row-major f32, resized straight to the input size.
 /// The triangle filter is separable: each source row is filtered horizontally once, then columns
-/// of those — about 1/5 of the work of the 2D sum at 512² → 227², the same weights.
+/// of those — about 1/5 of the work of the 2D sum at 512² → 227², the same weights. Both passes
+/// run on the CPU pool, a row per task; every value is computed the same way whatever the split.
 pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = img.dimensions();
     let s = spec.size as usize;
@@ -32,24 +34,22 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let raw = img.as_raw();
     // Horizontal pass: every source row at the output's width, RGB.
     let mut rows = vec![[0.0f64; 3]; h as usize * s];
-    for y in 0..h as usize {
+    rows.par_chunks_mut(s).enumerate().for_each(|(y, out)| {
         let line = &raw[y * w as usize * 4..(y + 1) * w as usize * 4];
-        for (ox, xtaps) in xs.iter().enumerate() {
-            let mut acc = [0.0f64; 3];
+        for (acc, xtaps) in out.iter_mut().zip(&xs) {
             for &(x, wx) in xtaps {
                 let p = &line[x as usize * 4..x as usize * 4 + 3];
                 for c in 0..3 {
                     acc[c] += wx * f64::from(p[c]);
                 }
             }
-            rows[y * s + ox] = acc;
         }
-    }
-    let plane = s * s;
-    let mut out = vec![0.0f32; 3 * plane];
-    for (oy, ytaps) in ys.iter().enumerate() {
+    });
+    // Vertical pass, normalised, pixel-interleaved; then split into the three planes.
+    let mut pixels = vec![[0.0f32; 3]; s * s];
+    pixels.par_chunks_mut(s).zip(&ys).for_each(|(out, ytaps)| {
         let ysum: f64 = ytaps.iter().map(|&(_, w)| w).sum();
-        for ox in 0..s {
+        for (ox, px) in out.iter_mut().enumerate() {
             let mut acc = [0.0f64; 3];
             for &(y, wy) in ytaps {
                 let r = &rows[y as usize * s + ox];
@@ -60,9 +60,15 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
             let wsum = ysum * xsum[ox];
             for c in 0..3 {
                 let v = acc[spec.source[c] as usize] / wsum;
-                out[c * plane + oy * s + ox] =
-                    ((v - f64::from(spec.mean[c])) * f64::from(spec.scale[c])) as f32;
+                px[c] = ((v - f64::from(spec.mean[c])) * f64::from(spec.scale[c])) as f32;
             }
+        }
+    });
+    let plane = s * s;
+    let mut out = vec![0.0f32; 3 * plane];
+    for (i, px) in pixels.iter().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = px[c];
         }
     }
     out

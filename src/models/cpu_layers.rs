@@ -1,44 +1,25 @@
-//! Layers lowered for burn's CPU backend (flex): the same `Conv2d` modules and weights the GPU path
-//! runs, expressed in the flex ops that measure fastest (`unsee bench --layers`). The GPU path
-//! keeps calling the modules' own `forward`.
+//! Layers lowered for burn's CPU backend (flex): the same `Conv2d` / `MaxPool2d` modules and
+//! weights the GPU path runs, computed by the fused kernels of `cpu_kernels` on flex's own tensor
+//! memory. Any other device (the GPU, autodiff) keeps the modules' own forward passes, and so does
+//! any layer shape the kernels do not cover.
 //!
-//! How flex 0.22 lowers a `Conv2d` (burn-flex `ops/conv.rs`): a 1x1 stride-1 conv goes straight to
-//! one gemm, a depthwise conv to a direct per-channel loop, and everything else to a tiled im2col
-//! (NHWC copy of the input, weight relayout on every call, one gemm per 512 pixels). Its gemms are
-//! only multi-threaded above 192³ multiply-adds, which leaves most of these small layers on one
-//! core; bias and activation are separate passes.
+//! How flex 0.22 lowers these layers itself (burn-flex `ops/conv.rs`, `ops/pool.rs`): a 1x1
+//! stride-1 conv is one gemm, a depthwise conv a direct per-channel loop, everything else a tiled
+//! im2col; its gemms are multi-threaded only above 192³ multiply-adds, which leaves most of these
+//! small layers on one core, and bias, activation, concatenation and residual adds are separate
+//! passes. `unsee bench --layers` measures both forms.
 
 use std::cell::Cell;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
-use burn::tensor::activation::{relu, relu6};
-use burn::tensor::ops::PadMode;
-use burn::tensor::s;
 use burn::tensor::{Device, Tensor};
 
-/// The activation after a convolution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
-    /// None (a linear layer: MobileNetV2's projections).
-    Linear,
-    /// max(x, 0).
-    Relu,
-    /// min(max(x, 0), 6).
-    Relu6,
-}
-
-impl Act {
-    /// Applies the activation (in place where flex owns the only reference).
-    pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            Act::Linear => x,
-            Act::Relu => relu(x),
-            Act::Relu6 => relu6(x),
-        }
-    }
-}
+pub use super::cpu_kernels::Act;
+use super::cpu_kernels::{
+    self, ChannelSlice, DenseShape, DepthwiseShape, Elements, Epilogue, tensor_from,
+};
 
 thread_local! {
     /// Whether lowered layers run on the CPU backend (else the modules' own forward passes, as on
@@ -63,21 +44,22 @@ fn lowered(x: &Tensor<4>) -> bool {
     is_lowered() && x.device() == Device::flex()
 }
 
-/// A convolution and its activation: on burn's CPU backend in the ops that run fastest there, on
-/// any other device the module's own forward pass.
+/// A convolution and its activation: on burn's CPU backend one fused kernel, on any other device
+/// the module's own forward pass.
 pub fn conv(x: Tensor<4>, conv: &Conv2d, act: Act) -> Tensor<4> {
-    if !lowered(&x) {
-        return reference(x, conv, act);
-    }
-    // 1x1 convolutions already are one gemm on the NCHW input in flex (a reshaped `matmul` with a
-    // broadcast bias measured 10-55% slower), and depthwise ones a direct loop: both stay on the
-    // module. Dense 3x3 ones measured on par with flex's tiled im2col (within the noise of a
-    // shared 2-core machine, BENCHMARKS.md); this form skips its NHWC copy and weight relayout.
-    if conv.groups == 1 && conv.kernel_size != [1, 1] {
-        im2col_conv(x, conv, act)
-    } else {
-        reference(x, conv, act)
-    }
+    fused(x, &[conv], act, None)
+}
+
+/// `act(conv(x) + residual)` (MobileNetV2's projections add their block's input), the add fused
+/// into the convolution's epilogue on the CPU backend.
+pub fn conv_residual(x: Tensor<4>, conv: &Conv2d, act: Act, residual: Tensor<4>) -> Tensor<4> {
+    fused(x, &[conv], act, Some(residual))
+}
+
+/// The convolutions `convs` of the same input, each followed by `act`, concatenated on channels
+/// (a Fire module's two expands): on the CPU backend each writes its own channels of one output.
+pub fn conv_cat(x: Tensor<4>, convs: &[&Conv2d], act: Act) -> Tensor<4> {
+    fused(x, convs, act, None)
 }
 
 /// The reference: the module's own forward pass, then the activation (what the GPU runs).
@@ -85,15 +67,172 @@ pub fn reference(x: Tensor<4>, conv: &Conv2d, act: Act) -> Tensor<4> {
     act.apply(conv.forward(x))
 }
 
-/// The worker threads flex's kernels use (rayon's global pool).
+/// The convolutions of `x` concatenated on channels, each `act(conv(x) + residual)`.
+fn fused(x: Tensor<4>, convs: &[&Conv2d], act: Act, residual: Option<Tensor<4>>) -> Tensor<4> {
+    if lowered(&x)
+        && let Some(y) = kernels(&x, convs, act, residual.as_ref())
+    {
+        return y;
+    }
+    let mut outs: Vec<Tensor<4>> = convs
+        .iter()
+        .map(|c| match &residual {
+            // Bias, then the residual, then the activation: the order the kernels use.
+            Some(r) => act.apply(c.forward(x.clone()) + r.clone()),
+            None => reference(x.clone(), c, act),
+        })
+        .collect();
+    if outs.len() == 1 {
+        outs.pop().unwrap_or(x)
+    } else {
+        Tensor::cat(outs, 1)
+    }
+}
+
+/// Whether one of the fused kernels runs `conv` on `[c, h, w]` images (else the module's own
+/// forward pass does, on the CPU backend too).
+pub fn has_kernel(conv: &Conv2d, input: [usize; 3]) -> bool {
+    kind(conv, input).is_some()
+}
+
+/// What a convolution module asks for, in the form one of the kernels takes.
+enum Kind {
+    /// 1x1, stride 1, no padding, groups 1.
+    Pointwise,
+    /// groups 1, anything else.
+    Dense(DenseShape),
+    /// 3x3, one group per channel, stride 1 or 2.
+    Depthwise(DepthwiseShape),
+}
+
+/// The kernel for `conv` on `[c, h, w]` images, and its output size; `None` for a shape no
+/// kernel covers (dilation, other groupings, "same" padding).
+fn kind(conv: &Conv2d, [c, h, w]: [usize; 3]) -> Option<(Kind, usize, [usize; 2])> {
+    let [m, per_group, kh, kw] = conv.weight.dims();
+    let [sh, sw] = conv.stride;
+    let (t, l, b, r) = match conv.padding {
+        PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
+        PaddingConfig2d::Valid => (0, 0, 0, 0),
+        PaddingConfig2d::Same => return None,
+    };
+    if conv.dilation != [1, 1] || sh == 0 || sw == 0 || h + t + b < kh || w + l + r < kw {
+        return None;
+    }
+    let out = [(h + t + b - kh) / sh + 1, (w + l + r - kw) / sw + 1];
+    if conv.groups == 1 && per_group == c {
+        if [kh, kw, sh, sw, t, l, b, r] == [1, 1, 1, 1, 0, 0, 0, 0] {
+            return Some((Kind::Pointwise, m, out));
+        }
+        let shape = DenseShape {
+            c,
+            h,
+            w,
+            m,
+            kernel: [kh, kw],
+            stride: [sh, sw],
+            pad: [t, l],
+            out,
+        };
+        return Some((Kind::Dense(shape), m, out));
+    }
+    let depthwise = conv.groups == c && m == c && per_group == 1;
+    if depthwise && [kh, kw] == [3, 3] && sh == sw && (sh == 1 || sh == 2) {
+        let shape = DepthwiseShape {
+            c,
+            h,
+            w,
+            stride: sh,
+            pad: [t, l],
+            out,
+        };
+        return Some((Kind::Depthwise(shape), m, out));
+    }
+    None
+}
+
+/// Runs `convs` on `x` with the fused kernels into one output; `None` when a shape or tensor is
+/// outside what they cover (the caller falls back to the modules).
+fn kernels(
+    x: &Tensor<4>,
+    convs: &[&Conv2d],
+    act: Act,
+    residual: Option<&Tensor<4>>,
+) -> Option<Tensor<4>> {
+    let [n, c, h, w] = x.dims();
+    let kinds = convs
+        .iter()
+        .map(|conv| kind(conv, [c, h, w]))
+        .collect::<Option<Vec<_>>>()?;
+    let out = kinds.first()?.2;
+    if kinds.iter().any(|k| k.2 != out) {
+        return None;
+    }
+    let channels: usize = kinds.iter().map(|k| k.1).sum();
+    let pixels = out[0] * out[1];
+    let input = Elements::of(x)?;
+    let residual = match residual {
+        Some(r) if convs.len() == 1 && r.dims() == [n, channels, out[0], out[1]] => {
+            Some(Elements::of(r)?)
+        }
+        Some(_) => return None,
+        None => None,
+    };
+    let mut y = vec![0.0f32; n * channels * pixels];
+    let mut first = 0;
+    for (conv, (kind, m, _)) in convs.iter().zip(kinds) {
+        let weight = Elements::of(&conv.weight.val())?;
+        let bias = match &conv.bias {
+            Some(b) => Some(Elements::of(&b.val())?),
+            None => None,
+        };
+        let epilogue = Epilogue {
+            bias: bias.as_ref().map(Elements::slice),
+            act,
+            residual: residual.as_ref().map(Elements::slice),
+        };
+        let slice = ChannelSlice { channels, first };
+        match kind {
+            Kind::Pointwise => cpu_kernels::pointwise(
+                input.slice(),
+                n,
+                c,
+                pixels,
+                weight.slice(),
+                m,
+                &mut y,
+                slice,
+                &epilogue,
+            ),
+            Kind::Dense(shape) => cpu_kernels::dense(
+                input.slice(),
+                n,
+                shape,
+                weight.slice(),
+                &mut y,
+                slice,
+                &epilogue,
+            ),
+            Kind::Depthwise(shape) => {
+                if convs.len() != 1 {
+                    return None;
+                }
+                cpu_kernels::depthwise(input.slice(), n, shape, weight.slice(), &mut y, &epilogue)
+            }
+        }
+        first += m;
+    }
+    Some(tensor_from(y, [n, channels, out[0], out[1]]))
+}
+
+/// The worker threads the CPU kernels and flex's use (rayon's global pool).
 pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// Sizes the pool flex's kernels run on, once, before the first CPU inference: one thread per
-/// core (`UNSEE_THREADS` overrides, e.g. to compare with a tool pinned to N threads). More threads
-/// than cores only adds switching; the pool's threads sleep between passes, so the viewer's own
-/// threads keep their core when nothing is classified. Returns the pool's size.
+/// Sizes the pool the CPU kernels and flex's run on, once, before the first CPU inference: one
+/// thread per core (`UNSEE_THREADS` overrides, e.g. to compare with a tool pinned to N threads).
+/// More threads than cores only adds switching; the pool's threads sleep between passes, so the
+/// viewer's own threads keep their core when nothing is classified. Returns the pool's size.
 pub fn init_threads() -> usize {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
@@ -112,61 +251,6 @@ pub fn init_threads() -> usize {
     threads()
 }
 
-/// Adds the convolution's bias, broadcast over the pixels (in place).
-fn add_bias(y: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
-    match &conv.bias {
-        Some(b) => {
-            let c = y.dims()[1];
-            y + b.val().reshape([1, c, 1, 1])
-        }
-        None => y,
-    }
-}
-
-/// Explicit padding `(top, left, bottom, right)` of `conv` (unsee builds every conv explicitly).
-fn padding(conv: &Conv2d) -> (usize, usize, usize, usize) {
-    match conv.padding {
-        PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
-        PaddingConfig2d::Valid => (0, 0, 0, 0),
-        PaddingConfig2d::Same => unreachable!("unsee's convolutions have explicit padding"),
-    }
-}
-
-/// A dense (groups 1) kh x kw convolution as im2col + one matrix product: the padded input's
-/// kh·kw shifted (and strided) views are stacked into `[n, c·kh·kw, oh·ow]` — the order of the
-/// weight's own `[m, c, kh, kw]` layout, so the weight is used as it is — then `W · cols`.
-pub fn im2col_conv(x: Tensor<4>, conv: &Conv2d, act: Act) -> Tensor<4> {
-    let [n, c, h, w] = x.dims();
-    let weight = conv.weight.val();
-    let [m, _, kh, kw] = weight.dims();
-    let [sh, sw] = conv.stride;
-    let (top, left, bottom, right) = padding(conv);
-    let oh = (h + top + bottom - kh) / sh + 1;
-    let ow = (w + left + right - kw) / sw + 1;
-    let xp = if top + left + bottom + right > 0 {
-        x.pad([(top, bottom), (left, right)], PadMode::Constant(0.0))
-    } else {
-        x
-    };
-    let mut taps = Vec::with_capacity(kh * kw);
-    for ky in 0..kh {
-        for kx in 0..kw {
-            taps.push(xp.clone().slice(s![
-                ..,
-                ..,
-                ky..ky + (oh - 1) * sh + 1;sh as isize,
-                kx..kx + (ow - 1) * sw + 1;sw as isize
-            ]));
-        }
-    }
-    let cols = Tensor::stack::<5>(taps, 2).reshape([n, c * kh * kw, oh * ow]);
-    let y = weight
-        .reshape([1, m, c * kh * kw])
-        .matmul(cols)
-        .reshape([n, m, oh, ow]);
-    act.apply(add_bias(y, conv))
-}
-
 /// Output size of a pooling window `k`, stride `s`, no padding, over `len` (PyTorch's rule: in
 /// ceil mode the last window may hang over the edge but must start inside).
 fn pool_len(len: usize, k: usize, s: usize, ceil_mode: bool) -> usize {
@@ -178,37 +262,33 @@ fn pool_len(len: usize, k: usize, s: usize, ceil_mode: bool) -> usize {
     if (out - 1) * s >= len { out - 1 } else { out }
 }
 
-/// Max pooling. On the CPU backend separable, exact: the windows along each row as a strided view
-/// (`unfold`: `[n, c, h, ow, kw]`, no copy) reduced by `max_dim` over the last axis, then the same
-/// along the columns — a few passes over the data, far cheaper than flex's pooling, which walks
-/// every window of every pixel with bounds checks and also computes (and throws away) the argmax
-/// indices. Elsewhere the module's own forward.
+/// Max pooling: on the CPU backend the fused kernel (exact: a max has no rounding), elsewhere the
+/// module's own forward.
 pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
     let unpadded = matches!(
         pool.padding,
         PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
     );
-    if !lowered(&x) || !unpadded || pool.dilation != [1, 1] {
-        return pool.forward(x);
-    }
     let [n, c, h, w] = x.dims();
     let [kh, kw] = pool.kernel_size;
     let [sh, sw] = pool.stride;
+    if !lowered(&x) || !unpadded || pool.dilation != [1, 1] || h < kh || w < kw || sh * sw == 0 {
+        return pool.forward(x);
+    }
+    let Some(input) = Elements::of(&x) else {
+        return pool.forward(x);
+    };
     let oh = pool_len(h, kh, sh, pool.ceil_mode);
     let ow = pool_len(w, kw, sw, pool.ceil_mode);
-    // In ceil mode the last window may reach past the edge: −∞ there never wins.
-    let bottom = ((oh - 1) * sh + kh).saturating_sub(h);
-    let right = ((ow - 1) * sw + kw).saturating_sub(w);
-    let x = if bottom + right > 0 {
-        x.pad(
-            [(0, bottom), (0, right)],
-            PadMode::Constant(f32::NEG_INFINITY),
-        )
-    } else {
-        x
-    };
-    let rows: Tensor<5> = x.unfold(3, kw, sw);
-    let rows = rows.max_dim(4).reshape([n, c, h + bottom, ow]);
-    let cols: Tensor<5> = rows.unfold(2, kh, sh);
-    cols.max_dim(4).reshape([n, c, oh, ow])
+    let mut y = vec![0.0f32; n * c * oh * ow];
+    cpu_kernels::max_pool(
+        input.slice(),
+        n * c,
+        [h, w],
+        [kh, kw],
+        [sh, sw],
+        [oh, ow],
+        &mut y,
+    );
+    tensor_from(y, [n, c, oh, ow])
 }

@@ -34,6 +34,12 @@ impl ConvBn {
         let act = if self.relu6 { Act::Relu6 } else { Act::Linear };
         cpu_layers::conv(x, &self.conv, act)
     }
+
+    /// `act(conv(x) + residual)`: the add fused into the convolution on the CPU backend.
+    fn forward_adding(&self, x: Tensor<4>, residual: Tensor<4>) -> Tensor<4> {
+        let act = if self.relu6 { Act::Relu6 } else { Act::Linear };
+        cpu_layers::conv_residual(x, &self.conv, act, residual)
+    }
 }
 
 /// Inverted residual block: 1x1 expand (absent when t = 1), 3x3 depthwise, 1x1 linear projection,
@@ -57,8 +63,11 @@ impl InvertedResidual {
             &format_args!("block{index}.depthwise"),
             self.depthwise.forward(y),
         );
-        let y = self.project.forward(y);
-        let y = if self.residual { y + x } else { y };
+        let y = if self.residual {
+            self.project.forward_adding(y, x)
+        } else {
+            self.project.forward(y)
+        };
         probe.tap(&format_args!("block{index}.project"), y)
     }
 }

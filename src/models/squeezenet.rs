@@ -32,11 +32,10 @@ impl Fire {
             &format_args!("fire{index}.squeeze"),
             cpu_layers::conv(x, &self.squeeze, Act::Relu),
         );
-        let e1 = cpu_layers::conv(s.clone(), &self.expand1x1, Act::Relu);
-        let e3 = cpu_layers::conv(s, &self.expand3x3, Act::Relu);
+        // Both expands write their own channels of one output: the concatenation is free.
         probe.tap(
             &format_args!("fire{index}.expand"),
-            Tensor::cat(vec![e1, e3], 1),
+            cpu_layers::conv_cat(s, &[&self.expand1x1, &self.expand3x3], Act::Relu),
         )
     }
 }

@@ -71,9 +71,19 @@ fn lowered_convolutions_equal_the_modules() {
         (24, 144, 1, 1, 0, 1, 56, 1),    // expand
         (16, 64, 3, 1, 1, 1, 28, 3),     // a batch (occlusion maps classify batches)
         (64, 16, 1, 1, 0, 1, 28, 3),
+        (32, 32, 3, 1, 1, 32, 7, 2), // depthwise, the smallest plane, a batch
+        (8, 8, 3, 2, 1, 8, 15, 1),   // depthwise, stride 2 over an odd side (general path)
+        (8, 8, 3, 1, 0, 8, 9, 1),    // depthwise, no padding (general path)
+        (8, 8, 3, 2, 1, 8, 4, 1),    // depthwise, stride 2, tiny plane
+        (5, 7, 3, 2, 1, 1, 9, 2),    // dense, stride 2, padding, odd sizes
     ];
     for (i, &(cin, cout, k, stride, pad, groups, side, n)) in cases.iter().enumerate() {
         let module = conv(cin, cout, k, stride, pad, groups);
+        // Every shape of both models runs on a fused kernel, not the module's fallback.
+        assert!(
+            cpu_layers::has_kernel(&module, [cin, side, side]),
+            "case {i}"
+        );
         let x = tensor([n, cin, side, side], 100 + i as u64);
         for act in [Act::Linear, Act::Relu, Act::Relu6] {
             let want = cpu_layers::reference(x.clone(), &module, act);
@@ -85,6 +95,31 @@ fn lowered_convolutions_equal_the_modules() {
             );
         }
     }
+}
+
+#[test]
+fn fused_concatenation_and_residual_equal_the_modules() {
+    // A Fire module's two expands into one output, and a projection adding its block's input.
+    let x = tensor([2, 16, 13, 13], 7);
+    let (e1, e3) = (conv(16, 24, 1, 1, 0, 1), conv(16, 40, 3, 1, 1, 1));
+    let want = Tensor::cat(
+        vec![
+            cpu_layers::reference(x.clone(), &e1, Act::Relu),
+            cpu_layers::reference(x.clone(), &e3, Act::Relu),
+        ],
+        1,
+    );
+    let got = cpu_layers::conv_cat(x.clone(), &[&e1, &e3], Act::Relu);
+    assert_eq!(got.dims(), [2, 64, 13, 13]);
+    let d = relative_diff(got, want);
+    assert!(d <= 1e-4, "concatenation: rel |Δ| {d:.2e}");
+
+    let project = conv(16, 16, 1, 1, 0, 1);
+    let residual = tensor([2, 16, 13, 13], 8);
+    let want = cpu_layers::reference(x.clone(), &project, Act::Linear) + residual.clone();
+    let got = cpu_layers::conv_residual(x, &project, Act::Linear, residual);
+    let d = relative_diff(got, want);
+    assert!(d <= 1e-4, "residual: rel |Δ| {d:.2e}");
 }
 
 #[test]

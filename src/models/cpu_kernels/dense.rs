@@ -1,0 +1,165 @@
+//! A dense (groups 1) kh x kw convolution: per tile of output pixels, im2col into a per-thread
+//! scratch that stays in cache, one gemm, then the epilogue.
+
+use std::cell::RefCell;
+
+use super::ChannelSlice;
+use super::epilogue::Epilogue;
+use super::tiles::{self, CACHE_FLOATS, SharedOut};
+
+/// The geometry of a dense convolution over `[c, h, w]` images.
+#[derive(Clone, Copy, Debug)]
+pub struct DenseShape {
+    /// Input channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub m: usize,
+    /// Kernel `[height, width]`.
+    pub kernel: [usize; 2],
+    /// Stride `[vertical, horizontal]`.
+    pub stride: [usize; 2],
+    /// Zero padding before the first row and column.
+    pub pad: [usize; 2],
+    /// Output `[height, width]`.
+    pub out: [usize; 2],
+}
+
+thread_local! {
+    /// Each worker's im2col columns, kept between calls.
+    static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `out[:, first + o] = epilogue(conv(x, weight)[o])` for `x` `[n, c, h, w]`, `weight`
+/// `[m, c, kh, kw]` (used as the `[m, c·kh·kw]` matrix it is), `out` `[n, slice.channels, oh·ow]`.
+pub fn dense(
+    x: &[f32],
+    n: usize,
+    shape: DenseShape,
+    weight: &[f32],
+    out: &mut [f32],
+    slice: ChannelSlice,
+    epilogue: &Epilogue,
+) {
+    let DenseShape { c, h, w, m, .. } = shape;
+    let [kh, kw] = shape.kernel;
+    let [oh, ow] = shape.out;
+    let kdim = c * kh * kw;
+    let pixels = oh * ow;
+    assert_eq!(x.len(), n * c * h * w, "dense conv input");
+    assert_eq!(weight.len(), m * kdim, "dense conv weight");
+    assert!(
+        slice.first + m <= slice.channels,
+        "dense conv channel slice"
+    );
+    assert_eq!(out.len(), n * slice.channels * pixels, "dense conv output");
+    let max_pixels = (CACHE_FLOATS / kdim.max(m).max(1)).clamp(32, 2048);
+    let plan = tiles::plan(
+        n,
+        m,
+        pixels,
+        max_pixels,
+        rayon::current_num_threads(),
+        false,
+    );
+    let shared = SharedOut::new(out);
+    tiles::for_each(&plan, n * m * kdim * pixels, |t| {
+        let len = t.p1 - t.p0;
+        COLS.with(|cols| {
+            let mut cols = cols.borrow_mut();
+            cols.resize(kdim * len, 0.0);
+            let image = &x[t.image * c * h * w..(t.image + 1) * c * h * w];
+            im2col_fast(image, shape, t.p0, t.p1, &mut cols);
+            let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
+            // SAFETY: `weight` and `cols` are read within their lengths; this tile alone writes
+            // rows `[m0, m1)` x `[p0, p1)` of `out`.
+            unsafe {
+                gemm::gemm(
+                    t.m1 - t.m0,
+                    len,
+                    kdim,
+                    shared.at(first),
+                    1,
+                    pixels as isize,
+                    false,
+                    weight.as_ptr().add(t.m0 * kdim),
+                    1,
+                    kdim as isize,
+                    cols.as_ptr(),
+                    1,
+                    len as isize,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
+        for o in t.m0..t.m1 {
+            let at = (t.image * slice.channels + slice.first + o) * pixels + t.p0;
+            // SAFETY: this tile's row `o`, written only here.
+            let row = unsafe { shared.row(at, len) };
+            epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
+        }
+    });
+}
+
+super::simd::multiversion!(
+    fn im2col_fast => im2col(image: &[f32], shape: DenseShape, p0: usize, p1: usize, cols: &mut [f32])
+);
+
+/// Writes the columns of output pixels `[p0, p1)`: row `(ci·kh + ky)·kw + kx` of `cols` holds, for
+/// each pixel, the input under tap (ky, kx) of channel ci (0 in the padding) — the order of the
+/// weight's own `[m, c, kh, kw]` layout.
+#[inline(always)]
+fn im2col(image: &[f32], shape: DenseShape, p0: usize, p1: usize, cols: &mut [f32]) {
+    let DenseShape { c, h, w, .. } = shape;
+    let [kh, kw] = shape.kernel;
+    let [sh, sw] = shape.stride;
+    let [pt, pl] = shape.pad;
+    let ow = shape.out[1];
+    let len = p1 - p0;
+    let mut q = 0;
+    for ci in 0..c {
+        let plane = &image[ci * h * w..(ci + 1) * h * w];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let dst = &mut cols[q * len..(q + 1) * len];
+                q += 1;
+                // Output columns whose tap lands inside the row: ox·sw + kx − pl ∈ [0, w).
+                let lo = pl.saturating_sub(kx).div_ceil(sw);
+                let hi = (w + pl).saturating_sub(kx).div_ceil(sw).min(ow);
+                let mut p = p0;
+                while p < p1 {
+                    let (oy, ox0) = (p / ow, p % ow);
+                    let ox1 = ow.min(ox0 + (p1 - p));
+                    let seg = &mut dst[p - p0..p - p0 + (ox1 - ox0)];
+                    let iy = (oy * sh + ky) as isize - pt as isize;
+                    if iy < 0 || iy >= h as isize {
+                        seg.fill(0.0);
+                    } else {
+                        let row = &plane[iy as usize * w..(iy as usize + 1) * w];
+                        let (a, b) = (lo.clamp(ox0, ox1), hi.clamp(ox0, ox1));
+                        seg[..a - ox0].fill(0.0);
+                        seg[b - ox0..].fill(0.0);
+                        let inside = &mut seg[a - ox0..b - ox0];
+                        if sw == 1 {
+                            let start = a + kx - pl;
+                            inside.copy_from_slice(&row[start..start + inside.len()]);
+                        } else {
+                            for (i, v) in inside.iter_mut().enumerate() {
+                                *v = row[(a + i) * sw + kx - pl];
+                            }
+                        }
+                    }
+                    p += ox1 - ox0;
+                }
+            }
+        }
+    }
+}

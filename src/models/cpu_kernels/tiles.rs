@@ -1,0 +1,187 @@
+//! Splitting a layer's output into tiles for the worker threads, running them, and the shared
+//! output they write.
+
+use rayon::prelude::*;
+
+/// One unit of parallel work: output channels `[m0, m1)` and output pixels `[p0, p1)` of image
+/// `image`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tile {
+    /// The image in the batch.
+    pub image: usize,
+    /// First output channel (of the convolution).
+    pub m0: usize,
+    /// One past the last output channel.
+    pub m1: usize,
+    /// First output pixel.
+    pub p0: usize,
+    /// One past the last output pixel.
+    pub p1: usize,
+}
+
+/// Floats a tile's working set may hold (its output rows, or its im2col columns) to stay in a
+/// core's L2 cache while the epilogue runs over it: 512 KiB.
+pub const CACHE_FLOATS: usize = 128 * 1024;
+
+/// Multiply-adds below which a layer runs on the calling thread alone, where waking the pool's
+/// threads would cost more than the work. Set low: on the 2-core VM every threshold from 0 to
+/// 2²⁰ measured the same within noise, and larger ones were slower (`unsee bench --only
+/// infer-cpu`).
+const PARALLEL_MIN: usize = 1 << 18;
+
+/// Runs `f` on every item: on the pool when the layer's `work` (multiply-adds) is worth it, else
+/// in order on this thread.
+pub fn for_each<T: Sync>(items: &[T], work: usize, f: impl Fn(&T) + Sync + Send) {
+    if work >= PARALLEL_MIN {
+        items.par_iter().for_each(f);
+    } else {
+        items.iter().for_each(f);
+    }
+}
+
+/// Runs `f` on every `chunk`-long piece of `out` with its index, like [`for_each`].
+pub fn for_each_chunk(
+    out: &mut [f32],
+    chunk: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync + Send,
+) {
+    if chunk == 0 {
+        return;
+    }
+    if work >= PARALLEL_MIN {
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
+/// Tiles covering an `[n, m, pixels]` output: pixel blocks of at most `max_pixels` (equal sizes,
+/// multiples of 16 where possible), and the channels split too when that leaves fewer than two
+/// tiles per thread and `split_channels` allows it (a dense conv does not: each channel block
+/// would build its columns again).
+pub fn plan(
+    n: usize,
+    m: usize,
+    pixels: usize,
+    max_pixels: usize,
+    threads: usize,
+    split_channels: bool,
+) -> Vec<Tile> {
+    let want = 2 * threads.max(1);
+    let mut blocks = pixels.div_ceil(max_pixels.max(16));
+    // Smaller pixel blocks until every thread has work, down to 64 pixels.
+    while n * blocks < want && pixels.div_ceil(blocks + 1) >= 64 {
+        blocks += 1;
+    }
+    let pb = round_up(pixels.div_ceil(blocks.max(1)), 16)
+        .min(pixels)
+        .max(1);
+    let pixel_blocks = pixels.div_ceil(pb);
+    let mut channel_blocks = 1;
+    if split_channels {
+        while n * pixel_blocks * channel_blocks < want && m.div_ceil(channel_blocks + 1) >= 16 {
+            channel_blocks += 1;
+        }
+    }
+    let mb = round_up(m.div_ceil(channel_blocks), 8).min(m).max(1);
+    let mut tiles = Vec::with_capacity(n * pixel_blocks * m.div_ceil(mb));
+    for image in 0..n {
+        for m0 in (0..m).step_by(mb) {
+            for p0 in (0..pixels).step_by(pb) {
+                tiles.push(Tile {
+                    image,
+                    m0,
+                    m1: (m0 + mb).min(m),
+                    p0,
+                    p1: (p0 + pb).min(pixels),
+                });
+            }
+        }
+    }
+    tiles
+}
+
+fn round_up(v: usize, to: usize) -> usize {
+    v.div_ceil(to) * to
+}
+
+/// The output buffer, shared by the tiles that write disjoint parts of it.
+#[derive(Clone, Copy)]
+pub struct SharedOut {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: tiles write disjoint ranges (each `row` call below is for a range no other tile
+// touches), and the buffer outlives the parallel loop that uses it.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// Shares `out` for one parallel loop.
+    pub fn new(out: &mut [f32]) -> Self {
+        Self {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
+
+    /// A raw pointer to element `at` (for the gemm, which writes through strides).
+    pub fn at(&self, at: usize) -> *mut f32 {
+        assert!(at <= self.len, "output offset {at} past {}", self.len);
+        // SAFETY: in bounds (checked above).
+        unsafe { self.ptr.add(at) }
+    }
+
+    /// Elements `[at, at + len)`.
+    ///
+    /// # Safety
+    /// No other live reference may cover this range: the caller's tile owns it.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn row(&self, at: usize, len: usize) -> &mut [f32] {
+        assert!(
+            at + len <= self.len,
+            "output row {at}+{len} past {}",
+            self.len
+        );
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_every_output_once() {
+        for &(n, m, pixels, max, threads, split) in &[
+            (1, 64, 12769, 2048, 2, false),
+            (1, 1000, 169, 131, 2, true),
+            (3, 16, 784, 4096, 2, true),
+            (21, 256, 196, 512, 16, true),
+            (1, 1, 1, 16, 1, true),
+        ] {
+            let tiles = plan(n, m, pixels, max, threads, split);
+            let mut seen = vec![0u8; n * m * pixels];
+            for t in &tiles {
+                assert!(t.p1 - t.p0 <= max.max(16) + 15);
+                for c in t.m0..t.m1 {
+                    for p in t.p0..t.p1 {
+                        seen[(t.image * m + c) * pixels + p] += 1;
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&s| s == 1), "{n} {m} {pixels}");
+        }
+        // conv10 of SqueezeNet: too few pixels for two blocks per thread, so channels split.
+        let tiles = plan(1, 1000, 169, 131, 2, true);
+        assert!(
+            tiles.len() >= 4 && tiles.iter().any(|t| t.m0 > 0),
+            "{tiles:?}"
+        );
+    }
+}
