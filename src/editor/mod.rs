@@ -22,6 +22,7 @@ use crate::engine::Engine;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
 use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
+use crate::passes::compose::ComposeTarget;
 use crate::passes::paint::PAINT_MASK_FORMAT;
 use crate::passes::{PatchMatchCache, Segment};
 use crate::{Error, Result, cpu};
@@ -146,6 +147,9 @@ pub struct Editor {
     mask: wgpu::Texture,
     display: wgpu::Texture,
     display_original: wgpu::Texture,
+    /// The compose pass's resources for `display` and `display_original`, kept for the image.
+    compose_display: ComposeTarget,
+    compose_original: ComposeTarget,
     /// CPU rasterisation of the strokes, kept only to bound the hole (region and depth) when
     /// planning the Telea dispatches; the GPU mask is painted by the paint pass.
     hole_plan: GrayImage,
@@ -265,6 +269,9 @@ impl Editor {
         );
         engine.paint.encode(device, &mut encoder, &mask, true, &[]);
         engine.gpu.queue.submit([encoder.finish()]);
+        let compose_display = ComposeTarget::new(device, &original, &modified, &mask, &display);
+        let compose_original =
+            ComposeTarget::new(device, &original, &modified, &mask, &display_original);
         Ok(Self {
             size,
             original_cpu: std::sync::Arc::new(img.clone()),
@@ -274,6 +281,8 @@ impl Editor {
             mask,
             display,
             display_original,
+            compose_display,
+            compose_original,
             hole_plan: GrayImage::new(size.0, size.1),
             mask_scratch: None,
             history: History::default(),

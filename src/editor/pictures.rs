@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::explain::gradcam;
 use crate::gpu::burn_buffer::with_tensor_buffer;
 use crate::models::receptive::Placement;
-use crate::passes::compose::CamOverlay;
+use crate::passes::compose::{CamOverlay, ComposeTarget, OverlaySource};
 use crate::{Error, Result, cam};
 
 impl Editor {
@@ -206,7 +206,7 @@ impl Editor {
         let cams = self.cams.as_ref();
         self.draw(
             engine,
-            &self.display,
+            &self.compose_display,
             split,
             settings,
             settings.mask_alpha,
@@ -223,7 +223,7 @@ impl Editor {
             };
             self.draw(
                 engine,
-                &self.display_original,
+                &self.compose_original,
                 self.size.0,
                 settings,
                 0.0,
@@ -235,12 +235,12 @@ impl Editor {
         Ok(())
     }
 
-    /// Composes one picture into `output`, overlaying a CAM tensor or a map (if any).
+    /// Composes one picture into `target`'s output, overlaying a CAM tensor or a map (if any).
     #[allow(clippy::too_many_arguments)]
     fn draw(
         &self,
         engine: &Engine,
-        output: &wgpu::Texture,
+        target: &ComposeTarget,
         split: u32,
         settings: &ViewSettings,
         mask_alpha: f32,
@@ -256,18 +256,11 @@ impl Editor {
         };
         let submit = |overlay: Option<CamOverlay<'_>>| {
             let mut encoder = device.create_command_encoder(&Default::default());
-            engine.compose.encode(
-                device,
-                &mut encoder,
-                &self.original,
-                &self.modified,
-                &self.mask,
-                overlay,
-                output,
-                &s,
-                rect,
-            );
-            engine.gpu.queue.submit([encoder.finish()]);
+            let queue = &engine.gpu.queue;
+            engine
+                .compose
+                .encode(device, queue, &mut encoder, target, overlay, &s, rect);
+            queue.submit([encoder.finish()]);
         };
         // A CAM's cells sit at the model's receptive-field centres; a map's, and an earlier
         // layer's gradient map's, cover the image evenly.
@@ -276,21 +269,11 @@ impl Editor {
             Some(p) if !even => Placement::receptive(settings.model, p.spec.size, self.size),
             _ => Placement::even(grid, self.size),
         };
+        // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values, written
+        // into the target's own overlay buffer.
         let upload = |values: &[f32], size: (u32, u32), placement: Placement, signed: bool| {
-            // A map from the CPU (CPU backend CAM, occlusion map): a few hundred values.
-            use wgpu::util::DeviceExt;
-            let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("editor.overlay"),
-                contents: bytemuck::cast_slice(values),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-            let binding = crate::gpu::burn_buffer::TensorBinding {
-                buffer: &buffer,
-                offset: 0,
-                size: (values.len() * 4) as u64,
-            };
             submit(Some(CamOverlay {
-                binding: &binding,
+                source: OverlaySource::Cpu(values),
                 size,
                 placement,
                 signed,
@@ -308,7 +291,7 @@ impl Editor {
                 let size = (w as u32, h as u32);
                 with_tensor_buffer(t, |binding| {
                     submit(Some(CamOverlay {
-                        binding: &binding,
+                        source: OverlaySource::Gpu(&binding),
                         size,
                         placement: receptive(size),
                         signed: false,

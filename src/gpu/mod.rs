@@ -83,6 +83,8 @@ pub struct GpuContext {
     pub software: bool,
     /// Uncaptured errors and device loss.
     pub health: GpuHealth,
+    /// Staging buffers of finished readbacks, reused by the next ones.
+    pub staging: readback::StagingPool,
 }
 
 impl GpuContext {
@@ -189,6 +191,7 @@ impl GpuContext {
             info,
             software,
             health,
+            staging: Default::default(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Reading a burn tensor back without blocking: copy it into a staging buffer, map it, and let the
 //! caller poll once a frame. This is the viewer's only per-frame readback (1000 class scores).
+//! Staging buffers come from a pool kept on the device, so a job creates none at steady state.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,9 +12,69 @@ use crate::{Error, Result};
 
 type MapState = Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>>;
 
+/// Staging buffers of finished readbacks (unmapped), waiting to be reused. A few are enough: the
+/// viewer has at most one live job and one side job reading back at a time.
+#[derive(Clone, Default)]
+pub struct StagingPool {
+    kept: Arc<Mutex<Vec<wgpu::Buffer>>>,
+    created: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Buffers the pool keeps.
+const POOL_SIZE: usize = 4;
+
+impl StagingPool {
+    /// A buffer of `size` bytes: a kept one if there is one, else a new one.
+    fn take(&self, device: &wgpu::Device, size: u64) -> wgpu::Buffer {
+        let kept = self.kept.lock().ok().and_then(|mut pool| {
+            let i = pool.iter().position(|b| b.size() == size)?;
+            Some(pool.swap_remove(i))
+        });
+        kept.unwrap_or_else(|| {
+            self.created
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback.staging"),
+                size,
+                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    /// Keeps `buffer` (unmapped) for the next readback, the oldest going when the pool is full.
+    fn give(&self, buffer: wgpu::Buffer) {
+        if let Ok(mut pool) = self.kept.lock() {
+            if pool.len() >= POOL_SIZE {
+                pool.remove(0);
+            }
+            pool.push(buffer);
+        }
+    }
+
+    /// Buffers kept now.
+    pub fn len(&self) -> usize {
+        self.kept.lock().map_or(0, |p| p.len())
+    }
+
+    /// Buffers this pool has created so far.
+    pub fn created(&self) -> usize {
+        self.created.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// An f32 tensor on its way to the CPU.
 pub struct Readback {
     buffer: Option<wgpu::Buffer>,
+    /// Where the buffer goes back once its values are read (or it is dropped unmapped).
+    pool: StagingPool,
+    /// The buffer went back to the pool already.
+    returned: std::sync::atomic::AtomicBool,
     state: MapState,
     /// Values already on the CPU (a tensor of burn's CPU backend).
     ready: std::sync::Mutex<Option<Vec<f32>>>,
@@ -23,6 +84,15 @@ impl Readback {
     /// Starts copying `tensor` (contiguous f32) to the CPU; returns at once. A tensor of burn's
     /// CPU backend is read at once.
     pub fn start<const D: usize>(gpu: &GpuContext, tensor: &Tensor<D>) -> Result<Self> {
+        Self::start_in(gpu, &gpu.staging, tensor)
+    }
+
+    /// [`Readback::start`] with staging buffers from `pool` (the device's own by default).
+    pub fn start_in<const D: usize>(
+        gpu: &GpuContext,
+        pool: &StagingPool,
+        tensor: &Tensor<D>,
+    ) -> Result<Self> {
         if !super::burn_buffer::is_wgpu(tensor) {
             let values = tensor
                 .clone()
@@ -32,17 +102,14 @@ impl Readback {
                 .map_err(|e| Error::Gpu(format!("scores have an unexpected type: {e:?}")))?;
             return Ok(Self {
                 buffer: None,
+                pool: pool.clone(),
+                returned: Default::default(),
                 state: MapState::default(),
                 ready: std::sync::Mutex::new(Some(values)),
             });
         }
         let size = tensor.dims().iter().product::<usize>() as u64 * 4;
-        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback.staging"),
-            size,
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-            mapped_at_creation: false,
-        });
+        let buffer = pool.take(&gpu.device, size);
         with_tensor_buffer(tensor, |src| {
             let mut encoder = gpu
                 .device
@@ -61,6 +128,8 @@ impl Readback {
         });
         Ok(Self {
             buffer: Some(buffer),
+            pool: pool.clone(),
+            returned: Default::default(),
             state,
             ready: std::sync::Mutex::new(None),
         })
@@ -110,6 +179,33 @@ impl Readback {
             bytemuck::pod_collect_to_vec::<u8, f32>(&view)
         };
         buffer.unmap();
+        self.give_back(buffer);
         Ok(values)
+    }
+
+    /// Returns the (unmapped) buffer to the pool, once.
+    fn give_back(&self, buffer: &wgpu::Buffer) {
+        use std::sync::atomic::Ordering;
+        if !self.returned.swap(true, Ordering::AcqRel) {
+            self.pool.give(buffer.clone());
+        }
+    }
+}
+
+impl Drop for Readback {
+    fn drop(&mut self) {
+        let Some(buffer) = self.buffer.take() else {
+            return;
+        };
+        if self.returned.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        // A readback dropped before its values were taken (a cancelled job): its buffer can go
+        // back only once the map has completed; one still pending is left to wgpu.
+        let mapped = self.state.lock().ok().and_then(|mut s| s.take());
+        if let Some(Ok(())) = mapped {
+            buffer.unmap();
+            self.give_back(&buffer);
+        }
     }
 }

@@ -1,8 +1,6 @@
 //! `ComposePass`: the viewer's picture — image, before/after split, mask tint, CAM overlay
 //! (`shaders/compose.wgsl`).
 
-use wgpu::util::DeviceExt;
-
 use super::layout;
 use crate::Result;
 use crate::cpu::compose::ComposeSettings;
@@ -27,11 +25,20 @@ struct Params {
     rect_size: [u32; 2],
 }
 
-/// A map to overlay: its buffer range (a `[h, w]` f32 tensor, 0..1 or signed −1..1) and grid
-/// size.
+/// Where an overlay's values are.
+#[derive(Clone, Copy)]
+pub enum OverlaySource<'a> {
+    /// A buffer range on the device already (a CAM tensor in burn's buffer).
+    Gpu(&'a TensorBinding<'a>),
+    /// Values on the CPU (a CPU-backend CAM, an occlusion map): written into the target's own
+    /// overlay buffer, which is kept and only grows.
+    Cpu(&'a [f32]),
+}
+
+/// A map to overlay: its values (a `[h, w]` f32 grid, 0..1 or signed −1..1) and grid size.
 pub struct CamOverlay<'a> {
     /// Where the values are.
-    pub binding: &'a TensorBinding<'a>,
+    pub source: OverlaySource<'a>,
     /// Grid width and height.
     pub size: (u32, u32),
     /// Where the cells sit over the image (receptive-field centres for a CAM).
@@ -45,6 +52,77 @@ pub struct ComposePass {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     no_cam: wgpu::Buffer,
+}
+
+/// Which buffer a cached bind group binds as the overlay.
+#[derive(Clone, PartialEq, Eq)]
+enum OverlayKey {
+    /// None (the pass's empty buffer).
+    None,
+    /// The target's own overlay buffer.
+    Own,
+    /// A device buffer range: (buffer, offset, size).
+    Gpu(wgpu::Buffer, u64, u64),
+}
+
+/// What a target re-creates only when its overlay changes buffers.
+struct Cached {
+    /// The overlay buffer for values from the CPU, and its size in bytes.
+    overlay: wgpu::Buffer,
+    overlay_bytes: u64,
+    /// Bind groups by overlay: at most one per kind (none, own, the last device buffer).
+    groups: Vec<(OverlayKey, wgpu::BindGroup)>,
+}
+
+/// The long-lived resources of composing one set of textures (original, modified, mask) into one
+/// output: the parameter buffer, the texture views, an overlay buffer and the bind groups. Made
+/// once per image, so a frame creates no GPU resource (a bind group is made again only when a
+/// new CAM tensor arrives, or the overlay buffer has to grow).
+pub struct ComposeTarget {
+    uniform: wgpu::Buffer,
+    views: [wgpu::TextureView; 4],
+    size: (u32, u32),
+    cached: std::cell::RefCell<Cached>,
+}
+
+/// Bytes the overlay buffer starts with: a 64x64 grid (CAMs are 7x7 to 15x15).
+const OVERLAY_BYTES: u64 = 64 * 64 * 4;
+
+impl ComposeTarget {
+    /// The resources for composing `original`/`modified`/`mask` into `output`.
+    pub fn new(
+        device: &wgpu::Device,
+        original: &wgpu::Texture,
+        modified: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+    ) -> Self {
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("compose.params"),
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            uniform,
+            views: [original, modified, mask, output].map(|t| t.create_view(&Default::default())),
+            size: (output.width(), output.height()),
+            cached: std::cell::RefCell::new(Cached {
+                overlay: overlay_buffer(device, OVERLAY_BYTES),
+                overlay_bytes: OVERLAY_BYTES,
+                groups: Vec::new(),
+            }),
+        }
+    }
+}
+
+fn overlay_buffer(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("compose.overlay"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
 
 impl ComposePass {
@@ -81,22 +159,22 @@ impl ComposePass {
         })
     }
 
-    /// Records the composition of `original`/`modified`/`mask` (+ `cam`) into `output`: the
-    /// whole picture, or only `rect` (x0, y0, x1, y1, exclusive; the rest of `output` is kept).
+    /// Records the composition of `target`'s textures (+ `cam`) into its output: the whole
+    /// picture, or only `rect` (x0, y0, x1, y1, exclusive; the rest of the output is kept). The
+    /// parameters (and CPU overlay values) are written through `queue`, so the encoder must be
+    /// submitted before `target` is composed again.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
-        original: &wgpu::Texture,
-        modified: &wgpu::Texture,
-        mask: &wgpu::Texture,
+        target: &ComposeTarget,
         cam: Option<CamOverlay<'_>>,
-        output: &wgpu::Texture,
         settings: &ComposeSettings,
         rect: Option<[u32; 4]>,
     ) {
-        let (w, h) = (output.width(), output.height());
+        let (w, h) = target.size;
         let [x0, y0, x1, y1] = rect.map_or([0, 0, w, h], |[x0, y0, x1, y1]| {
             [x0.min(w), y0.min(h), x1.min(w), y1.min(h)]
         });
@@ -116,57 +194,94 @@ impl ComposePass {
             rect_origin: [x0, y0],
             rect_size: [rw, rh],
         };
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("compose.params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let views = [original, modified, mask, output].map(|t| t.create_view(&Default::default()));
-        let cam_resource = match &cam {
-            Some(c) => c.binding.as_binding(),
-            None => self.no_cam.as_entire_binding(),
+        queue.write_buffer(&target.uniform, 0, bytemuck::bytes_of(&params));
+        let mut cached = target.cached.borrow_mut();
+        let key = match cam.as_ref().map(|c| c.source) {
+            None => OverlayKey::None,
+            Some(OverlaySource::Gpu(b)) => OverlayKey::Gpu(b.buffer.clone(), b.offset, b.size),
+            Some(OverlaySource::Cpu(values)) => {
+                let bytes: &[u8] = bytemuck::cast_slice(values);
+                // Storage bindings may not be empty, and writes are whole words.
+                let needed = (bytes.len() as u64).max(4);
+                if needed > cached.overlay_bytes {
+                    let grown = needed.next_power_of_two();
+                    cached.overlay = overlay_buffer(device, grown);
+                    cached.overlay_bytes = grown;
+                    cached.groups.retain(|(k, _)| *k != OverlayKey::Own);
+                }
+                if !bytes.is_empty() {
+                    queue.write_buffer(&cached.overlay, 0, bytes);
+                }
+                OverlayKey::Own
+            }
         };
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("compose.bind_group"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&views[0]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: wgpu::BindingResource::TextureView(&views[1]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: wgpu::BindingResource::TextureView(&views[2]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: cam_resource,
-                },
-                wgpu::BindGroupEntry {
-                    binding: 5,
-                    resource: wgpu::BindingResource::TextureView(&views[3]),
-                },
-            ],
-        });
+        if !cached.groups.iter().any(|(k, _)| *k == key) {
+            // One device-buffer group at a time: a new CAM tensor replaces the last one's.
+            cached
+                .groups
+                .retain(|(k, _)| !matches!(k, OverlayKey::Gpu(..)));
+            let resource = match (&key, cam.as_ref().map(|c| c.source)) {
+                (OverlayKey::Gpu(..), Some(OverlaySource::Gpu(b))) => b.as_binding(),
+                (OverlayKey::Own, _) => cached.overlay.as_entire_binding(),
+                _ => self.no_cam.as_entire_binding(),
+            };
+            let group = self.bind_group(device, target, resource);
+            cached.groups.push((key.clone(), group));
+        }
+        let Some((_, group)) = cached.groups.iter().find(|(k, _)| *k == key) else {
+            return;
+        };
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("compose.pass"),
             timestamp_writes: None,
         });
         pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_bind_group(0, group, &[]);
         super::dispatch(
             &mut pass,
             super::workgroup_count(rw, WORKGROUP),
             super::workgroup_count(rh, WORKGROUP),
             1,
         );
+    }
+
+    /// The bind group of `target` with `overlay` as the map.
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        target: &ComposeTarget,
+        overlay: wgpu::BindingResource<'_>,
+    ) -> wgpu::BindGroup {
+        let view = |i: usize| wgpu::BindingResource::TextureView(&target.views[i]);
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("compose.bind_group"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: target.uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: view(0),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: view(1),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: view(2),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: overlay,
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: view(3),
+                },
+            ],
+        })
     }
 }

@@ -7,7 +7,7 @@ use unsee::gpu::burn_buffer::TensorBinding;
 use unsee::gpu::texture::{self, IMAGE_FORMAT, read_rgba};
 use unsee::models::receptive::Placement;
 use unsee::passes::ComposePass;
-use unsee::passes::compose::CamOverlay;
+use unsee::passes::compose::{CamOverlay, ComposeTarget, OverlaySource};
 use unsee::passes::paint::PAINT_MASK_FORMAT;
 use wgpu::util::DeviceExt;
 
@@ -57,6 +57,9 @@ fn overlays_match_the_cpu_reference() {
         view_formats: &[],
     });
     let pass = ComposePass::new(dev).unwrap();
+    // One target for every composition below: its kept buffers and bind groups must give what
+    // fresh ones would.
+    let target = ComposeTarget::new(dev, &tex_o, &tex_m, &tex_mask, &output);
     let settings = ComposeSettings {
         split: 10,
         mask_alpha: 0.4,
@@ -84,17 +87,20 @@ fn overlays_match_the_cpu_reference() {
         let mut enc = dev.create_command_encoder(&Default::default());
         pass.encode(
             dev,
+            queue,
             &mut enc,
-            &tex_o,
-            &tex_m,
-            &tex_mask,
+            &target,
             Some(CamOverlay {
-                binding: &binding,
+                source: if signed {
+                    OverlaySource::Gpu(&binding)
+                } else {
+                    // The target's own overlay buffer (maps from the CPU).
+                    OverlaySource::Cpu(&values)
+                },
                 size: (4, 3),
                 placement,
                 signed,
             }),
-            &output,
             &settings,
             None,
         );
@@ -139,9 +145,7 @@ fn overlays_match_the_cpu_reference() {
     let rect = [5, 4, 37, 15];
     for (s, r) in [(&settings, None), (&other, Some(rect))] {
         let mut enc = dev.create_command_encoder(&Default::default());
-        pass.encode(
-            dev, &mut enc, &tex_o, &tex_m, &tex_mask, None, &output, s, r,
-        );
+        pass.encode(dev, queue, &mut enc, &target, None, s, r);
         queue.submit([enc.finish()]);
     }
     let got = read_rgba(dev, queue, &output).unwrap();

@@ -17,6 +17,7 @@ mod paper;
 mod patchmatch;
 mod photos;
 mod preprocess;
+mod readback;
 mod session;
 mod session_values;
 mod telea;

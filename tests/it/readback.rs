@@ -1,0 +1,29 @@
+//! The score readback: right values, and staging buffers reused from job to job.
+
+use burn::tensor::{Tensor, TensorData};
+use unsee::gpu::readback::{Readback, StagingPool};
+
+use crate::common;
+
+#[test]
+fn readbacks_reuse_their_staging_buffers() {
+    let Some(gpu) = common::gpu() else { return };
+    let pool = StagingPool::default();
+    for round in 0..4 {
+        let values: Vec<f32> = (0..1000).map(|i| (i * (round + 1)) as f32 * 0.5).collect();
+        let tensor = Tensor::<1>::from_data(TensorData::new(values.clone(), [1000]), &gpu.burn);
+        let readback = Readback::start_in(gpu, &pool, &tensor).unwrap();
+        assert_eq!(readback.wait(&gpu.device).unwrap(), values, "round {round}");
+        assert_eq!(pool.len(), 1, "round {round}: the buffer went back");
+    }
+    // One readback dropped once its copy has landed (a cancelled job) returns its buffer too.
+    let tensor = Tensor::<1>::zeros([1000], &gpu.burn);
+    let dropped = Readback::start_in(gpu, &pool, &tensor).unwrap();
+    assert_eq!(pool.len(), 0, "the only buffer is in use");
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    drop(dropped);
+    assert_eq!(pool.len(), 1);
+    assert_eq!(pool.created(), 1, "five readbacks, one staging buffer");
+}
