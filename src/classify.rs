@@ -185,7 +185,7 @@ impl ClassifyPipeline {
     }
 
     /// [`ClassifyPipeline::forward`], reporting every layer's output to `probe`.
-    pub fn forward_probed(&self, input: Tensor<4>, probe: &mut impl Probe) -> ModelOutput {
+    pub fn forward_probed(&self, input: Tensor<4>, probe: &mut (impl Probe + Send)) -> ModelOutput {
         self.model.forward_probed(input, probe)
     }
 

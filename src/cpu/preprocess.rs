@@ -1,4 +1,5 @@
-//! CPU reference of `shaders/preprocess.wgsl`: squash, triangle-filter, reorder, normalise.
+//! CPU reference of `shaders/preprocess.wgsl`: squash, triangle-filter, reorder, normalise (also
+//! the CPU path's preprocessing).
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -21,56 +22,84 @@ fn taps(o: u32, src: u32, dst: u32) -> Vec<(u32, f64)> {
         .collect()
 }
 
+/// One output sample's taps: the first source index and the weights of the contiguous run from
+/// there, normalised to sum to 1.
+struct Taps {
+    start: usize,
+    weights: Vec<f32>,
+}
+
+/// [`taps`] as a contiguous run of normalised f32 weights.
+fn normalised_taps(o: u32, src: u32, dst: u32) -> Taps {
+    let taps = taps(o, src, dst);
+    let sum: f64 = taps.iter().map(|&(_, w)| w).sum();
+    let start = taps.first().map_or(0, |&(i, _)| i as usize);
+    let end = taps.last().map_or(0, |&(i, _)| i as usize + 1);
+    let mut weights = vec![0.0f32; end.saturating_sub(start)];
+    for (i, w) in taps {
+        weights[i as usize - start] = (w / sum) as f32;
+    }
+    Taps { start, weights }
+}
+
 /// The model input for `img` as `[3, s, s]` row-major f32, resized straight to the input size.
-/// The triangle filter is separable: each source row is filtered horizontally once, then columns
-/// of those — about 1/5 of the work of the 2D sum at 512² → 227², the same weights. Both passes
-/// run on the CPU pool, a row per task; every value is computed the same way whatever the split.
+/// The triangle filter is separable: each source row is filtered horizontally once (channel
+/// planes, short dot products), then the rows of those are summed vertically — a loop over whole
+/// output rows that vectorizes. f32 throughout (the GPU pass computes in f32 too); both passes run
+/// on the CPU pool, a row per task, each value computed the same way whatever the split.
 pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = img.dimensions();
     let s = spec.size as usize;
-    let xs: Vec<_> = (0..spec.size).map(|o| taps(o, w, spec.size)).collect();
-    let ys: Vec<_> = (0..spec.size).map(|o| taps(o, h, spec.size)).collect();
-    let xsum: Vec<f64> = xs.iter().map(|t| t.iter().map(|&(_, w)| w).sum()).collect();
+    let xs: Vec<Taps> = (0..spec.size)
+        .map(|o| normalised_taps(o, w, spec.size))
+        .collect();
+    let ys: Vec<Taps> = (0..spec.size)
+        .map(|o| normalised_taps(o, h, spec.size))
+        .collect();
     let raw = img.as_raw();
-    // Horizontal pass: every source row at the output's width, RGB.
-    let mut rows = vec![[0.0f64; 3]; h as usize * s];
-    rows.par_chunks_mut(s).enumerate().for_each(|(y, out)| {
-        let line = &raw[y * w as usize * 4..(y + 1) * w as usize * 4];
-        for (acc, xtaps) in out.iter_mut().zip(&xs) {
-            for &(x, wx) in xtaps {
-                let p = &line[x as usize * 4..x as usize * 4 + 3];
-                for c in 0..3 {
-                    acc[c] += wx * f64::from(p[c]);
-                }
-            }
-        }
-    });
-    // Vertical pass, normalised, pixel-interleaved; then split into the three planes.
-    let mut pixels = vec![[0.0f32; 3]; s * s];
-    pixels.par_chunks_mut(s).zip(&ys).for_each(|(out, ytaps)| {
-        let ysum: f64 = ytaps.iter().map(|&(_, w)| w).sum();
-        for (ox, px) in out.iter_mut().enumerate() {
-            let mut acc = [0.0f64; 3];
-            for &(y, wy) in ytaps {
-                let r = &rows[y as usize * s + ox];
-                for c in 0..3 {
-                    acc[c] += wy * r[c];
-                }
-            }
-            let wsum = ysum * xsum[ox];
+    let w = w as usize;
+    // Horizontal pass: every source row at the output's width, as three channel rows.
+    let mut rows = vec![0.0f32; h as usize * 3 * s];
+    rows.par_chunks_mut(3 * s).enumerate().for_each(|(y, out)| {
+        let line = &raw[y * w * 4..(y + 1) * w * 4];
+        let mut planes = vec![0.0f32; 3 * w];
+        for (x, p) in line.chunks_exact(4).enumerate() {
             for c in 0..3 {
-                let v = acc[spec.source[c] as usize] / wsum;
-                px[c] = ((v - f64::from(spec.mean[c])) * f64::from(spec.scale[c])) as f32;
+                planes[c * w + x] = f32::from(p[c]);
+            }
+        }
+        for (c, out) in out.chunks_exact_mut(s).enumerate() {
+            let plane = &planes[c * w..(c + 1) * w];
+            for (o, t) in out.iter_mut().zip(&xs) {
+                let run = &plane[t.start..t.start + t.weights.len()];
+                *o = run.iter().zip(&t.weights).map(|(v, k)| v * k).sum();
             }
         }
     });
-    let plane = s * s;
-    let mut out = vec![0.0f32; 3 * plane];
-    for (i, px) in pixels.iter().enumerate() {
-        for c in 0..3 {
-            out[c * plane + i] = px[c];
-        }
+    // Vertical pass, then the model's channel order, mean and scale.
+    let mut out = vec![0.0f32; 3 * s * s];
+    let mut by_row: Vec<&mut [f32]> = Vec::with_capacity(3 * s);
+    for plane in out.chunks_exact_mut(s * s) {
+        by_row.extend(plane.chunks_exact_mut(s));
     }
+    // by_row[c·s + oy] is output row oy of channel c.
+    by_row.par_iter_mut().enumerate().for_each(|(i, dst)| {
+        let (c, oy) = (i / s, i % s);
+        let source = spec.source[c] as usize;
+        let t = &ys[oy];
+        dst.fill(0.0);
+        for (j, &k) in t.weights.iter().enumerate() {
+            let y = t.start + j;
+            let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
+            for (d, v) in dst.iter_mut().zip(row) {
+                *d += k * v;
+            }
+        }
+        let (mean, scale) = (spec.mean[c], spec.scale[c]);
+        for d in dst.iter_mut() {
+            *d = (*d - mean) * scale;
+        }
+    });
     out
 }
 

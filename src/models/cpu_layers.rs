@@ -251,6 +251,20 @@ pub fn init_threads() -> usize {
     threads()
 }
 
+/// Runs `f` (a whole forward pass) on one of the pool's threads, the caller waiting once. Every
+/// layer's parallel loop then starts from inside the pool: the caller thread is not put to sleep
+/// and woken again around each of the ~50 layers (on the 2-core VM those context switches were a
+/// larger share of a forward than some layers).
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    let mut out = None;
+    rayon::scope(|s| s.spawn(|_| out = Some(f())));
+    // `scope` returns only once the spawned closure has run (a panic in it propagates).
+    out.unwrap_or_else(|| unreachable!("rayon::scope ran its task"))
+}
+
 /// Output size of a pooling window `k`, stride `s`, no padding, over `len` (PyTorch's rule: in
 /// ceil mode the last window may hang over the edge but must start inside).
 fn pool_len(len: usize, k: usize, s: usize, ceil_mode: bool) -> usize {

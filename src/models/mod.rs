@@ -167,7 +167,18 @@ impl Classifier {
     }
 
     /// [`Classifier::forward`], reporting every stage's output to `probe` (per-layer timings).
-    pub fn forward_probed(&self, input: Tensor<4>, probe: &mut impl probe::Probe) -> ModelOutput {
+    pub fn forward_probed(
+        &self,
+        input: Tensor<4>,
+        probe: &mut (impl probe::Probe + Send),
+    ) -> ModelOutput {
+        if input.device() == Device::flex() {
+            return cpu_layers::on_pool(|| self.forward_layers(input, probe));
+        }
+        self.forward_layers(input, probe)
+    }
+
+    fn forward_layers(&self, input: Tensor<4>, probe: &mut impl probe::Probe) -> ModelOutput {
         match self {
             Classifier::SqueezeNet(m) => m.forward_probed(input, probe),
             Classifier::MobileNetV2(m) => m.forward_probed(input, probe),

@@ -87,10 +87,11 @@ super::simd::multiversion!(
     )
 );
 
-/// One channel plane with padding 1 (see `same` above), the epilogue included: each output row
-/// sums the taps of the (up to) three input rows it covers, the edge columns apart, so the inner
-/// loops run over plain slices and vectorize. Stride 2 splits each input row into its even and odd
-/// columns first (`scratch`).
+/// One channel plane with padding 1 (see `same` above), the epilogue included. Each tap is one
+/// multiply-add of a shifted copy of the plane over the whole plane at once (a flat loop that
+/// vectorizes even for 7-pixel rows); the flat shift wraps around row ends in the first and last
+/// columns, which are then computed again exactly. Stride 2 first splits the input into its four
+/// phases (even/odd rows x even/odd columns, `scratch`), so that each tap is again a flat shift.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn same_plane(
@@ -104,50 +105,102 @@ fn same_plane(
     offset: usize,
 ) {
     let DepthwiseShape { h, w, stride, .. } = shape;
-    let ow = shape.out[1];
-    scratch.resize(w, 0.0);
-    let (even, odd) = scratch.split_at_mut(w / 2);
-    for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
-        out.fill(0.0);
+    let [oh, ow] = shape.out;
+    let n = oh * ow;
+    dst.fill(0.0);
+    if stride == 1 {
         for ky in 0..3 {
-            // Input row oy·stride + ky − 1, when inside the image.
-            let Some(iy) = (oy * stride + ky).checked_sub(1).filter(|&iy| iy < h) else {
-                continue;
-            };
-            let row = &src[iy * w..(iy + 1) * w];
-            let (k0, k1, k2) = (k[ky * 3], k[ky * 3 + 1], k[ky * 3 + 2]);
-            if stride == 1 {
-                // Output column x reads input columns x − 1, x, x + 1.
-                let inner = out[1..w - 1]
-                    .iter_mut()
-                    .zip(&row[..w - 2])
-                    .zip(&row[1..w - 1])
-                    .zip(&row[2..]);
-                for (((y, a), b), c) in inner {
-                    *y += k0 * a + k1 * b + k2 * c;
+            for kx in 0..3 {
+                // Output i reads input i + shift; rows outside the image are skipped, and the
+                // ends of the range that would leave the plane belong to the edge columns.
+                let shift = (ky as isize - 1) * w as isize + kx as isize - 1;
+                let rows = (usize::from(ky == 0), if ky == 2 { h - 1 } else { h });
+                let lo = ((rows.0 * w) as isize).max(-shift);
+                let hi = ((rows.1 * w) as isize).min((n as isize) - shift);
+                if lo < hi {
+                    let (lo, hi) = (lo as usize, hi as usize);
+                    let from = (lo as isize + shift) as usize;
+                    axpy(
+                        &mut dst[lo..hi],
+                        k[ky * 3 + kx],
+                        &src[from..from + (hi - lo)],
+                    );
                 }
-                out[0] += k1 * row[0] + k2 * row[1];
-                out[w - 1] += k0 * row[w - 2] + k1 * row[w - 1];
-            } else {
-                // Output column x reads input columns 2x − 1, 2x, 2x + 1: odd[x − 1], even[x],
-                // odd[x].
-                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
-                    *e = pair[0];
-                    *o = pair[1];
-                }
-                let inner = out[1..]
-                    .iter_mut()
-                    .zip(&odd[..ow - 1])
-                    .zip(&even[1..])
-                    .zip(&odd[1..]);
-                for (((y, a), b), c) in inner {
-                    *y += k0 * a + k1 * b + k2 * c;
-                }
-                out[0] += k1 * even[0] + k2 * odd[0];
             }
         }
-        super::epilogue::finish_row(epilogue, out, channel, offset + oy * ow);
+        for y in 0..h {
+            for x in [0, w - 1] {
+                dst[y * w + x] = exact(src, [h, w], 1, k, y, x);
+            }
+        }
+    } else {
+        // phase(ry, rx)[oy·ow + ox] = input[2·oy + ry][2·ox + rx].
+        scratch.resize(4 * n, 0.0);
+        for (y, row) in src.chunks_exact(w).enumerate() {
+            let (ry, oy) = (y % 2, y / 2);
+            let (even, odd) = scratch[(ry * 2) * n..(ry * 2 + 2) * n].split_at_mut(n);
+            let (even, odd) = (&mut even[oy * ow..][..ow], &mut odd[oy * ow..][..ow]);
+            for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                *e = pair[0];
+                *o = pair[1];
+            }
+        }
+        for ky in 0..3 {
+            // Input row 2·oy + ky − 1: odd rows of the row above (ky 0), even rows (ky 1), odd
+            // rows (ky 2).
+            let (ry, row_shift) = [(1, -(ow as isize)), (0, 0), (1, 0)][ky];
+            for kx in 0..3 {
+                let (rx, col_shift) = [(1, -1), (0, 0), (1, 0)][kx];
+                let phase = &scratch[(ry * 2 + rx) * n..(ry * 2 + rx + 1) * n];
+                let shift = row_shift + col_shift;
+                let lo = (if ky == 0 { ow as isize } else { 0 }).max(-shift) as usize;
+                if lo < n {
+                    let from = (lo as isize + shift) as usize;
+                    axpy(
+                        &mut dst[lo..],
+                        k[ky * 3 + kx],
+                        &phase[from..from + (n - lo)],
+                    );
+                }
+            }
+        }
+        for oy in 0..oh {
+            dst[oy * ow] = exact(src, [h, w], 2, k, oy, 0);
+        }
     }
+    super::epilogue::finish_row(epilogue, dst, channel, offset);
+}
+
+/// `y += a · x`.
+#[inline(always)]
+fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+/// Output `(oy, ox)` of a padding-1 plane, every tap checked against the edges.
+#[inline(always)]
+fn exact(
+    src: &[f32],
+    [h, w]: [usize; 2],
+    stride: usize,
+    k: &[f32; 9],
+    oy: usize,
+    ox: usize,
+) -> f32 {
+    let mut sum = 0.0;
+    for ky in 0..3 {
+        let Some(iy) = (oy * stride + ky).checked_sub(1).filter(|&iy| iy < h) else {
+            continue;
+        };
+        for kx in 0..3 {
+            if let Some(ix) = (ox * stride + kx).checked_sub(1).filter(|&ix| ix < w) {
+                sum += k[ky * 3 + kx] * src[iy * w + ix];
+            }
+        }
+    }
+    sum
 }
 
 super::simd::multiversion!(
