@@ -259,8 +259,17 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
     }
+    // The lowering switch is per thread: the worker runs with the caller's.
+    let lowered = is_lowered();
     let mut out = None;
-    rayon::scope(|s| s.spawn(|_| out = Some(f())));
+    rayon::scope(|s| {
+        s.spawn(|_| {
+            let before = is_lowered();
+            set_lowered(lowered);
+            out = Some(f());
+            set_lowered(before);
+        })
+    });
     // `scope` returns only once the spawned closure has run (a panic in it propagates).
     out.unwrap_or_else(|| unreachable!("rayon::scope ran its task"))
 }
