@@ -24,6 +24,7 @@ use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
 use crate::passes::compose::ComposeTarget;
 use crate::passes::paint::PAINT_MASK_FORMAT;
+use crate::passes::paint::PaintTarget;
 use crate::passes::{PatchMatchCache, Segment};
 use crate::{Error, Result, cpu};
 pub use history::{History, MaskStep, Stroke};
@@ -150,6 +151,8 @@ pub struct Editor {
     /// The compose pass's resources for `display` and `display_original`, kept for the image.
     compose_display: ComposeTarget,
     compose_original: ComposeTarget,
+    /// The paint pass's resources for `mask`, kept for the image.
+    paint_target: PaintTarget,
     /// CPU rasterisation of the strokes, kept only to bound the hole (region and depth) when
     /// planning the Telea dispatches; the GPU mask is painted by the paint pass.
     hole_plan: GrayImage,
@@ -267,8 +270,12 @@ impl Editor {
             modified.as_image_copy(),
             texture::extent(size.0, size.1),
         );
-        engine.paint.encode(device, &mut encoder, &mask, true, &[]);
-        engine.gpu.queue.submit([encoder.finish()]);
+        let mut paint_target = engine.paint.target(device, &mask);
+        let queue = &engine.gpu.queue;
+        engine
+            .paint
+            .encode(device, queue, &mut encoder, &mut paint_target, true, &[]);
+        queue.submit([encoder.finish()]);
         let compose_display = ComposeTarget::new(device, &original, &modified, &mask, &display);
         let compose_original =
             ComposeTarget::new(device, &original, &modified, &mask, &display_original);
@@ -283,6 +290,7 @@ impl Editor {
             display_original,
             compose_display,
             compose_original,
+            paint_target,
             hole_plan: GrayImage::new(size.0, size.1),
             mask_scratch: None,
             history: History::default(),
@@ -561,6 +569,7 @@ impl Editor {
             return;
         }
         let device = &engine.gpu.device;
+        let queue = &engine.gpu.queue;
         let mut encoder = device.create_command_encoder(&Default::default());
         let steps = if self.replay {
             self.history.steps()
@@ -568,16 +577,22 @@ impl Editor {
             std::mem::take(&mut self.pending)
         };
         // Runs of capsules go to the paint pass together; whole-mask operations in between, in
-        // order. A replay clears the mask first.
+        // order. A replay clears the mask first. The paint target's parameters are written per
+        // submit, so each operation ends one.
         let mut clear = self.replay;
         let mut run: Vec<Segment> = Vec::new();
         for step in steps {
             match step {
                 MaskStep::Paint(seg) => run.push(seg),
                 MaskStep::Op(op) => {
-                    engine
-                        .paint
-                        .encode(device, &mut encoder, &self.mask, clear, &run);
+                    engine.paint.encode(
+                        device,
+                        queue,
+                        &mut encoder,
+                        &mut self.paint_target,
+                        clear,
+                        &run,
+                    );
                     clear = false;
                     run.clear();
                     let scratch = self.mask_scratch.get_or_insert_with(|| {
@@ -586,15 +601,25 @@ impl Editor {
                     engine
                         .morphology
                         .encode(device, &mut encoder, &self.mask, scratch, op);
+                    let done = std::mem::replace(
+                        &mut encoder,
+                        device.create_command_encoder(&Default::default()),
+                    );
+                    queue.submit([done.finish()]);
                 }
             }
         }
         if clear || !run.is_empty() {
-            engine
-                .paint
-                .encode(device, &mut encoder, &self.mask, clear, &run);
+            engine.paint.encode(
+                device,
+                queue,
+                &mut encoder,
+                &mut self.paint_target,
+                clear,
+                &run,
+            );
         }
-        engine.gpu.queue.submit([encoder.finish()]);
+        queue.submit([encoder.finish()]);
         self.replay = false;
         self.pending.clear();
     }

@@ -62,16 +62,54 @@ impl PaintPass {
         Ok(Self { pipeline, layout })
     }
 
-    /// Records `segments` into `mask` in order; with `clear_first`, the mask is zeroed first.
+    /// The kept resources for painting into `mask` (made once per image).
+    pub fn target(&self, device: &wgpu::Device, mask: &wgpu::Texture) -> PaintTarget {
+        let uniforms = DynamicUniforms::with_capacity::<Params>(device, "paint.params", 64);
+        let view = mask.create_view(&Default::default());
+        let group = self.bind_group(device, &uniforms, &view);
+        PaintTarget {
+            uniforms,
+            view,
+            group,
+            dims: (mask.width(), mask.height()),
+        }
+    }
+
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniforms: &DynamicUniforms,
+        view: &wgpu::TextureView,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("paint.bind_group"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniforms.binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(view),
+                },
+            ],
+        })
+    }
+
+    /// Records `segments` into the target's mask in order; with `clear_first`, the mask is zeroed
+    /// first. The parameters are written through `queue`: the encoder must be submitted before
+    /// this target is encoded again (one encode per target per submit).
     pub fn encode(
         &self,
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
-        mask: &wgpu::Texture,
+        target: &mut PaintTarget,
         clear_first: bool,
         segments: &[Segment],
     ) {
-        let dims = (mask.width(), mask.height());
+        let dims = target.dims;
         let mut params: Vec<Params> = Vec::with_capacity(segments.len() + 1);
         if clear_first {
             params.push(Params {
@@ -104,29 +142,21 @@ impl PaintPass {
         if params.is_empty() {
             return;
         }
-        let uniforms = DynamicUniforms::new(device, "paint.params", &params);
-        let view = mask.create_view(&Default::default());
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("paint.bind_group"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniforms.binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&view),
-                },
-            ],
-        });
+        // More segments than ever before (a replay of a long history): a bigger buffer, once.
+        if params.len() > target.uniforms.capacity() {
+            let capacity = params.len().next_power_of_two();
+            target.uniforms =
+                DynamicUniforms::with_capacity::<Params>(device, "paint.params", capacity);
+            target.group = self.bind_group(device, &target.uniforms, &target.view);
+        }
+        target.uniforms.write(queue, &params);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("paint.pass"),
             timestamp_writes: None,
         });
         pass.set_pipeline(&self.pipeline);
         for (i, p) in params.iter().enumerate() {
-            pass.set_bind_group(0, &bind_group, &[uniforms.offset(i)]);
+            pass.set_bind_group(0, &target.group, &[target.uniforms.offset(i)]);
             super::dispatch(
                 &mut pass,
                 super::workgroup_count(p.size[0], WORKGROUP),
@@ -135,4 +165,13 @@ impl PaintPass {
             );
         }
     }
+}
+
+/// The paint pass's kept resources for one mask texture: the parameter buffer (it grows only when
+/// a submit paints more segments than ever before), the view and the bind group.
+pub struct PaintTarget {
+    uniforms: DynamicUniforms,
+    view: wgpu::TextureView,
+    group: wgpu::BindGroup,
+    dims: (u32, u32),
 }

@@ -38,6 +38,19 @@ pub struct Item {
 pub struct PreprocessPass {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
+    /// The last single-image binding: the live loop preprocesses the same texture into a tensor
+    /// burn's pool gives back at the same place job after job, so its parameters and bind group
+    /// are made once, not per job.
+    last: std::sync::Mutex<Option<Bound>>,
+}
+
+/// A recorded binding of the pass: what it was made for, and its resources.
+struct Bound {
+    src: wgpu::Texture,
+    dst: (wgpu::Buffer, u64, u64),
+    params: Vec<Params>,
+    uniforms: DynamicUniforms,
+    group: wgpu::BindGroup,
 }
 
 impl PreprocessPass {
@@ -58,7 +71,11 @@ impl PreprocessPass {
             include_str!("../../shaders/preprocess.wgsl"),
             &layout,
         )?;
-        Ok(Self { pipeline, layout })
+        Ok(Self {
+            pipeline,
+            layout,
+            last: Default::default(),
+        })
     }
 
     /// Records the pass: `src` (an RGBA8 texture) → `dst` (`[1, 3, s, s]` f32, s = `spec.size`).
@@ -105,26 +122,47 @@ impl PreprocessPass {
                 _pad1: [0; 2],
             })
             .collect();
-        let uniforms = DynamicUniforms::new(device, "preprocess.params", &params);
-        let view = src.create_view(&wgpu::TextureViewDescriptor::default());
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("preprocess.bind_group"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniforms.binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: dst.as_binding(),
-                },
-            ],
+        let dst_key = (dst.buffer.clone(), dst.offset, dst.size);
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let reuse = last.as_ref().is_some_and(|b| {
+            b.src == *src
+                && b.dst == dst_key
+                && bytemuck::cast_slice::<_, u8>(&b.params)
+                    == bytemuck::cast_slice::<_, u8>(&params)
         });
+        if !reuse {
+            let uniforms = DynamicUniforms::new(device, "preprocess.params", &params);
+            let view = src.create_view(&wgpu::TextureViewDescriptor::default());
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("preprocess.bind_group"),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniforms.binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: dst.as_binding(),
+                    },
+                ],
+            });
+            *last = Some(Bound {
+                src: src.clone(),
+                dst: dst_key,
+                params: params.clone(),
+                uniforms,
+                group,
+            });
+        }
+        let Some(bound) = last.as_ref() else {
+            return;
+        };
+        let (uniforms, bind_group) = (&bound.uniforms, &bound.group);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("preprocess.pass"),
             timestamp_writes: None,
@@ -132,7 +170,7 @@ impl PreprocessPass {
         pass.set_pipeline(&self.pipeline);
         let groups = super::workgroup_count(spec.size, WORKGROUP);
         for i in 0..items.len() {
-            pass.set_bind_group(0, &bind_group, &[uniforms.offset(i)]);
+            pass.set_bind_group(0, bind_group, &[uniforms.offset(i)]);
             super::dispatch(&mut pass, groups, groups, 1);
         }
     }

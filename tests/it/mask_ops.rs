@@ -8,6 +8,7 @@ use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::texture::read_mask;
 use unsee::gpu::{GpuContext, GpuOptions};
+use unsee::passes::paint::{PAINT_MASK_FORMAT, PaintPass, Segment};
 
 use crate::common;
 
@@ -118,4 +119,55 @@ fn masks_import_and_export_byte_exactly() {
     assert_ne!(dot.get_pixel(20, 20)[0], 0);
     // A mask of another size is refused.
     assert!(editor.set_mask(&image::GrayImage::new(10, 10)).is_err());
+}
+
+#[test]
+fn a_kept_paint_target_paints_like_the_reference_and_grows() {
+    let Some(gpu) = common::gpu() else { return };
+    let (dev, queue) = (&gpu.device, &gpu.queue);
+    let (w, h) = (96u32, 64u32);
+    let mask = dev.create_texture(&wgpu::TextureDescriptor {
+        label: Some("mask"),
+        size: unsee::gpu::texture::extent(w, h),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: PAINT_MASK_FORMAT,
+        usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let pass = PaintPass::new(dev).unwrap();
+    let mut target = pass.target(dev, &mask);
+    let mut want = image::GrayImage::new(w, h);
+    // A first submit of a few segments, then one of 150 (more than the kept buffer holds), some
+    // of them erasers: every submit goes through the same target.
+    for (round, count) in [(0u32, 5usize), (1, 150)] {
+        let segments: Vec<Segment> = (0..count)
+            .map(|i| {
+                let t = i as f32 + round as f32 * 0.37;
+                Segment {
+                    a: ((t * 7.3) % w as f32, (t * 3.1) % h as f32),
+                    b: ((t * 5.7 + 9.0) % w as f32, (t * 2.3 + 4.0) % h as f32),
+                    radius: 1.5 + (i % 4) as f32,
+                    erase: i % 5 != 4,
+                }
+            })
+            .collect();
+        for s in &segments {
+            unsee::cpu::paint::paint_segment(&mut want, s.a, s.b, s.radius, s.erase);
+        }
+        let mut enc = dev.create_command_encoder(&Default::default());
+        pass.encode(dev, queue, &mut enc, &mut target, round == 0, &segments);
+        queue.submit([enc.finish()]);
+        let got = read_mask(dev, queue, &mask).unwrap();
+        let differ = got
+            .pixels()
+            .zip(want.pixels())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(
+            differ, 0,
+            "round {round}: {differ} pixels differ from the reference"
+        );
+    }
 }
