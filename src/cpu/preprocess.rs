@@ -1,6 +1,8 @@
 //! CPU reference of `shaders/preprocess.wgsl`: squash, triangle-filter, reorder, normalise (also
 //! the CPU path's preprocessing).
 
+use std::mem::MaybeUninit;
+
 use image::RgbaImage;
 use rayon::prelude::*;
 
@@ -58,49 +60,64 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
         .collect();
     let raw = img.as_raw();
     let w = w as usize;
-    // Horizontal pass: every source row at the output's width, as three channel rows.
-    let mut rows = vec![0.0f32; h as usize * 3 * s];
-    rows.par_chunks_mut(3 * s).enumerate().for_each(|(y, out)| {
-        let line = &raw[y * w * 4..(y + 1) * w * 4];
-        let mut planes = vec![0.0f32; 3 * w];
-        for (x, p) in line.chunks_exact(4).enumerate() {
-            for c in 0..3 {
-                planes[c * w + x] = f32::from(p[c]);
+    // Horizontal pass: every source row at the output's width, as three channel rows. The
+    // buffers are first touched (zeroed) by the thread that fills each row, in its own cache.
+    let mut rows: Vec<f32> = Vec::with_capacity(h as usize * 3 * s);
+    rows.spare_capacity_mut()[..h as usize * 3 * s]
+        .par_chunks_mut(3 * s)
+        .enumerate()
+        .for_each(|(y, out)| {
+            let out = zeroed(out);
+            let line = &raw[y * w * 4..(y + 1) * w * 4];
+            let mut planes = vec![0.0f32; 3 * w];
+            for (x, p) in line.chunks_exact(4).enumerate() {
+                for c in 0..3 {
+                    planes[c * w + x] = f32::from(p[c]);
+                }
             }
-        }
-        for (c, out) in out.chunks_exact_mut(s).enumerate() {
-            let plane = &planes[c * w..(c + 1) * w];
-            for (o, t) in out.iter_mut().zip(&xs) {
-                let run = &plane[t.start..t.start + t.weights.len()];
-                *o = run.iter().zip(&t.weights).map(|(v, k)| v * k).sum();
+            for (c, out) in out.chunks_exact_mut(s).enumerate() {
+                let plane = &planes[c * w..(c + 1) * w];
+                for (o, t) in out.iter_mut().zip(&xs) {
+                    let run = &plane[t.start..t.start + t.weights.len()];
+                    *o = run.iter().zip(&t.weights).map(|(v, k)| v * k).sum();
+                }
             }
-        }
-    });
-    // Vertical pass, then the model's channel order, mean and scale.
-    let mut out = vec![0.0f32; 3 * s * s];
-    let mut by_row: Vec<&mut [f32]> = Vec::with_capacity(3 * s);
-    for plane in out.chunks_exact_mut(s * s) {
-        by_row.extend(plane.chunks_exact_mut(s));
-    }
-    // by_row[c·s + oy] is output row oy of channel c.
-    by_row.par_iter_mut().enumerate().for_each(|(i, dst)| {
-        let (c, oy) = (i / s, i % s);
-        let source = spec.source[c] as usize;
-        let t = &ys[oy];
-        dst.fill(0.0);
-        for (j, &k) in t.weights.iter().enumerate() {
-            let y = t.start + j;
-            let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
-            for (d, v) in dst.iter_mut().zip(row) {
-                *d += k * v;
+        });
+    // SAFETY: every row was written above.
+    unsafe { rows.set_len(h as usize * 3 * s) };
+    // Vertical pass, then the model's channel order, mean and scale; output row oy of channel c
+    // is chunk c·s + oy.
+    let mut out: Vec<f32> = Vec::with_capacity(3 * s * s);
+    out.spare_capacity_mut()[..3 * s * s]
+        .par_chunks_mut(s)
+        .enumerate()
+        .for_each(|(i, dst)| {
+            let dst = zeroed(dst);
+            let (c, oy) = (i / s, i % s);
+            let source = spec.source[c] as usize;
+            let t = &ys[oy];
+            for (j, &k) in t.weights.iter().enumerate() {
+                let y = t.start + j;
+                let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
+                for (d, v) in dst.iter_mut().zip(row) {
+                    *d += k * v;
+                }
             }
-        }
-        let (mean, scale) = (spec.mean[c], spec.scale[c]);
-        for d in dst.iter_mut() {
-            *d = (*d - mean) * scale;
-        }
-    });
+            let (mean, scale) = (spec.mean[c], spec.scale[c]);
+            for d in dst.iter_mut() {
+                *d = (*d - mean) * scale;
+            }
+        });
+    // SAFETY: every output row was written above.
+    unsafe { out.set_len(3 * s * s) };
     out
+}
+
+/// Zeroes `out` and returns it as the floats it now holds.
+fn zeroed(out: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    out.fill(MaybeUninit::new(0.0));
+    // SAFETY: every element was just initialised, and `MaybeUninit<f32>` has `f32`'s layout.
+    unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 #[cfg(test)]

@@ -177,7 +177,10 @@ fn kernels(
         Some(_) => return None,
         None => None,
     };
-    let mut y = vec![0.0f32; n * channels * pixels];
+    // Not zeroed here: each tile's thread touches its part first (a serial memset would also
+    // pull every cache line to this core before the other threads write them).
+    let len = n * channels * pixels;
+    let mut y: Vec<f32> = Vec::with_capacity(len);
     let mut first = 0;
     for (conv, (kind, m, _)) in convs.iter().zip(kinds) {
         let weight = Elements::of(&conv.weight.val())?;
@@ -199,7 +202,7 @@ fn kernels(
                 pixels,
                 weight.slice(),
                 m,
-                &mut y,
+                &mut y.spare_capacity_mut()[..len],
                 slice,
                 &epilogue,
             ),
@@ -208,7 +211,7 @@ fn kernels(
                 n,
                 shape,
                 weight.slice(),
-                &mut y,
+                &mut y.spare_capacity_mut()[..len],
                 slice,
                 &epilogue,
             ),
@@ -216,11 +219,21 @@ fn kernels(
                 if convs.len() != 1 {
                     return None;
                 }
-                cpu_kernels::depthwise(input.slice(), n, shape, weight.slice(), &mut y, &epilogue)
+                cpu_kernels::depthwise(
+                    input.slice(),
+                    n,
+                    shape,
+                    weight.slice(),
+                    &mut y.spare_capacity_mut()[..len],
+                    &epilogue,
+                )
             }
         }
         first += m;
     }
+    // SAFETY: the convolutions wrote channels [0, channels) of every image and pixel (their
+    // channel slices tile the output, and each kernel writes all of its slice).
+    unsafe { y.set_len(len) };
     Some(tensor_from(y, [n, channels, out[0], out[1]]))
 }
 
@@ -303,7 +316,8 @@ pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
     };
     let oh = pool_len(h, kh, sh, pool.ceil_mode);
     let ow = pool_len(w, kw, sw, pool.ceil_mode);
-    let mut y = vec![0.0f32; n * c * oh * ow];
+    let len = n * c * oh * ow;
+    let mut y: Vec<f32> = Vec::with_capacity(len);
     cpu_kernels::max_pool(
         input.slice(),
         n * c,
@@ -311,7 +325,9 @@ pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
         [kh, kw],
         [sh, sw],
         [oh, ow],
-        &mut y,
+        &mut y.spare_capacity_mut()[..len],
     );
+    // SAFETY: the kernel wrote every plane.
+    unsafe { y.set_len(len) };
     tensor_from(y, [n, c, oh, ow])
 }

@@ -40,7 +40,7 @@ pub fn dense(
     n: usize,
     shape: DenseShape,
     weight: &[f32],
-    out: &mut [f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
     slice: ChannelSlice,
     epilogue: &Epilogue,
 ) {
@@ -102,7 +102,7 @@ pub fn dense(
         });
         for o in t.m0..t.m1 {
             let at = (t.image * slice.channels + slice.first + o) * pixels + t.p0;
-            // SAFETY: this tile's row `o`, written only here.
+            // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
             let row = unsafe { shared.row(at, len) };
             epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
         }

@@ -35,7 +35,7 @@ pub fn depthwise(
     n: usize,
     shape: DepthwiseShape,
     weight: &[f32],
-    out: &mut [f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
     epilogue: &Epilogue,
 ) {
     let DepthwiseShape {
@@ -56,6 +56,7 @@ pub fn depthwise(
             _ => h % 2 == 0 && w % 2 == 0 && [oh, ow] == [h / 2, w / 2],
         };
     super::tiles::for_each_chunk(out, oh * ow, n * c * oh * ow * 9, |plane_index, dst| {
+        let dst = super::tiles::zeroed(dst);
         let ch = plane_index % c;
         let src = &x[plane_index * h * w..(plane_index + 1) * h * w];
         let taps: &[f32; 9] = weight[ch * 9..ch * 9 + 9].try_into().unwrap_or(&[0.0; 9]);
@@ -107,7 +108,7 @@ fn same_plane(
     let DepthwiseShape { h, w, stride, .. } = shape;
     let [oh, ow] = shape.out;
     let n = oh * ow;
-    dst.fill(0.0);
+    // `dst` comes zeroed.
     if stride == 1 {
         for ky in 0..3 {
             for kx in 0..3 {

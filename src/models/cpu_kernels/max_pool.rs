@@ -18,13 +18,14 @@ pub fn max_pool(
     [kh, kw]: [usize; 2],
     [sh, sw]: [usize; 2],
     [oh, ow]: [usize; 2],
-    out: &mut [f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
     assert_eq!(x.len(), planes * h * w, "max pool input");
     assert_eq!(out.len(), planes * oh * ow, "max pool output");
     assert!(oh == 0 || (oh - 1) * sh < h, "max pool rows");
     assert!(ow == 0 || (ow - 1) * sw < w, "max pool columns");
     super::tiles::for_each_chunk(out, oh * ow, planes * oh * ow * kh * kw, |p, dst| {
+        let dst = super::tiles::zeroed(dst);
         let src = &x[p * h * w..(p + 1) * h * w];
         ROW.with(|row| {
             let mut vmax = row.borrow_mut();

@@ -15,7 +15,7 @@ pub fn pointwise(
     pixels: usize,
     weight: &[f32],
     m: usize,
-    out: &mut [f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
     slice: ChannelSlice,
     epilogue: &Epilogue,
 ) {
@@ -55,7 +55,7 @@ pub fn pointwise(
             );
         }
         for o in t.m0..t.m1 {
-            // SAFETY: this tile's row `o`, written only here.
+            // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
             let row = unsafe { shared.row(first + (o - t.m0) * pixels, cols) };
             epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
         }

@@ -1,6 +1,8 @@
 //! Splitting a layer's output into tiles for the worker threads, running them, and the shared
 //! output they write.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 /// One unit of parallel work: output channels `[m0, m1)` and output pixels `[p0, p1)` of image
@@ -39,12 +41,13 @@ pub fn for_each<T: Sync>(items: &[T], work: usize, f: impl Fn(&T) + Sync + Send)
     }
 }
 
-/// Runs `f` on every `chunk`-long piece of `out` with its index, like [`for_each`].
+/// Runs `f` on every `chunk`-long piece of `out` with its index, like [`for_each`]; `out` is not
+/// yet initialised, and each piece is first touched by the thread that computes it.
 pub fn for_each_chunk(
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     chunk: usize,
     work: usize,
-    f: impl Fn(usize, &mut [f32]) + Sync + Send,
+    f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync + Send,
 ) {
     if chunk == 0 {
         return;
@@ -56,6 +59,13 @@ pub fn for_each_chunk(
     } else {
         out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
     }
+}
+
+/// Zeroes `out` and returns it as the floats it now holds.
+pub fn zeroed(out: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    out.fill(MaybeUninit::new(0.0));
+    // SAFETY: every element was just initialised, and `MaybeUninit<f32>` has `f32`'s layout.
+    unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// Tiles covering an `[n, m, pixels]` output: pixel blocks of at most `max_pixels` (equal sizes,
@@ -108,7 +118,8 @@ fn round_up(v: usize, to: usize) -> usize {
     v.div_ceil(to) * to
 }
 
-/// The output buffer, shared by the tiles that write disjoint parts of it.
+/// The output buffer (not yet initialised), shared by the tiles that write disjoint parts of it:
+/// the gemm writes through [`SharedOut::at`], and a tile reads back only what it has written.
 #[derive(Clone, Copy)]
 pub struct SharedOut {
     ptr: *mut f32,
@@ -122,9 +133,9 @@ unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
     /// Shares `out` for one parallel loop.
-    pub fn new(out: &mut [f32]) -> Self {
+    pub fn new(out: &mut [MaybeUninit<f32>]) -> Self {
         Self {
-            ptr: out.as_mut_ptr(),
+            ptr: out.as_mut_ptr().cast::<f32>(),
             len: out.len(),
         }
     }
@@ -139,7 +150,8 @@ impl SharedOut {
     /// Elements `[at, at + len)`.
     ///
     /// # Safety
-    /// No other live reference may cover this range: the caller's tile owns it.
+    /// No other live reference may cover this range (the caller's tile owns it), and every
+    /// element in it has been written (by the tile's gemm).
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn row(&self, at: usize, len: usize) -> &mut [f32] {
         assert!(
