@@ -18,7 +18,8 @@ use burn::tensor::{Device, Tensor};
 
 pub use super::cpu_kernels::Act;
 use super::cpu_kernels::{
-    self, ChannelSlice, DenseShape, DepthwiseShape, Elements, Epilogue, tensor_from,
+    self, ChannelSlice, Dense, DenseShape, DepthwiseShape, Elements, Epilogue, GemmConv, Part,
+    Pointwise, tensor_from,
 };
 
 thread_local! {
@@ -181,55 +182,71 @@ fn kernels(
     // pull every cache line to this core before the other threads write them).
     let len = n * channels * pixels;
     let mut y: Vec<f32> = Vec::with_capacity(len);
-    let mut first = 0;
-    for (conv, (kind, m, _)) in convs.iter().zip(kinds) {
-        let weight = Elements::of(&conv.weight.val())?;
-        let bias = match &conv.bias {
-            Some(b) => Some(Elements::of(&b.val())?),
-            None => None,
-        };
-        let epilogue = Epilogue {
-            bias: bias.as_ref().map(Elements::slice),
+    // The weights and biases as flex holds them (views, no copies).
+    let params = convs
+        .iter()
+        .map(|conv| {
+            let weight = Elements::of(&conv.weight.val())?;
+            let bias = match &conv.bias {
+                Some(b) => Some(Elements::of(&b.val())?),
+                None => None,
+            };
+            Some((weight, bias))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let residual = residual.as_ref().map(Elements::slice);
+    fn epilogue<'a>(
+        bias: Option<&'a Elements>,
+        act: Act,
+        residual: Option<&'a [f32]>,
+    ) -> Epilogue<'a> {
+        Epilogue {
+            bias: bias.map(Elements::slice),
             act,
-            residual: residual.as_ref().map(Elements::slice),
-        };
-        let slice = ChannelSlice { channels, first };
-        match kind {
-            Kind::Pointwise => cpu_kernels::pointwise(
-                input.slice(),
-                n,
-                c,
-                pixels,
-                weight.slice(),
-                m,
-                &mut y.spare_capacity_mut()[..len],
-                slice,
-                &epilogue,
-            ),
-            Kind::Dense(shape) => cpu_kernels::dense(
-                input.slice(),
-                n,
-                shape,
-                weight.slice(),
-                &mut y.spare_capacity_mut()[..len],
-                slice,
-                &epilogue,
-            ),
-            Kind::Depthwise(shape) => {
-                if convs.len() != 1 {
-                    return None;
-                }
-                cpu_kernels::depthwise(
-                    input.slice(),
+            residual,
+        }
+    }
+    let out_buf = &mut y.spare_capacity_mut()[..len];
+    if let [(Kind::Depthwise(shape), _, _)] = kinds.as_slice() {
+        let (weight, bias) = &params[0];
+        cpu_kernels::depthwise(
+            input.slice(),
+            n,
+            *shape,
+            weight.slice(),
+            out_buf,
+            &epilogue(bias.as_ref(), act, residual),
+        );
+    } else {
+        let mut first = 0;
+        let mut parts = Vec::with_capacity(convs.len());
+        for ((kind, m, _), (weight, bias)) in kinds.iter().zip(&params) {
+            let conv = match *kind {
+                Kind::Pointwise => GemmConv::Pointwise(Pointwise {
+                    x: input.slice(),
+                    n,
+                    k: c,
+                    pixels,
+                    weight: weight.slice(),
+                    m: *m,
+                }),
+                Kind::Dense(shape) => GemmConv::Dense(Dense {
+                    x: input.slice(),
                     n,
                     shape,
-                    weight.slice(),
-                    &mut y.spare_capacity_mut()[..len],
-                    &epilogue,
-                )
-            }
+                    weight: weight.slice(),
+                }),
+                Kind::Depthwise(_) => return None,
+            };
+            parts.push(Part {
+                conv,
+                slice: ChannelSlice { channels, first },
+                epilogue: epilogue(bias.as_ref(), act, residual),
+            });
+            first += m;
         }
-        first += m;
+        // All the convolutions' tiles in one parallel loop (a Fire module's two expands).
+        cpu_kernels::gemm_tiles(&parts, out_buf);
     }
     // SAFETY: the convolutions wrote channels [0, channels) of every image and pixel (their
     // channel slices tile the output, and each kernel writes all of its slice).

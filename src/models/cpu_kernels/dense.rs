@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use super::ChannelSlice;
 use super::epilogue::Epilogue;
-use super::tiles::{self, CACHE_FLOATS, SharedOut};
+use super::tiles::{self, CACHE_FLOATS, SharedOut, Tile};
 
 /// The geometry of a dense convolution over `[c, h, w]` images.
 #[derive(Clone, Copy, Debug)]
@@ -34,48 +34,76 @@ thread_local! {
 }
 
 /// `out[:, first + o] = epilogue(conv(x, weight)[o])` for `x` `[n, c, h, w]`, `weight`
-/// `[m, c, kh, kw]` (used as the `[m, c·kh·kw]` matrix it is), `out` `[n, slice.channels, oh·ow]`.
-pub fn dense(
-    x: &[f32],
-    n: usize,
-    shape: DenseShape,
-    weight: &[f32],
-    out: &mut [std::mem::MaybeUninit<f32>],
-    slice: ChannelSlice,
-    epilogue: &Epilogue,
-) {
-    let DenseShape { c, h, w, m, .. } = shape;
-    let [kh, kw] = shape.kernel;
-    let [oh, ow] = shape.out;
-    let kdim = c * kh * kw;
-    let pixels = oh * ow;
-    assert_eq!(x.len(), n * c * h * w, "dense conv input");
-    assert_eq!(weight.len(), m * kdim, "dense conv weight");
-    assert!(
-        slice.first + m <= slice.channels,
-        "dense conv channel slice"
-    );
-    assert_eq!(out.len(), n * slice.channels * pixels, "dense conv output");
-    let max_pixels = (CACHE_FLOATS / kdim.max(m).max(1)).clamp(32, 2048);
-    let plan = tiles::plan(
-        n,
-        m,
-        pixels,
-        max_pixels,
-        rayon::current_num_threads(),
-        false,
-    );
-    let shared = SharedOut::new(out);
-    tiles::for_each(&plan, n * m * kdim * pixels, |t| {
+/// `[m, c, kh, kw]` (used as the `[m, c·kh·kw]` matrix it is), `out` `[n, slice.channels, oh·ow]`:
+/// run by [`super::gemm_tiles`].
+#[derive(Clone, Copy)]
+pub struct Dense<'a> {
+    /// The input, `[n, c, h, w]`.
+    pub x: &'a [f32],
+    /// Images.
+    pub n: usize,
+    /// The geometry.
+    pub shape: DenseShape,
+    /// The weight, `[m, c, kh, kw]`.
+    pub weight: &'a [f32],
+}
+
+impl Dense<'_> {
+    fn kdim(&self) -> usize {
+        self.shape.c * self.shape.kernel[0] * self.shape.kernel[1]
+    }
+
+    fn pixels(&self) -> usize {
+        self.shape.out[0] * self.shape.out[1]
+    }
+
+    /// Checks the lengths against the shape and the output.
+    pub fn check(&self, out_len: usize, slice: ChannelSlice) {
+        let DenseShape { c, h, w, m, .. } = self.shape;
+        assert_eq!(self.x.len(), self.n * c * h * w, "dense conv input");
+        assert_eq!(self.weight.len(), m * self.kdim(), "dense conv weight");
+        assert!(
+            slice.first + m <= slice.channels,
+            "dense conv channel slice"
+        );
+        assert_eq!(
+            out_len,
+            self.n * slice.channels * self.pixels(),
+            "dense conv output"
+        );
+    }
+
+    /// Multiply-adds.
+    pub fn work(&self) -> usize {
+        self.n * self.shape.m * self.kdim() * self.pixels()
+    }
+
+    /// Its tiles: pixel blocks only (a channel block would build its columns again).
+    pub fn plan(&self, threads: usize) -> Vec<Tile> {
+        let max_pixels = (CACHE_FLOATS / self.kdim().max(self.shape.m).max(1)).clamp(32, 2048);
+        tiles::plan(
+            self.n,
+            self.shape.m,
+            self.pixels(),
+            max_pixels,
+            threads,
+            false,
+        )
+    }
+
+    /// Computes tile `t` into `shared` (checked by [`Self::check`]).
+    pub fn tile(&self, t: &Tile, shared: &SharedOut, slice: ChannelSlice, epilogue: &Epilogue) {
+        let DenseShape { c, h, w, m, .. } = self.shape;
+        let (kdim, pixels) = (self.kdim(), self.pixels());
         let len = t.p1 - t.p0;
         COLS.with(|cols| {
             let mut cols = cols.borrow_mut();
             cols.resize(kdim * len, 0.0);
-            let image = &x[t.image * c * h * w..(t.image + 1) * c * h * w];
-            im2col_fast(image, shape, t.p0, t.p1, &mut cols);
+            let image = &self.x[t.image * c * h * w..(t.image + 1) * c * h * w];
+            im2col_fast(image, self.shape, t.p0, t.p1, &mut cols);
             let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
             // SAFETY: `weight` and `cols` are read within their lengths; this tile alone writes
-            // rows `[m0, m1)` x `[p0, p1)` of `out`.
+            // rows `[m0, m1)` x `[p0, p1)` of the output.
             unsafe {
                 gemm::gemm(
                     t.m1 - t.m0,
@@ -85,7 +113,7 @@ pub fn dense(
                     1,
                     pixels as isize,
                     false,
-                    weight.as_ptr().add(t.m0 * kdim),
+                    self.weight.as_ptr().add(t.m0 * kdim),
                     1,
                     kdim as isize,
                     cols.as_ptr(),
@@ -106,7 +134,7 @@ pub fn dense(
             let row = unsafe { shared.row(at, len) };
             epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
         }
-    });
+    }
 }
 
 super::simd::multiversion!(

@@ -13,17 +13,19 @@ mod dense;
 mod depthwise;
 mod epilogue;
 mod flex_io;
+mod gemm_tiles;
 mod max_pool;
 mod pointwise;
 mod simd;
 mod tiles;
 
-pub use dense::{DenseShape, dense};
+pub use dense::{Dense, DenseShape};
 pub use depthwise::{DepthwiseShape, depthwise};
 pub use epilogue::{Act, Epilogue};
 pub use flex_io::{Elements, tensor_from};
+pub use gemm_tiles::{GemmConv, Part, gemm_tiles};
 pub use max_pool::max_pool;
-pub use pointwise::pointwise;
+pub use pointwise::Pointwise;
 
 /// Where a convolution writes: channels `[first, first + m)` of an `[n, channels, pixels]` output.
 #[derive(Clone, Copy, Debug)]

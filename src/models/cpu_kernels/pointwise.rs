@@ -3,34 +3,63 @@
 
 use super::ChannelSlice;
 use super::epilogue::Epilogue;
-use super::tiles::{self, CACHE_FLOATS, SharedOut};
+use super::tiles::{self, CACHE_FLOATS, SharedOut, Tile};
 
 /// `out[:, first + o, p] = epilogue(Σ_i weight[o, i] · x[:, i, p])` for `x` `[n, k, pixels]`,
-/// `weight` `[m, k]`, `out` `[n, slice.channels, pixels]`.
-#[allow(clippy::too_many_arguments)]
-pub fn pointwise(
-    x: &[f32],
-    n: usize,
-    k: usize,
-    pixels: usize,
-    weight: &[f32],
-    m: usize,
-    out: &mut [std::mem::MaybeUninit<f32>],
-    slice: ChannelSlice,
-    epilogue: &Epilogue,
-) {
-    assert_eq!(x.len(), n * k * pixels, "pointwise input");
-    assert_eq!(weight.len(), m * k, "pointwise weight");
-    assert!(slice.first + m <= slice.channels, "pointwise channel slice");
-    assert_eq!(out.len(), n * slice.channels * pixels, "pointwise output");
-    let max_pixels = (CACHE_FLOATS / m.max(1)).clamp(64, 2048);
-    let plan = tiles::plan(n, m, pixels, max_pixels, rayon::current_num_threads(), true);
-    let shared = SharedOut::new(out);
-    tiles::for_each(&plan, n * m * k * pixels, |t| {
+/// `weight` `[m, k]`, `out` `[n, slice.channels, pixels]`: run by [`super::gemm_tiles`].
+#[derive(Clone, Copy)]
+pub struct Pointwise<'a> {
+    /// The input, `[n, k, pixels]`.
+    pub x: &'a [f32],
+    /// Images.
+    pub n: usize,
+    /// Input channels.
+    pub k: usize,
+    /// Pixels per image.
+    pub pixels: usize,
+    /// The weight, `[m, k]`.
+    pub weight: &'a [f32],
+    /// Output channels.
+    pub m: usize,
+}
+
+impl Pointwise<'_> {
+    /// Checks the lengths against the shape and the output.
+    pub fn check(&self, out_len: usize, slice: ChannelSlice) {
+        let Self {
+            n, k, pixels, m, ..
+        } = *self;
+        assert_eq!(self.x.len(), n * k * pixels, "pointwise input");
+        assert_eq!(self.weight.len(), m * k, "pointwise weight");
+        assert!(slice.first + m <= slice.channels, "pointwise channel slice");
+        assert_eq!(out_len, n * slice.channels * pixels, "pointwise output");
+    }
+
+    /// Multiply-adds.
+    pub fn work(&self) -> usize {
+        self.n * self.m * self.k * self.pixels
+    }
+
+    /// Its tiles.
+    pub fn plan(&self, threads: usize) -> Vec<Tile> {
+        let max_pixels = (CACHE_FLOATS / self.m.max(1)).clamp(64, 2048);
+        tiles::plan(self.n, self.m, self.pixels, max_pixels, threads, true)
+    }
+
+    /// Computes tile `t` into `shared` (checked by [`Self::check`]).
+    pub fn tile(&self, t: &Tile, shared: &SharedOut, slice: ChannelSlice, epilogue: &Epilogue) {
+        let Self {
+            x,
+            k,
+            pixels,
+            weight,
+            m,
+            ..
+        } = *self;
         let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
         let cols = t.p1 - t.p0;
-        // SAFETY: the pointers address `weight`, `x` and `out` within their checked lengths with
-        // the strides given; this tile alone writes its rows `[m0, m1)` x `[p0, p1)`.
+        // SAFETY: the pointers address `weight`, `x` and the output within their checked lengths
+        // with the strides given; this tile alone writes its rows `[m0, m1)` x `[p0, p1)`.
         unsafe {
             gemm::gemm(
                 t.m1 - t.m0,
@@ -59,5 +88,5 @@ pub fn pointwise(
             let row = unsafe { shared.row(first + (o - t.m0) * pixels, cols) };
             epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
         }
-    });
+    }
 }
