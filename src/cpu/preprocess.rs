@@ -66,10 +66,10 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     rows.spare_capacity_mut()[..h as usize * 3 * s]
         .par_chunks_mut(3 * s)
         .enumerate()
-        .for_each(|(y, out)| {
+        .for_each_init(Vec::new, |planes, (y, out)| {
             let out = zeroed(out);
             let line = &raw[y * w * 4..(y + 1) * w * 4];
-            let mut planes = vec![0.0f32; 3 * w];
+            planes.resize(3 * w, 0.0f32);
             for (x, p) in line.chunks_exact(4).enumerate() {
                 for c in 0..3 {
                     planes[c * w + x] = f32::from(p[c]);

@@ -272,11 +272,18 @@ pub fn init_threads() -> usize {
             .filter(|&n| n > 0)
             .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
             .unwrap_or(1);
-        // Fails only if the pool already exists (someone ran a rayon job first): keep that one.
-        let _ = rayon::ThreadPoolBuilder::new()
+        // Fails only if the pool already exists (someone ran a rayon job first): keep that one,
+        // and say so (its size may not be the one asked for).
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(wanted)
             .thread_name(|i| format!("unsee-cpu-{i}"))
-            .build_global();
+            .build_global()
+        {
+            log::warn!(
+                "CPU thread pool already set up ({} threads, {wanted} wanted): {e}",
+                rayon::current_num_threads()
+            );
+        }
     });
     threads()
 }
@@ -289,15 +296,21 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
     }
+    /// Puts the worker's own switch back when dropped, a panic in `f` included.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            set_lowered(self.0);
+        }
+    }
     // The lowering switch is per thread: the worker runs with the caller's.
     let lowered = is_lowered();
     let mut out = None;
     rayon::scope(|s| {
         s.spawn(|_| {
-            let before = is_lowered();
+            let _restore = Restore(is_lowered());
             set_lowered(lowered);
             out = Some(f());
-            set_lowered(before);
         })
     });
     // `scope` returns only once the spawned closure has run (a panic in it propagates).

@@ -216,7 +216,8 @@ impl ComposePass {
             }
         };
         if !cached.groups.iter().any(|(k, _)| *k == key) {
-            // One device-buffer group at a time: a new CAM tensor replaces the last one's.
+            // At most one device-buffer group is kept (the last CAM tensor's range): making any
+            // new group drops it, and it is made again when that tensor is drawn next.
             cached
                 .groups
                 .retain(|(k, _)| !matches!(k, OverlayKey::Gpu(..)));

@@ -76,6 +76,10 @@ fn lowered_convolutions_equal_the_modules() {
         (8, 8, 3, 1, 0, 8, 9, 1),    // depthwise, no padding (general path)
         (8, 8, 3, 2, 1, 8, 4, 1),    // depthwise, stride 2, tiny plane
         (5, 7, 3, 2, 1, 1, 9, 2),    // dense, stride 2, padding, odd sizes
+        // dense 5x5, padding 2: at side 19 a 96-pixel tile ends one column into a row, a
+        // segment lying wholly in the left padding for the first taps.
+        (3, 5, 5, 1, 2, 1, 19, 1),
+        (3, 5, 5, 1, 2, 1, 15, 2),
     ];
     for (i, &(cin, cout, k, stride, pad, groups, side, n)) in cases.iter().enumerate() {
         let module = conv(cin, cout, k, stride, pad, groups);
@@ -114,12 +118,19 @@ fn fused_concatenation_and_residual_equal_the_modules() {
     let d = relative_diff(got, want);
     assert!(d <= 1e-4, "concatenation: rel |Δ| {d:.2e}");
 
+    assert!(cpu_layers::has_kernel(&e1, [16, 13, 13]) && cpu_layers::has_kernel(&e3, [16, 13, 13]));
+
+    // Large enough to run on both threads.
+    let x = tensor([2, 16, 40, 40], 9);
     let project = conv(16, 16, 1, 1, 0, 1);
-    let residual = tensor([2, 16, 13, 13], 8);
-    let want = cpu_layers::reference(x.clone(), &project, Act::Linear) + residual.clone();
-    let got = cpu_layers::conv_residual(x, &project, Act::Linear, residual);
-    let d = relative_diff(got, want);
-    assert!(d <= 1e-4, "residual: rel |Δ| {d:.2e}");
+    assert!(cpu_layers::has_kernel(&project, [16, 40, 40]));
+    let residual = tensor([2, 16, 40, 40], 8);
+    for act in [Act::Linear, Act::Relu6] {
+        let want = act.apply(project.forward(x.clone()) + residual.clone());
+        let got = cpu_layers::conv_residual(x.clone(), &project, act, residual.clone());
+        let d = relative_diff(got, want);
+        assert!(d <= 1e-4, "residual, {act:?}: rel |Δ| {d:.2e}");
+    }
 }
 
 #[test]

@@ -45,7 +45,7 @@ fn gpu_preprocess_matches_cpu_reference() {
                 .iter()
                 .zip(&want)
                 .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            // f32 accumulation on the GPU against f64 on the CPU.
+            // f32 on both sides, summed in different orders.
             assert!(
                 max_diff <= 1e-4 * max_abs.max(1.0),
                 "{kind:?}/{preset:?} {w}x{h}: max|Δ| {max_diff} (max |v| {max_abs})"

@@ -92,7 +92,13 @@ impl Dense<'_> {
     }
 
     /// Computes tile `t` into `shared` (checked by [`Self::check`]).
-    pub fn tile(&self, t: &Tile, shared: &SharedOut, slice: ChannelSlice, epilogue: &Epilogue) {
+    pub(super) fn tile(
+        &self,
+        t: &Tile,
+        shared: &SharedOut,
+        slice: ChannelSlice,
+        epilogue: &Epilogue,
+    ) {
         let DenseShape { c, h, w, m, .. } = self.shape;
         let (kdim, pixels) = (self.kdim(), self.pixels());
         let len = t.p1 - t.p0;
@@ -109,7 +115,7 @@ impl Dense<'_> {
                     t.m1 - t.m0,
                     len,
                     kdim,
-                    shared.at(first),
+                    shared.block(first, t.m1 - t.m0, len, pixels),
                     1,
                     pixels as isize,
                     false,
@@ -172,11 +178,15 @@ fn im2col(image: &[f32], shape: DenseShape, p0: usize, p1: usize, cols: &mut [f3
                         seg.fill(0.0);
                     } else {
                         let row = &plane[iy as usize * w..(iy as usize + 1) * w];
-                        let (a, b) = (lo.clamp(ox0, ox1), hi.clamp(ox0, ox1));
+                        // The segment's columns inside the row: [a, b), possibly none (a
+                        // segment wholly in the padding, or a kernel wider than the row).
+                        let a = lo.clamp(ox0, ox1);
+                        let b = hi.clamp(ox0, ox1).max(a);
                         seg[..a - ox0].fill(0.0);
                         seg[b - ox0..].fill(0.0);
                         let inside = &mut seg[a - ox0..b - ox0];
-                        if sw == 1 {
+                        if inside.is_empty() {
+                        } else if sw == 1 {
                             let start = a + kx - pl;
                             inside.copy_from_slice(&row[start..start + inside.len()]);
                         } else {

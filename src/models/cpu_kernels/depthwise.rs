@@ -1,6 +1,7 @@
-//! A 3x3 depthwise convolution (stride 1 or 2): per channel plane, the padded plane built once in a
-//! per-thread scratch (split into even and odd columns for stride 2), then each output row as nine
-//! multiply-adds over contiguous rows that the compiler vectorizes, the epilogue fused.
+//! A 3x3 depthwise convolution (stride 1 or 2), one channel plane per task, the epilogue fused.
+//! With padding 1 (MobileNetV2's), each tap is one multiply-add of a shifted plane over the whole
+//! plane (stride 2 splits the input into its four phases first); any other padding builds the
+//! padded plane (even and odd columns for stride 2) and sums each output row's nine taps.
 
 use std::cell::RefCell;
 
@@ -24,7 +25,8 @@ pub struct DepthwiseShape {
 }
 
 thread_local! {
-    /// Each worker's padded plane(s), kept between calls.
+    /// Each worker's scratch, kept between calls: the four phase planes (padding 1, stride 2) or
+    /// the padded plane(s) of the general path.
     static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -46,8 +48,14 @@ pub fn depthwise(
     assert_eq!(x.len(), n * c * h * w, "depthwise input");
     assert_eq!(weight.len(), c * 9, "depthwise weight");
     assert_eq!(out.len(), n * c * oh * ow, "depthwise output");
+    if let Some(bias) = epilogue.bias {
+        assert_eq!(bias.len(), c, "depthwise bias");
+    }
+    if let Some(residual) = epilogue.residual {
+        assert_eq!(residual.len(), out.len(), "depthwise residual");
+    }
     // MobileNetV2's case, padding 1 on every side: stride 1 keeps the size, stride 2 halves an
-    // even one. Computed straight from the input rows, no padded copy.
+    // even one. Computed from the input plane (stride 2: its four phases) by flat shifted passes.
     let same = shape.pad == [1, 1]
         && h >= 2
         && w >= 3

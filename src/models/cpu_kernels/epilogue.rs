@@ -54,7 +54,8 @@ pub struct Epilogue<'a> {
     pub bias: Option<&'a [f32]>,
     /// The activation.
     pub act: Act,
-    /// Added element-wise, laid out like the output (`[n, m, pixels]`, m = the output's channels).
+    /// Added element-wise, laid out like the convolution's own output (`[n, m, pixels]`, m its
+    /// channels: only a convolution writing a whole output takes one).
     pub residual: Option<&'a [f32]>,
 }
 

@@ -27,6 +27,13 @@ impl GemmConv<'_> {
         }
     }
 
+    fn channels(&self) -> usize {
+        match self {
+            GemmConv::Pointwise(p) => p.m,
+            GemmConv::Dense(d) => d.shape.m,
+        }
+    }
+
     fn work(&self) -> usize {
         match self {
             GemmConv::Pointwise(p) => p.work(),
@@ -64,6 +71,17 @@ pub struct Part<'a> {
 pub fn gemm_tiles(parts: &[Part], out: &mut [MaybeUninit<f32>]) {
     for part in parts {
         part.conv.check(out.len(), part.slice);
+        let m = part.conv.channels();
+        if let Some(bias) = part.epilogue.bias {
+            assert_eq!(bias.len(), m, "bias of {m} channels");
+        }
+        // A residual is laid out like this convolution's own output: it must be the whole one.
+        if part.epilogue.residual.is_some() {
+            assert!(
+                part.slice.first == 0 && part.slice.channels == m,
+                "a residual needs the convolution's whole output"
+            );
+        }
     }
     let threads = rayon::current_num_threads();
     let tasks: Vec<(usize, Tile)> = parts

@@ -47,7 +47,13 @@ impl Pointwise<'_> {
     }
 
     /// Computes tile `t` into `shared` (checked by [`Self::check`]).
-    pub fn tile(&self, t: &Tile, shared: &SharedOut, slice: ChannelSlice, epilogue: &Epilogue) {
+    pub(super) fn tile(
+        &self,
+        t: &Tile,
+        shared: &SharedOut,
+        slice: ChannelSlice,
+        epilogue: &Epilogue,
+    ) {
         let Self {
             x,
             k,
@@ -65,7 +71,7 @@ impl Pointwise<'_> {
                 t.m1 - t.m0,
                 cols,
                 k,
-                shared.at(first),
+                shared.block(first, t.m1 - t.m0, cols, pixels),
                 1,
                 pixels as isize,
                 false,

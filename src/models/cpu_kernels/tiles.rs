@@ -121,23 +121,38 @@ fn round_up(v: usize, to: usize) -> usize {
 /// The output buffer (not yet initialised), shared by the tiles that write disjoint parts of it:
 /// the gemm writes through [`SharedOut::at`], and a tile reads back only what it has written.
 #[derive(Clone, Copy)]
-pub struct SharedOut {
+pub struct SharedOut<'a> {
     ptr: *mut f32,
     len: usize,
+    /// Borrows the buffer for as long as this is used.
+    buffer: std::marker::PhantomData<&'a mut [MaybeUninit<f32>]>,
 }
 
 // SAFETY: tiles write disjoint ranges (each `row` call below is for a range no other tile
 // touches), and the buffer outlives the parallel loop that uses it.
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}
+unsafe impl Send for SharedOut<'_> {}
+unsafe impl Sync for SharedOut<'_> {}
 
-impl SharedOut {
+impl<'a> SharedOut<'a> {
     /// Shares `out` for one parallel loop.
-    pub fn new(out: &mut [MaybeUninit<f32>]) -> Self {
+    pub fn new(out: &'a mut [MaybeUninit<f32>]) -> Self {
         Self {
             ptr: out.as_mut_ptr().cast::<f32>(),
             len: out.len(),
+            buffer: std::marker::PhantomData,
         }
+    }
+
+    /// A raw pointer to element `first` of a block of `rows` rows of `cols` elements, `stride`
+    /// apart (a tile's rows, for the gemm), checked to lie inside the buffer.
+    pub fn block(&self, first: usize, rows: usize, cols: usize, stride: usize) -> *mut f32 {
+        let end = first + rows.saturating_sub(1) * stride + cols;
+        assert!(
+            rows == 0 || cols == 0 || end <= self.len,
+            "output block ends at {end}, past {}",
+            self.len
+        );
+        self.at(first)
     }
 
     /// A raw pointer to element `at` (for the gemm, which writes through strides).
