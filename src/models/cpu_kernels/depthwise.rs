@@ -96,11 +96,12 @@ super::simd::multiversion!(
     )
 );
 
-/// One channel plane with padding 1 (see `same` above), the epilogue included. Each tap is one
-/// multiply-add of a shifted copy of the plane over the whole plane at once (a flat loop that
-/// vectorizes even for 7-pixel rows); the flat shift wraps around row ends in the first and last
-/// columns, which are then computed again exactly. Stride 2 first splits the input into its four
-/// phases (even/odd rows x even/odd columns, `scratch`), so that each tap is again a flat shift.
+/// One channel plane with padding 1 (see `same` above), the epilogue included. The input is
+/// copied into `scratch` as a fully padded plane: a zero row above and below, one zero column
+/// after each row (it is also the next row's left padding) and a zero before the first element —
+/// stride 2 as its four phases (even/odd rows x even/odd columns), each so padded. Every tap is
+/// then the padded plane at a fixed shift, so one flat loop over the whole plane sums all nine
+/// (vectorized even for 7-pixel rows); the valid columns go to `dst` through the epilogue.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn same_plane(
@@ -113,103 +114,82 @@ fn same_plane(
     channel: usize,
     offset: usize,
 ) {
-    let DepthwiseShape { h, w, stride, .. } = shape;
+    let DepthwiseShape { w, stride, .. } = shape;
     let [oh, ow] = shape.out;
-    let n = oh * ow;
-    // `dst` comes zeroed.
+    // Padded row length, the output's padded size, one padded plane's size.
+    let pw = ow + 1;
+    let n = oh * pw;
+    let size = (oh + 2) * pw + 2;
+    let planes = if stride == 1 { 1 } else { 4 };
+    scratch.clear();
+    scratch.resize(planes * size + n, 0.0);
+    let (input, acc) = scratch.split_at_mut(planes * size);
+    // Row r of a padded plane starts at 1 + (r + 1)·pw.
+    let row_at = |r: usize| 1 + (r + 1) * pw;
     if stride == 1 {
-        for ky in 0..3 {
-            for kx in 0..3 {
-                // Output i reads input i + shift; rows outside the image are skipped, and the
-                // ends of the range that would leave the plane belong to the edge columns.
-                let shift = (ky as isize - 1) * w as isize + kx as isize - 1;
-                let rows = (usize::from(ky == 0), if ky == 2 { h - 1 } else { h });
-                let lo = ((rows.0 * w) as isize).max(-shift);
-                let hi = ((rows.1 * w) as isize).min((n as isize) - shift);
-                if lo < hi {
-                    let (lo, hi) = (lo as usize, hi as usize);
-                    let from = (lo as isize + shift) as usize;
-                    axpy(
-                        &mut dst[lo..hi],
-                        k[ky * 3 + kx],
-                        &src[from..from + (hi - lo)],
-                    );
-                }
-            }
-        }
-        for y in 0..h {
-            for x in [0, w - 1] {
-                dst[y * w + x] = exact(src, [h, w], 1, k, y, x);
-            }
+        for (r, row) in src.chunks_exact(w).enumerate() {
+            input[row_at(r)..row_at(r) + w].copy_from_slice(row);
         }
     } else {
-        // phase(ry, rx)[oy·ow + ox] = input[2·oy + ry][2·ox + rx].
-        scratch.resize(4 * n, 0.0);
+        // phase(ry, rx) row r, column c = input[2r + ry][2c + rx].
         for (y, row) in src.chunks_exact(w).enumerate() {
-            let (ry, oy) = (y % 2, y / 2);
-            let (even, odd) = scratch[(ry * 2) * n..(ry * 2 + 2) * n].split_at_mut(n);
-            let (even, odd) = (&mut even[oy * ow..][..ow], &mut odd[oy * ow..][..ow]);
+            let (ry, r) = (y % 2, y / 2);
+            let (even, odd) = input[ry * 2 * size..(ry * 2 + 2) * size].split_at_mut(size);
+            let (even, odd) = (
+                &mut even[row_at(r)..row_at(r) + ow],
+                &mut odd[row_at(r)..row_at(r) + ow],
+            );
             for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
                 *e = pair[0];
                 *o = pair[1];
             }
         }
-        for ky in 0..3 {
-            // Input row 2·oy + ky − 1: odd rows of the row above (ky 0), even rows (ky 1), odd
-            // rows (ky 2).
-            let (ry, row_shift) = [(1, -(ow as isize)), (0, 0), (1, 0)][ky];
-            for kx in 0..3 {
-                let (rx, col_shift) = [(1, -1), (0, 0), (1, 0)][kx];
-                let phase = &scratch[(ry * 2 + rx) * n..(ry * 2 + rx + 1) * n];
-                let shift = row_shift + col_shift;
-                let lo = (if ky == 0 { ow as isize } else { 0 }).max(-shift) as usize;
-                if lo < n {
-                    let from = (lo as isize + shift) as usize;
-                    axpy(
-                        &mut dst[lo..],
-                        k[ky * 3 + kx],
-                        &phase[from..from + (n - lo)],
-                    );
-                }
-            }
-        }
-        for oy in 0..oh {
-            dst[oy * ow] = exact(src, [h, w], 2, k, oy, 0);
-        }
     }
-    super::epilogue::finish_row(epilogue, dst, channel, offset);
-}
-
-/// `y += a · x`.
-#[inline(always)]
-fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    for (y, x) in y.iter_mut().zip(x) {
-        *y += a * x;
-    }
-}
-
-/// Output `(oy, ox)` of a padding-1 plane, every tap checked against the edges.
-#[inline(always)]
-fn exact(
-    src: &[f32],
-    [h, w]: [usize; 2],
-    stride: usize,
-    k: &[f32; 9],
-    oy: usize,
-    ox: usize,
-) -> f32 {
-    let mut sum = 0.0;
-    for ky in 0..3 {
-        let Some(iy) = (oy * stride + ky).checked_sub(1).filter(|&iy| iy < h) else {
-            continue;
-        };
-        for kx in 0..3 {
-            if let Some(ix) = (ox * stride + kx).checked_sub(1).filter(|&ix| ix < w) {
-                sum += k[ky * 3 + kx] * src[iy * w + ix];
-            }
+    // Tap (ky, kx) of output i (= oy·pw + ox) is element i + start of the input.
+    let start = |ky: usize, kx: usize| -> usize {
+        if stride == 1 {
+            // Input row oy + ky − 1, column ox + kx − 1.
+            1 + ky * pw + kx - 1
+        } else {
+            // Input row 2·oy + ky − 1: odd rows, one up (ky 0); even rows (ky 1); odd rows (ky 2).
+            // Column 2·ox + kx − 1 likewise.
+            let (ry, up) = [(1, 1), (0, 0), (1, 0)][ky];
+            let (rx, left) = [(1, 1), (0, 0), (1, 0)][kx];
+            (ry * 2 + rx) * size + 1 + pw - up * pw - left
         }
+    };
+    let tap = |ky: usize, kx: usize| &input[start(ky, kx)..start(ky, kx) + n];
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8] = [
+        tap(0, 0),
+        tap(0, 1),
+        tap(0, 2),
+        tap(1, 0),
+        tap(1, 1),
+        tap(1, 2),
+        tap(2, 0),
+        tap(2, 1),
+        tap(2, 2),
+    ];
+    let acc = &mut acc[..n];
+    for i in 0..n {
+        acc[i] = k[0] * t0[i]
+            + k[1] * t1[i]
+            + k[2] * t2[i]
+            + k[3] * t3[i]
+            + k[4] * t4[i]
+            + k[5] * t5[i]
+            + k[6] * t6[i]
+            + k[7] * t7[i]
+            + k[8] * t8[i];
     }
-    sum
+    for (oy, (out, row)) in dst
+        .chunks_exact_mut(ow)
+        .zip(acc.chunks_exact(pw))
+        .enumerate()
+    {
+        out.copy_from_slice(&row[..ow]);
+        super::epilogue::finish_row(epilogue, out, channel, offset + oy * ow);
+    }
 }
 
 super::simd::multiversion!(
