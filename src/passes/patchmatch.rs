@@ -45,7 +45,29 @@ pub struct PatchMatchCache {
     current: usize,
     /// A previous fill exists for this image.
     primed: bool,
+    /// The bind groups and parameter buffers of recent fills, kept with the levels they bind.
+    bound: Option<Bound>,
 }
+
+/// What a fill binds, kept between fills of the same image so that a job creates no buffer or
+/// bind group at steady state: the per-level groups (made with the levels), the texture groups
+/// (remade when the textures change) and the parameter buffers of the last few schedules (the
+/// live loop alternates between a handful: fresh, warm start, per model input size).
+struct Bound {
+    /// `[level][which nnf is read]`.
+    level_groups: Vec<[wgpu::BindGroup; 2]>,
+    /// `[level][which nnf]`: a level read as the other one (down/upsampling).
+    other_groups: Vec<[wgpu::BindGroup; 2]>,
+    /// Groups 2 and 3 of a step that reads no other level and no texture.
+    idle: wgpu::BindGroup,
+    /// The textures' groups: (image, mask, output) → (load, store).
+    textures: Option<([wgpu::Texture; 3], wgpu::BindGroup, wgpu::BindGroup)>,
+    /// Parameter entries (as bytes) → their buffer and group; the most recent last.
+    params: Vec<(Vec<u8>, DynamicUniforms, wgpu::BindGroup)>,
+}
+
+/// Schedules whose parameter buffers are kept.
+const KEPT_SCHEDULES: usize = 4;
 
 impl PatchMatchCache {
     /// Forgets the previous fill (next fill is fresh).
@@ -107,6 +129,7 @@ impl PatchMatchCache {
         self.primed = false;
         self.current = 0;
         self.levels.clear();
+        self.bound = None;
         let mut dims = size;
         for l in 0..levels {
             let n = u64::from(dims.0) * u64::from(dims.1);
@@ -238,6 +261,148 @@ impl PatchMatchPass {
         })
     }
 
+    /// The groups of `levels`: each level with either NNF read, each level read as the other
+    /// one of a down/upsampling step, and the idle group.
+    fn bind_levels(&self, device: &wgpu::Device, levels: &[Level]) -> Bound {
+        let level_groups = levels
+            .iter()
+            .map(|lv| {
+                [0usize, 1].map(|read| {
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("patchmatch.level"),
+                        layout: &self.level_layout,
+                        entries: &[
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: lv.img.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: lv.hole.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 2,
+                                resource: lv.valid.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 3,
+                                resource: lv.targets.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 4,
+                                resource: lv.nnf[read].as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 5,
+                                resource: lv.nnf[1 - read].as_entire_binding(),
+                            },
+                        ],
+                    })
+                })
+            })
+            .collect();
+        let other_groups = levels
+            .iter()
+            .map(|lv| {
+                [0usize, 1].map(|nnf| {
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("patchmatch.other"),
+                        layout: &self.other_layout,
+                        entries: &[
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: lv.img.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: lv.hole.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 2,
+                                resource: lv.nnf[nnf].as_entire_binding(),
+                            },
+                        ],
+                    })
+                })
+            })
+            .collect();
+        // A placeholder for groups 2 and 3 when a step reads no other level: its own small
+        // buffers, since binding a level's buffers read-only next to the same ones read-write
+        // would conflict.
+        let dummy = |label: &str| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let (d0, d1, d2) = (
+            dummy("patchmatch.idle0"),
+            dummy("patchmatch.idle1"),
+            dummy("patchmatch.idle2"),
+        );
+        let idle = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.idle"),
+            layout: &self.other_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: d0.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: d1.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: d2.as_entire_binding(),
+                },
+            ],
+        });
+        Bound {
+            level_groups,
+            other_groups,
+            idle,
+            textures: None,
+            params: Vec::new(),
+        }
+    }
+
+    /// The load group (`image`, `mask`) and the store group (`output`).
+    fn bind_textures(
+        &self,
+        device: &wgpu::Device,
+        image: &wgpu::Texture,
+        mask: &wgpu::Texture,
+        output: &wgpu::Texture,
+    ) -> (wgpu::BindGroup, wgpu::BindGroup) {
+        let views = [image, mask, output].map(|t| t.create_view(&Default::default()));
+        let load = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.load"),
+            layout: &self.load_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(&views[0]),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&views[1]),
+                },
+            ],
+        });
+        let store = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("patchmatch.store"),
+            layout: &self.store_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&views[2]),
+            }],
+        });
+        (load, store)
+    }
+
     fn pipeline(&self, entry: &str) -> &wgpu::ComputePipeline {
         &self
             .pipelines
@@ -300,132 +465,55 @@ impl PatchMatchPass {
                 }
             })
             .collect();
-        let uniforms = DynamicUniforms::new(device, "patchmatch.params", &entries);
-        let params_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.params"),
-            layout: &self.params_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniforms.binding(),
-            }],
-        });
-        // Level groups: [level][which nnf is read].
-        let level_groups: Vec<[wgpu::BindGroup; 2]> = cache
-            .levels
-            .iter()
-            .map(|lv| {
-                [0usize, 1].map(|read| {
-                    device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("patchmatch.level"),
-                        layout: &self.level_layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: lv.img.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: lv.hole.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: lv.valid.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 3,
-                                resource: lv.targets.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 4,
-                                resource: lv.nnf[read].as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 5,
-                                resource: lv.nnf[1 - read].as_entire_binding(),
-                            },
-                        ],
-                    })
-                })
-            })
-            .collect();
-        let other_group = |l: usize, nnf: usize| {
-            let lv = &cache.levels[l];
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("patchmatch.other"),
-                layout: &self.other_layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
+        if cache.bound.is_none() {
+            cache.bound = Some(self.bind_levels(device, &cache.levels));
+        }
+        let Some(bound) = cache.bound.as_mut() else {
+            return Err(Error::Gpu("PatchMatch bindings missing".into()));
+        };
+        let textures = [image.clone(), mask.clone(), output.clone()];
+        if bound
+            .textures
+            .as_ref()
+            .is_none_or(|(t, _, _)| *t != textures)
+        {
+            let (load, store) = self.bind_textures(device, image, mask, output);
+            bound.textures = Some((textures, load, store));
+        }
+        let bytes: Vec<u8> = bytemuck::cast_slice(&entries).to_vec();
+        match bound.params.iter().position(|(b, _, _)| *b == bytes) {
+            Some(i) => {
+                let kept = bound.params.remove(i);
+                bound.params.push(kept);
+            }
+            None => {
+                let uniforms = DynamicUniforms::new(device, "patchmatch.params", &entries);
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("patchmatch.params"),
+                    layout: &self.params_layout,
+                    entries: &[wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: lv.img.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: lv.hole.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: lv.nnf[nnf].as_entire_binding(),
-                    },
-                ],
-            })
+                        resource: uniforms.binding(),
+                    }],
+                });
+                if bound.params.len() >= KEPT_SCHEDULES {
+                    bound.params.remove(0);
+                }
+                bound.params.push((bytes, uniforms, group));
+            }
+        }
+        let Bound {
+            level_groups,
+            other_groups,
+            idle: idle_other,
+            textures,
+            params: kept,
+        } = &*bound;
+        let (Some((_, load_group, store_group)), Some((_, uniforms, params_group))) =
+            (textures.as_ref(), kept.last())
+        else {
+            return Err(Error::Gpu("PatchMatch bindings missing".into()));
         };
-        let views = [image, mask, output].map(|t| t.create_view(&Default::default()));
-        let load_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.load"),
-            layout: &self.load_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&views[0]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&views[1]),
-                },
-            ],
-        });
-        let store_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.store"),
-            layout: &self.store_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::TextureView(&views[2]),
-            }],
-        });
-        // A placeholder for groups 2 and 3 when a step reads no other level: its own small
-        // buffers, since binding a level's buffers read-only next to the same ones read-write
-        // would conflict.
-        let dummy = |label: &str| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 16,
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            })
-        };
-        let (d0, d1, d2) = (
-            dummy("patchmatch.idle0"),
-            dummy("patchmatch.idle1"),
-            dummy("patchmatch.idle2"),
-        );
-        let idle_other = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.idle"),
-            layout: &self.other_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: d0.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: d1.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: d2.as_entire_binding(),
-                },
-            ],
-        });
 
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("patchmatch.pass"),
@@ -445,24 +533,17 @@ impl PatchMatchPass {
                 Step::Store => ("store", 0, false),
             };
             pass.set_pipeline(self.pipeline(entry));
-            pass.set_bind_group(0, &params_group, &[uniforms.offset(i)]);
+            pass.set_bind_group(0, params_group, &[uniforms.offset(i)]);
             pass.set_bind_group(1, &level_groups[l][cur[l]], &[]);
-            let other;
             match *step {
-                Step::Downsample(l) => {
-                    other = other_group(l - 1, 0);
-                    pass.set_bind_group(2, &other, &[]);
-                }
-                Step::Upsample(l) => {
-                    other = other_group(l + 1, cur[l + 1]);
-                    pass.set_bind_group(2, &other, &[]);
-                }
-                _ => pass.set_bind_group(2, &idle_other, &[]),
+                Step::Downsample(l) => pass.set_bind_group(2, &other_groups[l - 1][0], &[]),
+                Step::Upsample(l) => pass.set_bind_group(2, &other_groups[l + 1][cur[l + 1]], &[]),
+                _ => pass.set_bind_group(2, idle_other, &[]),
             }
             match *step {
-                Step::Load => pass.set_bind_group(3, &load_group, &[]),
-                Step::Store => pass.set_bind_group(3, &store_group, &[]),
-                _ => pass.set_bind_group(3, &idle_other, &[]),
+                Step::Load => pass.set_bind_group(3, load_group, &[]),
+                Step::Store => pass.set_bind_group(3, store_group, &[]),
+                _ => pass.set_bind_group(3, idle_other, &[]),
             }
             let (w, h) = cache.levels[l].size;
             super::dispatch(
