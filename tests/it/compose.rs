@@ -136,6 +136,50 @@ fn overlays_match_the_cpu_reference() {
             assert!(untouched > 0 && untouched < (w * h) as usize, "{untouched}");
         }
     }
+    // A map from the CPU larger than the target's overlay buffer (4096 values): it grows, and
+    // the new values, not the earlier ones, are drawn.
+    let grid = (70u32, 65u32);
+    let values: Vec<f32> = (0..grid.0 * grid.1)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
+    let placement = Placement::even(grid, (w, h));
+    let mut enc = dev.create_command_encoder(&Default::default());
+    pass.encode(
+        dev,
+        queue,
+        &mut enc,
+        &target,
+        Some(CamOverlay {
+            source: OverlaySource::Cpu(&values),
+            size: grid,
+            placement,
+            signed: false,
+        }),
+        &settings,
+        None,
+    );
+    queue.submit([enc.finish()]);
+    let got = read_rgba(dev, queue, &output).unwrap();
+    let want = compose(
+        &original,
+        &modified,
+        &mask,
+        Some(Overlay {
+            values: &values,
+            grid,
+            place: placement,
+            signed: false,
+        }),
+        &settings,
+    );
+    let worst = got
+        .pixels()
+        .zip(want.pixels())
+        .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "grown overlay: max |Δ| {worst} levels");
+
     // A rectangle redraws only itself: inside it the new settings, outside the old picture.
     let other = ComposeSettings {
         split: 40,
