@@ -26,4 +26,18 @@ fn readbacks_reuse_their_staging_buffers() {
     drop(dropped);
     assert_eq!(pool.len(), 1);
     assert_eq!(pool.created(), 1, "five readbacks, one staging buffer");
+
+    // One dropped before its copy has even been waited for: its buffer, maybe still being
+    // mapped, is not put back; the next readback still reads right.
+    let pending = Readback::start_in(gpu, &pool, &tensor).unwrap();
+    drop(pending);
+    let values: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+    let tensor = Tensor::<1>::from_data(TensorData::new(values.clone(), [1000]), &gpu.burn);
+    let readback = Readback::start_in(gpu, &pool, &tensor).unwrap();
+    assert_eq!(readback.wait(&gpu.device).unwrap(), values);
+    assert!(
+        pool.len() <= 2 && pool.created() <= 2,
+        "{} kept",
+        pool.len()
+    );
 }
