@@ -5,6 +5,7 @@ use std::cell::RefCell;
 
 use super::ChannelSlice;
 use super::epilogue::Epilogue;
+use super::gemm_tiles::tile_product;
 use super::tiles::{self, CACHE_FLOATS, SharedOut, Tile};
 
 /// The geometry of a dense convolution over `[c, h, w]` images.
@@ -107,39 +108,9 @@ impl Dense<'_> {
             cols.resize(kdim * len, 0.0);
             let image = &self.x[t.image * c * h * w..(t.image + 1) * c * h * w];
             im2col_fast(image, self.shape, t.p0, t.p1, &mut cols);
-            let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
-            // SAFETY: `weight` and `cols` are read within their lengths; this tile alone writes
-            // rows `[m0, m1)` x `[p0, p1)` of the output.
-            unsafe {
-                gemm::gemm(
-                    t.m1 - t.m0,
-                    len,
-                    kdim,
-                    shared.block(first, t.m1 - t.m0, len, pixels),
-                    1,
-                    pixels as isize,
-                    false,
-                    self.weight.as_ptr().add(t.m0 * kdim),
-                    1,
-                    kdim as isize,
-                    cols.as_ptr(),
-                    1,
-                    len as isize,
-                    0.0f32,
-                    1.0f32,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            let lhs = &self.weight[t.m0 * kdim..t.m1 * kdim];
+            tile_product(t, shared, slice, pixels, m, lhs, kdim, &cols, len, epilogue);
         });
-        for o in t.m0..t.m1 {
-            let at = (t.image * slice.channels + slice.first + o) * pixels + t.p0;
-            // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
-            let row = unsafe { shared.row(at, len) };
-            epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
-        }
     }
 }
 

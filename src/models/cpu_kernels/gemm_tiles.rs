@@ -96,3 +96,60 @@ pub fn gemm_tiles(parts: &[Part], out: &mut [MaybeUninit<f32>]) {
         part.conv.tile(t, &shared, part.slice, &part.epilogue);
     });
 }
+
+/// One tile of a convolution as a matrix product, then its epilogue: output rows `[m0, m1)`,
+/// pixels `[p0, p1)` of the tile = `lhs` (`[m1 − m0, k]`, the weight's rows) · `rhs` (`k` rows of
+/// the tile's `p1 − p0` columns, `rhs_stride` apart), written into the convolution's channel
+/// slice of the output (`pixels` per channel), then each row finished as its channel (`m`: the
+/// convolution's channels, for the residual's layout).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tile_product(
+    t: &Tile,
+    shared: &SharedOut,
+    slice: ChannelSlice,
+    pixels: usize,
+    m: usize,
+    lhs: &[f32],
+    k: usize,
+    rhs: &[f32],
+    rhs_stride: usize,
+    epilogue: &Epilogue,
+) {
+    let (rows, cols) = (t.m1 - t.m0, t.p1 - t.p0);
+    assert_eq!(lhs.len(), rows * k, "tile weight rows");
+    assert!(
+        k == 0 || (k - 1) * rhs_stride + cols <= rhs.len(),
+        "tile columns past their input"
+    );
+    let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
+    // SAFETY: `lhs` and `rhs` are read within their lengths (checked above) with the strides
+    // given; the output block is checked by `SharedOut::block`, and this tile alone writes it.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            k,
+            shared.block(first, rows, cols, pixels),
+            1,
+            pixels as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            1,
+            rhs_stride as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    for (j, o) in (t.m0..t.m1).enumerate() {
+        // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
+        let row = unsafe { shared.row(first + j * pixels, cols) };
+        epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
+    }
+}

@@ -3,6 +3,7 @@
 
 use super::ChannelSlice;
 use super::epilogue::Epilogue;
+use super::gemm_tiles::tile_product;
 use super::tiles::{self, CACHE_FLOATS, SharedOut, Tile};
 
 /// `out[:, first + o, p] = epilogue(Σ_i weight[o, i] · x[:, i, p])` for `x` `[n, k, pixels]`,
@@ -62,37 +63,9 @@ impl Pointwise<'_> {
             m,
             ..
         } = *self;
-        let first = (t.image * slice.channels + slice.first + t.m0) * pixels + t.p0;
-        let cols = t.p1 - t.p0;
-        // SAFETY: the pointers address `weight`, `x` and the output within their checked lengths
-        // with the strides given; this tile alone writes its rows `[m0, m1)` x `[p0, p1)`.
-        unsafe {
-            gemm::gemm(
-                t.m1 - t.m0,
-                cols,
-                k,
-                shared.block(first, t.m1 - t.m0, cols, pixels),
-                1,
-                pixels as isize,
-                false,
-                weight.as_ptr().add(t.m0 * k),
-                1,
-                k as isize,
-                x.as_ptr().add(t.image * k * pixels + t.p0),
-                1,
-                pixels as isize,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
-        for o in t.m0..t.m1 {
-            // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
-            let row = unsafe { shared.row(first + (o - t.m0) * pixels, cols) };
-            epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
-        }
+        // The input is used in place: row i of the tile's columns is x[image, i, p0..p1].
+        let x = &x[t.image * k * pixels + t.p0..(t.image + 1) * k * pixels];
+        let lhs = &weight[t.m0 * k..t.m1 * k];
+        tile_product(t, shared, slice, pixels, m, lhs, k, x, pixels, epilogue);
     }
 }
