@@ -118,12 +118,7 @@ fn overlays_match_the_cpu_reference() {
             }),
             &settings,
         );
-        let worst = got
-            .pixels()
-            .zip(want.pixels())
-            .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
-            .max()
-            .unwrap();
+        let worst = worst_difference(&got, &want);
         assert!(worst <= 1, "signed {signed}: max |Δ| {worst} levels");
         if signed {
             // Where the map is near zero the picture is untouched by it.
@@ -172,12 +167,7 @@ fn overlays_match_the_cpu_reference() {
         }),
         &settings,
     );
-    let worst = got
-        .pixels()
-        .zip(want.pixels())
-        .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
-        .max()
-        .unwrap();
+    let worst = worst_difference(&got, &want);
     assert!(worst <= 1, "grown overlay: max |Δ| {worst} levels");
 
     // A rectangle redraws only itself: inside it the new settings, outside the old picture.
@@ -208,4 +198,13 @@ fn overlays_match_the_cpu_reference() {
         inside += usize::from(within && before.get_pixel(x, y) != after.get_pixel(x, y));
     }
     assert!(inside > 0, "the settings change the rectangle");
+}
+
+/// The largest difference, in levels, of any colour channel of any pixel.
+fn worst_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> u8 {
+    a.pixels()
+        .zip(b.pixels())
+        .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
 }
