@@ -22,6 +22,7 @@ use winit::window::{Window, WindowId};
 
 use crate::editor::{Editor, ViewSettings};
 use crate::engine::Engine;
+use crate::gpu::canvas::WindowCanvas;
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::image_io;
 use pointer::StrokeEvent;
@@ -32,12 +33,7 @@ use ui::{Action, PanelInfo};
 const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(8);
 
 /// The window's background behind the panels.
-const BACKGROUND: wgpu::Color = wgpu::Color {
-    r: 0.08,
-    g: 0.08,
-    b: 0.09,
-    a: 1.0,
-};
+const BACKGROUND: egui::Color32 = egui::Color32::from_rgb(20, 20, 23);
 
 /// Long side that opened photos are scaled down to (the working size).
 pub const WORKING_SIZE: u32 = 1024;
@@ -231,6 +227,10 @@ struct Viewer {
     pending_save: bool,
     /// Reconnect was asked for (done by `App` between frames).
     reconnect: bool,
+    /// The window's picture between frames, when the surface can be copied into.
+    canvas: Option<WindowCanvas>,
+    /// Window pixels repainted over all painted frames, and those frames' pixels.
+    repainted: (u64, u64),
     /// What the last painted frame showed (content signature and window size).
     painted: Option<(u64, u32, u32)>,
     /// Whether the last frame was painted (else it had nothing new to show).
@@ -305,6 +305,15 @@ impl Viewer {
         if caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
             usage |= wgpu::TextureUsages::COPY_SRC;
         }
+        // Frames are copied from a kept canvas that repaints only what changed; a surface that
+        // cannot be copied into is painted whole every frame.
+        let canvas = caps
+            .usages
+            .contains(wgpu::TextureUsages::COPY_DST)
+            .then(|| WindowCanvas::new(format));
+        if canvas.is_some() {
+            usage |= wgpu::TextureUsages::COPY_DST;
+        }
         let config = wgpu::SurfaceConfiguration {
             usage,
             format,
@@ -359,6 +368,8 @@ impl Viewer {
             save_at_exit: options.save.clone(),
             pending_save: false,
             reconnect: false,
+            canvas,
+            repainted: (0, 0),
             painted: None,
             painted_last: true,
             scripted_stroke: options.scripted_stroke,
@@ -487,6 +498,9 @@ impl Viewer {
         let b = register(&mut self.egui_renderer, editor.display_original());
         self.display_ids = Some((a, b));
         self.editor = Some(editor);
+        if let Some(canvas) = &mut self.canvas {
+            canvas.invalidate();
+        }
         self.explore = explore::Explore::new();
     }
 
@@ -811,21 +825,45 @@ impl Viewer {
             }
         };
         let gpu = &self.engine.gpu;
-        let view = frame.texture.create_view(&Default::default());
-        crate::gpu::egui_paint::paint(
-            gpu,
-            &mut self.egui_renderer,
-            &self.egui_ctx,
-            crate::gpu::egui_paint::EguiFrame {
-                shapes: output.shapes,
-                textures: vec![&output.textures_delta],
-                pixels_per_point: output.pixels_per_point,
-            },
-            &view,
-            [self.config.width, self.config.height],
-            BACKGROUND,
-            "viewer.frame",
-        );
+        let egui_frame = crate::gpu::egui_paint::EguiFrame {
+            shapes: output.shapes,
+            textures: vec![&output.textures_delta],
+            pixels_per_point: output.pixels_per_point,
+        };
+        let size = [self.config.width, self.config.height];
+        let repainted = if let Some(canvas) = &mut self.canvas {
+            let changes = match (&mut self.editor, self.display_ids) {
+                (Some(e), Some(ids)) => view::picture_changes(e.size, e.take_picture_damage(), ids),
+                _ => Vec::new(),
+            };
+            canvas
+                .paint(
+                    gpu,
+                    &mut self.egui_renderer,
+                    &self.egui_ctx,
+                    egui_frame,
+                    &changes,
+                    &frame.texture,
+                    BACKGROUND,
+                    "viewer.frame",
+                )
+                .area(size)
+        } else {
+            let view = frame.texture.create_view(&Default::default());
+            crate::gpu::egui_paint::paint(
+                gpu,
+                &mut self.egui_renderer,
+                &self.egui_ctx,
+                egui_frame,
+                &view,
+                size,
+                crate::gpu::canvas::clear_color(BACKGROUND, self.config.format),
+                "viewer.frame",
+            );
+            u64::from(size[0]) * u64::from(size[1])
+        };
+        self.repainted.0 += repainted;
+        self.repainted.1 += u64::from(size[0]) * u64::from(size[1]);
         if last && let Some(path) = self.screenshot.clone() {
             // Let the last job land so the screenshot shows the answer to the scripted stroke.
             save::save_screenshot(gpu, &frame.texture, &path)?;
@@ -875,6 +913,8 @@ impl Viewer {
                 "last_classify_ms": stats.classify_ms,
                 "last_stroke_to_answer_ms": stats.latency_ms,
                 "last_stroke_to_settled_ms": stats.settled_ms,
+                // Of the painted frames' pixels, the share repainted (the rest kept).
+                "repainted_share": self.repainted.0 as f64 / self.repainted.1.max(1) as f64,
             })
         );
     }

@@ -3,6 +3,8 @@
 use super::pointer::{StrokeEvent, map_points, stroke_events};
 use super::state::ViewerState;
 use super::ui::Action;
+use crate::editor::{PictureDamage, Region};
+use crate::gpu::damage::TextureChange;
 
 /// The image area: shows the picture, zooms (wheel), pans (right or middle drag), paints
 /// (left drag); `[` `]` size the brush, Ctrl+Z / Ctrl+Shift+Z undo and redo, Tab shows the
@@ -86,4 +88,24 @@ pub(super) fn image_view(
         actions.push(Action::Redo);
     }
     (strokes, actions)
+}
+
+/// The window's view of what the editor's pictures redrew: the edited picture (`ids.0`) and the
+/// original's (`ids.1`), both `size` texels.
+pub fn picture_changes(
+    size: (u32, u32),
+    damage: PictureDamage,
+    (display, original): (egui::TextureId, egui::TextureId),
+) -> Vec<TextureChange> {
+    [(display, damage.display), (original, damage.original)]
+        .into_iter()
+        .filter_map(|(id, region)| {
+            let rect = match region {
+                Region::None => return None,
+                Region::Rect(r) => Some(r),
+                Region::Whole => None,
+            };
+            Some(TextureChange { id, size, rect })
+        })
+        .collect()
 }

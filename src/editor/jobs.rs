@@ -252,20 +252,36 @@ impl Editor {
         Ok(())
     }
 
-    /// Puts an image filled on the CPU into the modified texture (and redraws the pictures).
+    /// Puts an image filled on the CPU into the modified texture: only the rectangle where it, or
+    /// what the texture held, differs from the original (a fill changes only the hole).
     fn upload_modified(&mut self, engine: &Engine, filled: &image::RgbaImage) {
         let (w, h) = self.size;
+        let differs = match difference_bounds(&self.original_cpu, filled) {
+            Some(r) => super::Region::Rect(r),
+            None => super::Region::None,
+        };
+        let [x0, y0, x1, y1] = match self.modified_differs.union(differs) {
+            super::Region::None => return,
+            super::Region::Rect(r) => r,
+            super::Region::Whole => [0, 0, w, h],
+        };
+        self.modified_differs = differs;
         engine.gpu.queue.write_texture(
-            self.modified.as_image_copy(),
+            wgpu::TexelCopyTextureInfo {
+                origin: wgpu::Origin3d { x: x0, y: y0, z: 0 },
+                ..self.modified.as_image_copy()
+            },
             filled.as_raw(),
             wgpu::TexelCopyBufferLayout {
-                offset: 0,
+                offset: 4 * (u64::from(y0) * u64::from(w) + u64::from(x0)),
                 bytes_per_row: Some(4 * w),
                 rows_per_image: Some(h),
             },
-            texture::extent(w, h),
+            texture::extent(x1 - x0, y1 - y0),
         );
-        self.composed = None;
+        self.modified_change = self
+            .modified_change
+            .union(super::Region::Rect([x0, y0, x1, y1]));
     }
 
     /// Restores the modified image from the original and fills the hole (recorded on the queue).
@@ -281,7 +297,8 @@ impl Editor {
     ) -> Result<(f64, f64)> {
         let mut lap = Lap::start();
         // The modified texture is rewritten: the next composition must be whole.
-        self.mask_change = super::MaskChange::Whole;
+        self.mask_change = super::Region::Whole;
+        self.modified_differs = super::Region::Whole;
         let hole = HoleBounds::from_mask(&self.hole_plan);
         let plan_ms = lap.lap();
         let device = &engine.gpu.device;
@@ -338,5 +355,52 @@ impl Editor {
         }
         engine.gpu.queue.submit([encoder.finish()]);
         Ok((plan_ms, lap.lap()))
+    }
+}
+/// The smallest rectangle (x0, y0, x1, y1, exclusive) holding every pixel where `a` and `b`
+/// differ; `None` when they are equal. Same-size images.
+pub(super) fn difference_bounds(a: &image::RgbaImage, b: &image::RgbaImage) -> Option<[u32; 4]> {
+    let w = a.width() as usize;
+    let (mut lo, mut hi) = ([u32::MAX; 2], [0u32; 2]);
+    for (y, (ra, rb)) in a
+        .as_raw()
+        .chunks_exact(4 * w)
+        .zip(b.as_raw().chunks_exact(4 * w))
+        .enumerate()
+    {
+        if ra == rb {
+            continue;
+        }
+        let first = ra
+            .chunks_exact(4)
+            .zip(rb.chunks_exact(4))
+            .position(|(p, q)| p != q);
+        let last = ra
+            .chunks_exact(4)
+            .zip(rb.chunks_exact(4))
+            .rposition(|(p, q)| p != q);
+        if let (Some(f), Some(l)) = (first, last) {
+            lo = [lo[0].min(f as u32), lo[1].min(y as u32)];
+            hi = [hi[0].max(l as u32 + 1), y as u32 + 1];
+        }
+    }
+    (lo[0] != u32::MAX).then_some([lo[0], lo[1], hi[0], hi[1]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difference_bounds;
+    use image::{Rgba, RgbaImage};
+
+    #[test]
+    fn difference_bounds_hold_every_changed_pixel() {
+        let a = RgbaImage::from_pixel(20, 10, Rgba([1, 2, 3, 255]));
+        assert_eq!(difference_bounds(&a, &a), None);
+        let mut b = a.clone();
+        b.put_pixel(3, 7, Rgba([1, 2, 3, 254]));
+        b.put_pixel(12, 2, Rgba([0, 2, 3, 255]));
+        assert_eq!(difference_bounds(&a, &b), Some([3, 2, 13, 8]));
+        b.put_pixel(19, 9, Rgba([9, 9, 9, 9]));
+        assert_eq!(difference_bounds(&a, &b), Some([3, 2, 20, 10]));
     }
 }

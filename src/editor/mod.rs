@@ -190,7 +190,13 @@ pub struct Editor {
     /// The edit (its time) the Modified table last answered first.
     answered_edit: Option<Instant>,
     /// Where the mask changed since the pictures were last composed.
-    mask_change: MaskChange,
+    mask_change: Region,
+    /// Where the modified texture was rewritten since the pictures were last composed.
+    modified_change: Region,
+    /// Where the modified texture may differ from the original (CPU path uploads only this).
+    modified_differs: Region,
+    /// What the pictures redrew since the window last took it.
+    picture_damage: PictureDamage,
     /// Gradient maps being computed on a worker thread (CPU path), for the state keyed.
     cam_job: Option<(CamKey, CamReceiver)>,
     /// The maps that failed on the worker (not tried again until the key changes).
@@ -208,14 +214,41 @@ pub struct Editor {
 /// Where a worker's gradient maps (original, modified) arrive.
 type CamReceiver = std::sync::mpsc::Receiver<Result<Vec<Tensor<2>>>>;
 
-/// How the mask changed since the pictures were last composed.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum MaskChange {
+/// Which pixels of an image changed: none, those in a rectangle, or all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Region {
+    /// None.
+    #[default]
     None,
-    /// Only strokes, all inside this rectangle (x0, y0, x1, y1, exclusive).
+    /// Only these (x0, y0, x1, y1, exclusive).
     Rect([u32; 4]),
-    /// A whole-mask operation or a replay.
+    /// All of them.
     Whole,
+}
+
+impl Region {
+    /// The pixels of both.
+    pub fn union(self, other: Region) -> Region {
+        match (self, other) {
+            (Region::None, r) | (r, Region::None) => r,
+            (Region::Rect(a), Region::Rect(b)) => Region::Rect([
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]),
+            _ => Region::Whole,
+        }
+    }
+}
+
+/// What the two pictures redrew since the window last asked (`Editor::take_picture_damage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PictureDamage {
+    /// The edited picture ([`Editor::display`]).
+    pub display: Region,
+    /// The original's picture ([`Editor::display_original`]).
+    pub original: Region,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -312,7 +345,10 @@ impl Editor {
             telea_scratch: Default::default(),
             preview_base: None,
             answered_edit: None,
-            mask_change: MaskChange::None,
+            mask_change: Region::None,
+            modified_change: Region::None,
+            modified_differs: Region::None,
+            picture_damage: PictureDamage::default(),
             cam_job: None,
             cam_failed: None,
             pm_primed: false,
@@ -364,24 +400,17 @@ impl Editor {
     }
 
     fn queue(&mut self, step: MaskStep) {
-        self.mask_change = match (step, self.mask_change) {
-            (MaskStep::Paint(seg), change) => {
-                // One pixel more than the capsule: the bound is floored/ceiled around a
-                // per-pixel-centre coverage test.
-                let r = cpu::paint::capsule_bounds(self.size, seg.a, seg.b, seg.radius + 1.0);
-                match change {
-                    MaskChange::None => MaskChange::Rect(r),
-                    MaskChange::Rect(d) => MaskChange::Rect([
-                        r[0].min(d[0]),
-                        r[1].min(d[1]),
-                        r[2].max(d[2]),
-                        r[3].max(d[3]),
-                    ]),
-                    MaskChange::Whole => MaskChange::Whole,
-                }
-            }
-            (MaskStep::Op(_), _) => MaskChange::Whole,
-        };
+        self.mask_change = self.mask_change.union(match step {
+            // One pixel more than the capsule: the bound is floored/ceiled around a
+            // per-pixel-centre coverage test.
+            MaskStep::Paint(seg) => Region::Rect(cpu::paint::capsule_bounds(
+                self.size,
+                seg.a,
+                seg.b,
+                seg.radius + 1.0,
+            )),
+            MaskStep::Op(_) => Region::Whole,
+        });
         apply_step(&mut self.hole_plan, step);
         self.pending.push(step);
         self.touched();
@@ -442,7 +471,7 @@ impl Editor {
     }
 
     fn rebuild(&mut self) {
-        self.mask_change = MaskChange::Whole;
+        self.mask_change = Region::Whole;
         self.hole_plan = GrayImage::new(self.size.0, self.size.1);
         for step in self.history.steps() {
             apply_step(&mut self.hole_plan, step);
@@ -479,6 +508,11 @@ impl Editor {
     /// Bumps whenever the displayed pictures change.
     pub fn picture_version(&self) -> u64 {
         self.picture_version
+    }
+
+    /// What the pictures redrew since the last call (the window repaints only that).
+    pub fn take_picture_damage(&mut self) -> PictureDamage {
+        std::mem::take(&mut self.picture_damage)
     }
 
     /// The state `settings` and the strokes define now: what the tables must answer.

@@ -182,20 +182,24 @@ impl Editor {
         if self.composed == Some(key) {
             return Ok(());
         }
-        // Only the mask changed (a stroke being painted): redraw where it changed.
+        // Only the mask or the modified image changed (a stroke being painted, a fill from the
+        // CPU landing): redraw where they changed.
+        let changed = self.mask_change.union(self.modified_change);
         let rect = self
             .composed
             .filter(|k| {
                 ComposeKey {
                     mask_version: key.mask_version,
+                    jobs_landed: key.jobs_landed,
                     ..*k
                 } == key
             })
-            .and(match self.mask_change {
-                super::MaskChange::Rect(r) => Some(r),
+            .and(match changed {
+                super::Region::Rect(r) => Some(r),
                 _ => None,
             });
-        self.mask_change = super::MaskChange::None;
+        self.mask_change = super::Region::None;
+        self.modified_change = super::Region::None;
         let original_too = self.composed.is_none_or(|k| {
             k.cam != key.cam
                 || k.cam_opacity != key.cam_opacity
@@ -203,6 +207,13 @@ impl Editor {
         });
         self.composed = Some(key);
         self.picture_version += 1;
+        let damage = &mut self.picture_damage;
+        damage.display = damage
+            .display
+            .union(rect.map_or(super::Region::Whole, super::Region::Rect));
+        if original_too {
+            damage.original = super::Region::Whole;
+        }
         let cams = self.cams.as_ref();
         self.draw(
             engine,

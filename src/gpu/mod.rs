@@ -3,6 +3,8 @@
 
 pub mod adapter;
 pub mod burn_buffer;
+pub mod canvas;
+pub mod damage;
 pub mod egui_paint;
 pub mod readback;
 pub mod texture;

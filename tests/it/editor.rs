@@ -148,6 +148,31 @@ fn scenario(inference: Inference) {
         editor.modified_scores.as_ref().unwrap().probabilities,
         scores_one
     );
+    // The dog's fill is gone from the modified image and the picture (the CPU path uploads and
+    // recomposes only the rectangle that changed).
+    let undone = read_rgba(&gpu.device, &gpu.queue, editor.modified()).unwrap();
+    for ((a, b), m) in undone
+        .pixels()
+        .zip(original_img.pixels())
+        .zip(mask_one.pixels())
+    {
+        if m[0] == 0 {
+            assert_eq!(a, b, "after undo, a pixel outside the mask differs");
+        }
+    }
+    let want_undone = compose(
+        &original_img,
+        &undone,
+        &mask_one,
+        None,
+        &ComposeSettings {
+            split: 0,
+            mask_alpha: settings.mask_alpha,
+            cam_opacity: settings.cam_opacity,
+        },
+    );
+    let shown = read_rgba(&gpu.device, &gpu.queue, editor.display()).unwrap();
+    assert_max_diff(&shown, &want_undone, 1, "display after undo");
     assert!(editor.redo());
     editor.settle(&mut engine, &settings).unwrap();
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod bad_corpus;
 mod bench_cli;
+mod canvas;
 mod cli_errors;
 mod common;
 mod compose;
