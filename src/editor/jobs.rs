@@ -61,8 +61,15 @@ impl Editor {
         let mut canonical = plan.canonical(self.schedule.filled);
         let refill = matches!(plan, Plan::Modified { refill: true, .. });
         let warm = matches!(plan, Plan::Modified { warm: true, .. }) && self.pm_primed;
-        // On the CPU path a fill while the stroke is drawn is a preview at the model's size.
-        let preview = refill && !engine.inference_on_gpu && self.drawing();
+        // On the CPU path a fill is a preview at the model's size while the stroke is drawn, and
+        // first after it too when nothing has answered this state yet (the stroke was released
+        // before its last preview started): that table lands in a fraction of the full-size
+        // fill's time, and the canonical fill replaces it next.
+        let unanswered = match plan {
+            Plan::Modified { key, .. } => self.schedule.modified.is_none_or(|(k, _)| k != key),
+            Plan::Original(_) => false,
+        };
+        let preview = refill && !engine.inference_on_gpu && (self.drawing() || unanswered);
         if refill {
             canonical = !warm && !preview;
         }

@@ -300,6 +300,23 @@ fn the_settled_table_equals_the_clis_inpaint_then_classify() {
                 !editor.answers(&s),
                 "a released stroke needs the full-size fill"
             );
+            // A stroke released before any preview answered it: a preview still lands first
+            // (shown as updating, in a fraction of the full-size fill's time), then the fill.
+            editor.settle(&mut engine, &s).unwrap();
+            editor.begin_stroke(false, 7.0, (120.0, 30.0));
+            editor.extend_stroke((150.0, 50.0));
+            editor.end_stroke();
+            let key = editor.key(&s);
+            let start = std::time::Instant::now();
+            while editor.answered_key() != Some(key) && start.elapsed().as_secs() < 120 {
+                editor.update(&mut engine, &s).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            assert_eq!(editor.answered_key(), Some(key));
+            assert!(
+                !editor.answers(&s),
+                "the first answer of a released stroke is a preview"
+            );
         } else {
             editor.end_stroke();
         }
