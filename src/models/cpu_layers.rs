@@ -254,6 +254,93 @@ fn kernels(
     Some(tensor_from(y, [n, channels, out[0], out[1]]))
 }
 
+/// Expanded activations (floats per image) from which a MobileNetV2 block runs as one fused
+/// kernel: the early blocks, whose expanded tensor (1.2M floats in block 2) leaves the cache.
+/// Below this it stays in cache anyway, and a band's halo rows would cost more than they save.
+const FUSE_BLOCK_MIN: usize = 256 * 1024;
+
+/// MobileNetV2's inverted residual block (`expand` absent when t = 1; ReLU6 after it and after
+/// `depthwise`, none after `project`; `x` added back when `residual`) as one fused pass over
+/// bands of rows on burn's CPU backend. `None` when the block is small, not on the CPU backend,
+/// or of a shape the kernel does not take: the caller runs its layers one by one.
+pub fn inverted_residual(
+    x: &Tensor<4>,
+    expand: Option<&Conv2d>,
+    depthwise: &Conv2d,
+    project: &Conv2d,
+    residual: bool,
+) -> Option<Tensor<4>> {
+    if !lowered(x) {
+        return None;
+    }
+    let [n, c, h, w] = x.dims();
+    let hidden = match expand {
+        Some(e) => match kind(e, [c, h, w])? {
+            (Kind::Pointwise, m, _) => m,
+            _ => return None,
+        },
+        None => c,
+    };
+    if hidden * h * w < FUSE_BLOCK_MIN || depthwise.padding != PaddingConfig2d::Explicit(1, 1, 1, 1)
+    {
+        return None;
+    }
+    let (Kind::Depthwise(dw), _, out) = kind(depthwise, [hidden, h, w])? else {
+        return None;
+    };
+    let (Kind::Pointwise, cout, _) = kind(project, [hidden, out[0], out[1]])? else {
+        return None;
+    };
+    let shape = cpu_kernels::BlockShape {
+        n,
+        cin: c,
+        h,
+        w,
+        hidden,
+        cout,
+        stride: dw.stride,
+    };
+    if shape.out() != out || (residual && (dw.stride != 1 || cout != c)) {
+        return None;
+    }
+    let input = Elements::of(x)?;
+    let params = |conv: &Conv2d| -> Option<(Elements, Option<Elements>)> {
+        let bias = match &conv.bias {
+            Some(b) => Some(Elements::of(&b.val())?),
+            None => None,
+        };
+        Some((Elements::of(&conv.weight.val())?, bias))
+    };
+    let expand = expand.map(params);
+    let expand = match expand {
+        Some(e) => Some(e?),
+        None => None,
+    };
+    let (depthwise, project) = (params(depthwise)?, params(project)?);
+    fn weights((w, b): &(Elements, Option<Elements>)) -> cpu_kernels::Weights<'_> {
+        cpu_kernels::Weights {
+            weight: w.slice(),
+            bias: b.as_ref().map(Elements::slice),
+        }
+    }
+    let len = n * cout * out[0] * out[1];
+    let mut y: Vec<f32> = Vec::with_capacity(len);
+    cpu_kernels::inverted_residual(
+        input.slice(),
+        shape,
+        cpu_kernels::BlockWeights {
+            expand: expand.as_ref().map(weights),
+            depthwise: weights(&depthwise),
+            project: weights(&project),
+        },
+        residual,
+        &mut y.spare_capacity_mut()[..len],
+    );
+    // SAFETY: the kernel wrote every element of the output (its bands cover every row).
+    unsafe { y.set_len(len) };
+    Some(tensor_from(y, [n, cout, out[0], out[1]]))
+}
+
 /// The worker threads the CPU kernels and flex's use (rayon's global pool).
 pub fn threads() -> usize {
     rayon::current_num_threads()
@@ -288,10 +375,9 @@ pub fn init_threads() -> usize {
     threads()
 }
 
-/// Runs `f` (a whole forward pass) on one of the pool's threads, the caller waiting once. Every
-/// layer's parallel loop then starts from inside the pool: the caller thread is not put to sleep
-/// and woken again around each of the ~50 layers (on the 2-core VM those context switches were a
-/// larger share of a forward than some layers).
+/// Runs `f` (a whole forward pass) on the first of the pool's threads, the others held for its
+/// layers' parallel loops (`cpu_kernels::team`), the caller waiting once. Inside the pool (passes
+/// run side by side) it runs `f` right here.
 pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
@@ -305,16 +391,11 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
     // The lowering switch is per thread: the worker runs with the caller's.
     let lowered = is_lowered();
-    let mut out = None;
-    rayon::scope(|s| {
-        s.spawn(|_| {
-            let _restore = Restore(is_lowered());
-            set_lowered(lowered);
-            out = Some(f());
-        })
-    });
-    // `scope` returns only once the spawned closure has run (a panic in it propagates).
-    out.unwrap_or_else(|| unreachable!("rayon::scope ran its task"))
+    super::cpu_kernels::team::region(|| {
+        let _restore = Restore(is_lowered());
+        set_lowered(lowered);
+        f()
+    })
 }
 
 /// Output size of a pooling window `k`, stride `s`, no padding, over `len` (PyTorch's rule: in

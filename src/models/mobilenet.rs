@@ -55,6 +55,17 @@ pub struct InvertedResidual {
 
 impl InvertedResidual {
     fn forward(&self, x: Tensor<4>, index: usize, probe: &mut impl Probe) -> Tensor<4> {
+        if !probe.sees_layers()
+            && let Some(y) = cpu_layers::inverted_residual(
+                &x,
+                self.expand.as_ref().map(|e| &e.conv),
+                &self.depthwise.conv,
+                &self.project.conv,
+                self.residual,
+            )
+        {
+            return probe.tap(&format_args!("block{index}"), y);
+        }
         let mut y = x.clone();
         if let Some(expand) = &self.expand {
             y = probe.tap(&format_args!("block{index}.expand"), expand.forward(y));

@@ -19,6 +19,12 @@ pub trait Probe {
         self.stage(name, &out);
         out
     }
+
+    /// Whether the probe needs every layer's own output (a gradient method splitting the network
+    /// inside a block). When not, a block may run as one fused kernel and report one stage.
+    fn sees_layers(&self) -> bool {
+        true
+    }
 }
 
 /// The probe of an ordinary forward pass: does nothing (and compiles to nothing).
@@ -27,6 +33,10 @@ pub struct NoProbe;
 impl Probe for NoProbe {
     #[inline]
     fn stage(&mut self, _name: &dyn Display, _out: &Tensor<4>) {}
+
+    fn sees_layers(&self) -> bool {
+        false
+    }
 }
 
 /// Wall time of each stage: the time since the previous stage ended (or since [`LayerTimer::new`]),
@@ -62,5 +72,10 @@ impl Probe for LayerTimer {
         self.stages
             .push((name.to_string(), (now - self.last).as_secs_f64() * 1e3));
         self.last = now;
+    }
+
+    /// Times what a plain forward pass runs: a fused block as one stage.
+    fn sees_layers(&self) -> bool {
+        false
     }
 }

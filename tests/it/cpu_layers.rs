@@ -134,6 +134,51 @@ fn fused_concatenation_and_residual_equal_the_modules() {
 }
 
 #[test]
+fn fused_inverted_residual_blocks_equal_the_modules() {
+    // (cin, expansion, cout, stride, side, batch): blocks large enough to be fused; odd sides
+    // (a last band of one row, stride 2 over an odd row count), no expansion, a batch.
+    let cases = [
+        (24, 6, 24, 1, 56, 1),
+        (16, 6, 24, 2, 57, 1),
+        (32, 1, 16, 1, 112, 1),
+        (24, 6, 24, 1, 53, 2),
+        (24, 6, 32, 2, 56, 1),
+    ];
+    for (seed, &(cin, t, cout, stride, side, batch)) in cases.iter().enumerate() {
+        let hidden = cin * t;
+        let x = tensor([batch, cin, side, side], 100 + seed as u64);
+        let expand = (t > 1).then(|| conv(cin, hidden, 1, 1, 0, 1));
+        let depthwise = conv(hidden, hidden, 3, stride, 1, hidden);
+        let project = conv(hidden, cout, 1, 1, 0, 1);
+        let residual = stride == 1 && cin == cout;
+        // Inside a forward pass's region (the pool's threads held together), as a model runs it.
+        let fused = cpu_layers::on_pool(|| {
+            cpu_layers::inverted_residual(&x, expand.as_ref(), &depthwise, &project, residual)
+        })
+        .unwrap_or_else(|| panic!("case {seed}: the block was not fused"));
+        let mut y = x.clone();
+        if let Some(e) = &expand {
+            y = cpu_layers::reference(y, e, Act::Relu6);
+        }
+        let y = cpu_layers::reference(y, &depthwise, Act::Relu6);
+        let mut want = cpu_layers::reference(y, &project, Act::Linear);
+        if residual {
+            want = want + x.clone();
+        }
+        let diff = relative_diff(fused, want);
+        assert!(diff <= 1e-4, "case {seed}: relative difference {diff}");
+    }
+    // A small block is left to the layers (its expanded rows stay in cache).
+    let small = tensor([1, 24, 14, 14], 9);
+    let (e, d, p) = (
+        conv(24, 144, 1, 1, 0, 1),
+        conv(144, 144, 3, 1, 1, 144),
+        conv(144, 24, 1, 1, 0, 1),
+    );
+    assert!(cpu_layers::inverted_residual(&small, Some(&e), &d, &p, true).is_none());
+}
+
+#[test]
 fn lowered_max_pool_equals_the_module_exactly() {
     for ceil_mode in [true, false] {
         let pool = squeezenet_pool(ceil_mode);

@@ -71,7 +71,8 @@ pub fn depthwise(
 }
 
 super::simd::multiversion!(
-    fn plane1_fast => plane1(
+    /// One stride-1 plane ([`plane`]), compiled for the CPU's vector width.
+    pub(super) fn plane1_fast => plane1(
         src: &[f32],
         shape: DepthwiseShape,
         k: &[f32; 9],
@@ -84,7 +85,8 @@ super::simd::multiversion!(
 );
 
 super::simd::multiversion!(
-    fn plane2_fast => plane2(
+    /// One stride-2 plane ([`plane`]).
+    pub(super) fn plane2_fast => plane2(
         src: &[f32],
         shape: DepthwiseShape,
         k: &[f32; 9],

@@ -14,9 +14,11 @@ mod depthwise;
 mod epilogue;
 mod flex_io;
 mod gemm_tiles;
+mod inverted_residual;
 mod max_pool;
 mod pointwise;
 mod simd;
+pub mod team;
 mod tiles;
 
 pub use dense::{Dense, DenseShape};
@@ -24,6 +26,7 @@ pub use depthwise::{DepthwiseShape, depthwise};
 pub use epilogue::{Act, Epilogue};
 pub use flex_io::{Elements, tensor_from};
 pub use gemm_tiles::{GemmConv, Part, gemm_tiles};
+pub use inverted_residual::{BlockShape, BlockWeights, Weights, inverted_residual};
 pub use max_pool::max_pool;
 pub use pointwise::Pointwise;
 

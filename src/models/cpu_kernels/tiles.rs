@@ -31,13 +31,15 @@ pub const CACHE_FLOATS: usize = 128 * 1024;
 /// infer-cpu`).
 const PARALLEL_MIN: usize = 1 << 18;
 
-/// Runs `f` on every item: on the pool when the layer's `work` (multiply-adds) is worth it, else
-/// in order on this thread.
+/// Runs `f` on every item: over the threads when the layer's `work` (multiply-adds) is worth it
+/// (the forward pass's team inside a region, else rayon's pool), else in order on this thread.
 pub fn for_each<T: Sync>(items: &[T], work: usize, f: impl Fn(&T) + Sync + Send) {
-    if work >= PARALLEL_MIN {
-        items.par_iter().for_each(f);
-    } else {
+    if work < PARALLEL_MIN {
         items.iter().for_each(f);
+    } else if super::team::in_region() {
+        super::team::for_each_index(items.len(), |i| f(&items[i]));
+    } else {
+        items.par_iter().for_each(f);
     }
 }
 
@@ -52,12 +54,22 @@ pub fn for_each_chunk(
     if chunk == 0 {
         return;
     }
-    if work >= PARALLEL_MIN {
+    if work < PARALLEL_MIN {
+        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    } else if super::team::in_region() {
+        let len = out.len();
+        let shared = SharedOut::new(out);
+        super::team::for_each_index(len.div_ceil(chunk), |i| {
+            let at = i * chunk;
+            // SAFETY: chunk `i` is claimed once, so no other reference covers it; `f` gets it
+            // as not yet initialised, as `chunks_mut` would give it.
+            let piece = unsafe { shared.uninit(at, chunk.min(len - at)) };
+            f(i, piece);
+        });
+    } else {
         out.par_chunks_mut(chunk)
             .enumerate()
             .for_each(|(i, c)| f(i, c));
-    } else {
-        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
     }
 }
 
@@ -160,6 +172,21 @@ impl<'a> SharedOut<'a> {
         assert!(at <= self.len, "output offset {at} past {}", self.len);
         // SAFETY: in bounds (checked above).
         unsafe { self.ptr.add(at) }
+    }
+
+    /// Elements `[at, at + len)`, not yet initialised.
+    ///
+    /// # Safety
+    /// No other live reference may cover this range.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn uninit(&self, at: usize, len: usize) -> &mut [MaybeUninit<f32>] {
+        assert!(
+            at + len <= self.len,
+            "output piece {at}+{len} past {}",
+            self.len
+        );
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at).cast(), len) }
     }
 
     /// Elements `[at, at + len)`.
