@@ -4,7 +4,7 @@
 use super::ChannelSlice;
 use super::epilogue::Epilogue;
 use super::gemm_tiles::tile_product;
-use super::tiles::{self, CACHE_FLOATS, SharedOut, Tile};
+use super::tiles::{self, SharedOut, Tile};
 
 /// `out[:, first + o, p] = epilogue(Σ_i weight[o, i] · x[:, i, p])` for `x` `[n, k, pixels]`,
 /// `weight` `[m, k]`, `out` `[n, slice.channels, pixels]`: run by [`super::gemm_tiles`].
@@ -41,10 +41,9 @@ impl Pointwise<'_> {
         self.n * self.m * self.k * self.pixels
     }
 
-    /// Its tiles.
+    /// Its tiles: by output channels first ([`tiles::plan_channels`]).
     pub fn plan(&self, threads: usize) -> Vec<Tile> {
-        let max_pixels = (CACHE_FLOATS / self.m.max(1)).clamp(64, 2048);
-        tiles::plan(self.n, self.m, self.pixels, max_pixels, threads, true)
+        tiles::plan_channels(self.n, self.m, self.pixels, threads)
     }
 
     /// Computes tile `t` into `shared` (checked by [`Self::check`]).
