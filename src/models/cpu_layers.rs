@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 
+use burn::nn::Linear;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
@@ -252,6 +253,45 @@ fn kernels(
     // channel slices tile the output, and each kernel writes all of its slice).
     unsafe { y.set_len(len) };
     Some(tensor_from(y, [n, channels, out[0], out[1]]))
+}
+
+/// A linear layer `x · W + b` (MobileNetV2's classifier): on burn's CPU backend its output
+/// columns split over the threads (`cpu_kernels::linear`), elsewhere the module's forward.
+pub fn linear(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
+    if is_lowered()
+        && x.device() == Device::flex()
+        && let Some(y) = linear_kernel(&x, linear)
+    {
+        return y;
+    }
+    linear.forward(x)
+}
+
+fn linear_kernel(x: &Tensor<2>, linear: &Linear) -> Option<Tensor<2>> {
+    let [n, d_in] = x.dims();
+    let [w_in, d_out] = linear.weight.dims();
+    if w_in != d_in {
+        return None;
+    }
+    let input = Elements::of(x)?;
+    let weight = Elements::of(&linear.weight.val())?;
+    let bias = match &linear.bias {
+        Some(b) => Some(Elements::of(&b.val())?),
+        None => None,
+    };
+    let len = n * d_out;
+    let mut y: Vec<f32> = Vec::with_capacity(len);
+    cpu_kernels::linear(
+        input.slice(),
+        n,
+        weight.slice(),
+        d_out,
+        bias.as_ref().map(Elements::slice),
+        &mut y.spare_capacity_mut()[..len],
+    );
+    // SAFETY: the kernel wrote every element (its column blocks cover every row).
+    unsafe { y.set_len(len) };
+    Some(tensor_from(y, [n, d_out]))
 }
 
 /// Expanded activations (floats per image) from which a MobileNetV2 block runs as one fused

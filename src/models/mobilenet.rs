@@ -244,7 +244,7 @@ impl MobileNetV2 {
             .mean_dim(2)
             .reshape([n, c]);
         // Dropout precedes the classifier in training only.
-        let logits = self.classifier.forward(pooled);
+        let logits = cpu_layers::linear(pooled, &self.classifier);
         probe.stage(&"pool+classifier", &logits.clone().reshape([n, 1000, 1, 1]));
         ModelOutput { logits, features }
     }

@@ -1,6 +1,6 @@
 //! The two ImageNet classifiers, their weights and labels, and what input each expects.
 
-mod cpu_kernels;
+pub(crate) mod cpu_kernels;
 pub mod cpu_layers;
 pub mod labels;
 pub mod location;

@@ -179,6 +179,24 @@ fn fused_inverted_residual_blocks_equal_the_modules() {
 }
 
 #[test]
+fn lowered_linear_equals_the_module() {
+    // MobileNetV2's classifier, and a batch with fewer columns than a tile.
+    for (n, d_in, d_out) in [(1, 1280, 1000), (3, 64, 10), (2, 33, 130)] {
+        let layer = burn::nn::Linear {
+            weight: Param::from_tensor(tensor([d_in, d_out], 5 + d_out as u64)),
+            bias: Some(Param::from_tensor(tensor([d_out], 6))),
+        };
+        let x = tensor([n, d_in], 8);
+        let got = cpu_layers::on_pool(|| cpu_layers::linear(x.clone(), &layer));
+        let diff = relative_diff(got, layer.forward(x));
+        assert!(
+            diff <= 1e-5,
+            "{n}x{d_in} -> {d_out}: relative difference {diff}"
+        );
+    }
+}
+
+#[test]
 fn lowered_max_pool_equals_the_module_exactly() {
     for ceil_mode in [true, false] {
         let pool = squeezenet_pool(ceil_mode);

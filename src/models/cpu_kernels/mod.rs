@@ -15,9 +15,10 @@ mod epilogue;
 mod flex_io;
 mod gemm_tiles;
 mod inverted_residual;
+mod linear;
 mod max_pool;
 mod pointwise;
-mod simd;
+pub(crate) mod simd;
 pub mod team;
 mod tiles;
 
@@ -27,6 +28,7 @@ pub use epilogue::{Act, Epilogue};
 pub use flex_io::{Elements, tensor_from};
 pub use gemm_tiles::{GemmConv, Part, gemm_tiles};
 pub use inverted_residual::{BlockShape, BlockWeights, Weights, inverted_residual};
+pub use linear::linear;
 pub use max_pool::max_pool;
 pub use pointwise::Pointwise;
 
