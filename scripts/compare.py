@@ -154,7 +154,10 @@ def main():
         gpu = r.get("gpu_median_ms")
         gpu_s = f"{gpu:.3f}" if gpu is not None else "-"
         # The CPU cases compare with the same work on the other tool: inference, Telea's fill.
-        key = r["name"].replace("/infer-cpu", "/infer").replace("telea-cpu/", "telea/")
+        # onnxruntime gets a ready input tensor: forward-cpu is the same work, infer-cpu also
+        # preprocesses the photo.
+        key = (r["name"].replace("/infer-cpu", "/infer").replace("/forward-cpu", "/infer")
+               .replace("telea-cpu/", "telea/"))
         rows = [(tool, res[key][0]) for tool, res in others.items() if key in res]
         if key.startswith("telea/"):
             rows += [("opencv NS", others["opencv"].get(key.replace("telea", "ns"), (None,))[0])]

@@ -80,6 +80,19 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 .map(|_| None)
             })?);
         }
+        // The forward pass alone, from the prepared input tensor: the work onnxruntime's
+        // `session.run` does (infer-cpu also preprocesses the 512² photo).
+        let name = format!("{}/forward-cpu", kind.name());
+        if wanted(&name) {
+            progress(results.len(), total, &name);
+            let cpu =
+                ClassifyPipeline::with_inference(&gpu, kind, Preset::Default, &models, false)?;
+            let input = cpu.input_from_image(&bench::photo(&models, 512)?);
+            results.push(bench::time_case(&name, warmup, n, || {
+                unsee::classify::read_probabilities(&gpu, cpu.forward(input.clone()).logits)
+                    .map(|_| None)
+            })?);
+        }
     }
 
     for &size in sizes {
@@ -281,6 +294,7 @@ fn case_names(kinds: &[ModelKind], sizes: &[u32]) -> Vec<String> {
     for kind in kinds {
         names.push(format!("{}/infer", kind.name()));
         names.push(format!("{}/infer-cpu", kind.name()));
+        names.push(format!("{}/forward-cpu", kind.name()));
     }
     for size in sizes {
         for case in ["telea", "telea-cpu", "patchmatch", "patchmatch-stroke"] {
