@@ -73,11 +73,8 @@ pub fn run(args: BenchArgs, gpu_options: GpuOptions, models: PathBuf) -> anyhow:
                 ClassifyPipeline::with_inference(&gpu, kind, Preset::Default, &models, false)?;
             let photo = bench::photo(&models, 512)?;
             results.push(bench::time_case(&name, warmup, n, || {
-                unsee::classify::read_probabilities(
-                    &gpu,
-                    cpu.forward(cpu.input_from_image(&photo)).logits,
-                )
-                .map(|_| None)
+                unsee::classify::read_probabilities(&gpu, cpu.forward_image(&photo).logits)
+                    .map(|_| None)
             })?);
         }
         // The forward pass alone, from the prepared input tensor: the work onnxruntime's

@@ -3,8 +3,8 @@
 
 use std::mem::MaybeUninit;
 
+use crate::models::cpu_kernels::team::parallel_for;
 use image::RgbaImage;
-use rayon::prelude::*;
 
 use crate::models::InputSpec;
 
@@ -108,8 +108,9 @@ fn filter_row(plane: &[f32], groups: &[TapGroup], out: &mut [f32]) {
 /// The triangle filter is separable: each source row is filtered horizontally once (channel
 /// planes, eight outputs at a time over their common source run), then the rows of those are
 /// summed vertically — a loop over whole output rows that vectorizes. f32 throughout (the GPU
-/// pass computes in f32 too); both passes run on the CPU pool, a row per task, each value
-/// computed the same way whatever the split.
+/// pass computes in f32 too); both passes run a row per task on a forward pass's thread team
+/// (`ClassifyPipeline::forward_image`) or else rayon's pool, each value computed the same way
+/// whatever the split.
 pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = img.dimensions();
     let s = spec.size as usize;
@@ -123,13 +124,12 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let raw = img.as_raw();
     let w = w as usize;
     // Horizontal pass: every source row at the output's width, as three channel rows. The
-    // buffers are first touched (zeroed) by the thread that fills each row, in its own cache.
+    // buffers are first touched by the thread that fills each row, in its own cache.
     let mut rows: Vec<f32> = Vec::with_capacity(h as usize * 3 * s);
-    rows.spare_capacity_mut()[..h as usize * 3 * s]
-        .par_chunks_mut(3 * s)
-        .enumerate()
-        .for_each_init(Vec::new, |planes, (y, out)| {
-            let out = zeroed(out);
+    let filtered = SharedRows(rows.as_mut_ptr(), h as usize * 3 * s);
+    parallel_for(h as usize, |y| {
+        PLANES.with(|planes| {
+            let mut planes = planes.borrow_mut();
             let line = &raw[y * w * 4..(y + 1) * w * 4];
             planes.resize(3 * w, 0.0f32);
             for (x, p) in line.chunks_exact(4).enumerate() {
@@ -137,38 +137,63 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
                     planes[c * w + x] = f32::from(p[c]);
                 }
             }
+            // SAFETY: row y is this task's alone.
+            let out = zeroed(unsafe { filtered.uninit(y * 3 * s, 3 * s) });
             for (c, out) in out.chunks_exact_mut(s).enumerate() {
                 filter_row_fast(&planes[c * w..(c + 1) * w], &groups, out);
             }
         });
+    });
     // SAFETY: every row was written above.
     unsafe { rows.set_len(h as usize * 3 * s) };
     // Vertical pass, then the model's channel order, mean and scale; output row oy of channel c
     // is chunk c·s + oy.
     let mut out: Vec<f32> = Vec::with_capacity(3 * s * s);
-    out.spare_capacity_mut()[..3 * s * s]
-        .par_chunks_mut(s)
-        .enumerate()
-        .for_each(|(i, dst)| {
-            let dst = zeroed(dst);
-            let (c, oy) = (i / s, i % s);
-            let source = spec.source[c] as usize;
-            let t = &ys[oy];
-            for (j, &k) in t.weights.iter().enumerate() {
-                let y = t.start + j;
-                let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
-                for (d, v) in dst.iter_mut().zip(row) {
-                    *d += k * v;
-                }
+    let shared = SharedRows(out.as_mut_ptr(), 3 * s * s);
+    parallel_for(3 * s, |i| {
+        // SAFETY: output row i is this task's alone.
+        let dst = zeroed(unsafe { shared.uninit(i * s, s) });
+        let (c, oy) = (i / s, i % s);
+        let source = spec.source[c] as usize;
+        let t = &ys[oy];
+        for (j, &k) in t.weights.iter().enumerate() {
+            let y = t.start + j;
+            let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
+            for (d, v) in dst.iter_mut().zip(row) {
+                *d += k * v;
             }
-            let (mean, scale) = (spec.mean[c], spec.scale[c]);
-            for d in dst.iter_mut() {
-                *d = (*d - mean) * scale;
-            }
-        });
+        }
+        let (mean, scale) = (spec.mean[c], spec.scale[c]);
+        for d in dst.iter_mut() {
+            *d = (*d - mean) * scale;
+        }
+    });
     // SAFETY: every output row was written above.
     unsafe { out.set_len(3 * s * s) };
     out
+}
+
+/// A buffer written by several tasks, each in its own range.
+struct SharedRows(*mut f32, usize);
+// SAFETY: the passes above write disjoint ranges, and read none until every task is done.
+unsafe impl Sync for SharedRows {}
+
+impl SharedRows {
+    /// Elements `[at, at + len)`, not yet initialised.
+    ///
+    /// # Safety
+    /// No other task may use this range meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn uninit(&self, at: usize, len: usize) -> &mut [MaybeUninit<f32>] {
+        assert!(at + len <= self.1, "rows {at}+{len} past {}", self.1);
+        // SAFETY: in bounds (the buffer's capacity); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at).cast(), len) }
+    }
+}
+
+thread_local! {
+    /// Each thread's channel planes of one source row, kept between rows.
+    static PLANES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Zeroes `out` and returns it as the floats it now holds.

@@ -164,7 +164,7 @@ pub(super) fn classify(
     pipeline: &ClassifyPipeline,
     image: &RgbaImage,
 ) -> Result<(Vec<f32>, Tensor<4>)> {
-    let out = pipeline.forward(pipeline.input_from_image(image));
+    let out = pipeline.forward_image(image);
     Ok((crate::classify::probabilities_of(out.logits)?, out.features))
 }
 

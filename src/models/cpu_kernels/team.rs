@@ -174,6 +174,17 @@ pub fn for_each_index(n: usize, f: impl Fn(usize) + Sync) {
     });
 }
 
+/// Calls `f` on every index in `0..n`, each once: on the region's threads inside one, else on
+/// rayon's pool (for loops that also run outside a forward pass, e.g. preprocessing).
+pub fn parallel_for(n: usize, f: impl Fn(usize) + Sync + Send) {
+    if in_region() {
+        for_each_index(n, f);
+    } else {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().for_each(f);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
