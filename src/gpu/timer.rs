@@ -94,6 +94,10 @@ pub struct StageTimer {
     resolve: wgpu::Buffer,
     period_ns: f64,
     pending: Option<(wgpu::Buffer, MapState)>,
+    /// The last reading's staging buffer, unmapped, for the next one: a job creates none.
+    spare: Option<wgpu::Buffer>,
+    /// Staging buffers created so far.
+    created: usize,
 }
 
 impl StageTimer {
@@ -116,7 +120,14 @@ impl StageTimer {
             }),
             period_ns: f64::from(queue.get_timestamp_period()),
             pending: None,
+            spare: None,
+            created: 0,
         })
+    }
+
+    /// Staging buffers this timer has created (one at steady state).
+    pub fn created(&self) -> usize {
+        self.created
     }
 
     /// Submits stamp `index` (0, 1 or 2).
@@ -133,11 +144,15 @@ impl StageTimer {
             }),
         });
         if index == 2 {
-            let staging = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("stages.readback"),
-                size: 24,
-                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-                mapped_at_creation: false,
+            // A reading still pending keeps its buffer (dropped with it if replaced).
+            let staging = self.spare.take().unwrap_or_else(|| {
+                self.created += 1;
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("stages.readback"),
+                    size: 24,
+                    usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                    mapped_at_creation: false,
+                })
             });
             encoder.resolve_query_set(&self.queries, 0..3, &self.resolve, 0);
             encoder.copy_buffer_to_buffer(&self.resolve, 0, &staging, 0, 24);
@@ -168,6 +183,7 @@ impl StageTimer {
             bytemuck::pod_collect_to_vec::<u8, u64>(&view)
         };
         buffer.unmap();
+        self.spare = Some(buffer);
         let ms = |a: u64, b: u64| b.saturating_sub(a) as f64 * self.period_ns / 1e6;
         Some((ms(t[0], t[1]), ms(t[1], t[2])))
     }

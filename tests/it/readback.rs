@@ -41,3 +41,28 @@ fn readbacks_reuse_their_staging_buffers() {
         pool.len()
     );
 }
+
+#[test]
+fn stage_timer_reuses_its_staging_buffer() {
+    let Some(gpu) = common::gpu() else { return };
+    // Adapters without timestamp queries have no stage timer (nothing to reuse).
+    let Some(mut timer) = unsee::gpu::timer::StageTimer::new(&gpu.device, &gpu.queue) else {
+        return;
+    };
+    for round in 0..4 {
+        for index in 0..3 {
+            timer.stamp(&gpu.device, &gpu.queue, index);
+        }
+        let mut reading = None;
+        for _ in 0..1000 {
+            reading = timer.take_ms(&gpu.device);
+            if reading.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let (fill, classify) = reading.unwrap_or_else(|| panic!("round {round}: no reading"));
+        assert!(fill >= 0.0 && classify >= 0.0);
+    }
+    assert_eq!(timer.created(), 1, "four readings, one staging buffer");
+}
