@@ -5,7 +5,7 @@ pub mod curves;
 pub mod dialog;
 pub mod explore;
 pub mod pointer;
-mod save;
+pub mod save;
 pub mod state;
 pub mod ui;
 mod view;
@@ -869,7 +869,7 @@ impl Viewer {
             save::save_screenshot(gpu, &frame.texture, &path)?;
         }
         if last && let Some(dir) = self.save_at_exit.clone() {
-            self.save_session(&dir)
+            self.save_session(&dir, true)
                 .with_context(|| format!("saving the session to {}", dir.display()))?;
         }
         gpu.queue.present(frame);
@@ -1111,29 +1111,37 @@ impl Viewer {
     }
 
     /// A Save asked for: written once the tables answer the current state (never tables of
-    /// another state); given up with the reason when that state failed.
+    /// another state). When the state cannot be answered — it failed, or the device is lost —
+    /// the strokes and settings (CPU data) are saved without tables, and the reason given.
     fn save_when_settled(&mut self) {
         let Some(editor) = self.editor.as_ref().filter(|_| self.pending_save) else {
             return;
         };
         let settings = &self.state.settings;
-        if let Some(why) = editor.failure(settings) {
-            self.pending_save = false;
-            self.state.error = Some(format!("not saved: this edit has no answer ({why})"));
-            return;
-        }
-        if !editor.is_current(settings) || editor.drawing() {
+        let no_answer = match editor.failure(settings) {
+            Some(why) => Some(why.to_owned()),
+            None if self.engine.gpu.health.is_lost() => Some("the GPU device was lost".into()),
+            None => None,
+        };
+        if no_answer.is_none() && (!editor.is_current(settings) || editor.drawing()) {
             return;
         }
         self.pending_save = false;
-        match self.save() {
-            Ok(dir) => {
+        match (self.save(no_answer.is_none()), no_answer) {
+            (Ok(dir), None) => {
                 self.state.notice = Some(format!(
                     "saved to {} (unsee replay re-runs it)",
                     dir.display()
                 ))
             }
-            Err(e) => self.state.error = Some(format!("saving: {e:#}")),
+            (Ok(dir), Some(why)) => {
+                self.state.notice = Some(format!(
+                    "saved the strokes and settings to {} without tables ({why}): unsee replay \
+                     computes them",
+                    dir.display()
+                ))
+            }
+            (Err(e), _) => self.state.error = Some(format!("saving: {e:#}")),
         }
     }
 

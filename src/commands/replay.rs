@@ -114,8 +114,11 @@ pub fn run(
     }
     let d_orig = table_difference(&original, &session.original);
     let d_mod = table_difference(&modified, &session.modified);
-    let reproduced =
-        d_orig.is_some_and(|d| d <= TOLERANCE_PP) && d_mod.is_some_and(|d| d <= TOLERANCE_PP);
+    // A session saved while its edit had no answer (a lost device) records no tables: there is
+    // nothing to compare, and the replay's tables are the answer.
+    let recorded = !(session.original.is_empty() && session.modified.is_empty());
+    let reproduced = !recorded
+        || (d_orig.is_some_and(|d| d <= TOLERANCE_PP) && d_mod.is_some_and(|d| d <= TOLERANCE_PP));
     outln!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
@@ -124,6 +127,7 @@ pub fn run(
             "original": original,
             "modified": modified,
             "max_difference_pp": { "original": d_orig, "modified": d_mod },
+            "recorded_tables": recorded,
             "reproduced": reproduced,
         }))?
     );

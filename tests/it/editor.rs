@@ -279,3 +279,53 @@ fn viewer_tools_compare_fills_and_models() {
         other[0].title
     );
 }
+
+/// With the device lost, Save still writes the strokes and settings (CPU data), without tables
+/// and without a modified image of another state; `unsee replay` then computes the tables.
+#[test]
+fn a_lost_device_still_saves_the_strokes_and_replay_computes_the_tables() {
+    let Some((mut engine, mut editor)) = setup(Inference::Gpu) else {
+        return;
+    };
+    let settings = ViewSettings::default();
+    editor.settle(&mut engine, &settings).unwrap();
+    let dir = common::output_dir("lost_device_session");
+    // An earlier save of another state left a modified.png.
+    unsee::app::save::write_session(&dir, &editor, &engine, &settings, true).unwrap();
+    assert!(dir.join("modified.png").exists());
+
+    // A stroke on a lost device: it is kept on the CPU, and nothing can answer it.
+    engine.gpu.device.destroy();
+    paint_dog(&mut editor);
+    assert!(!editor.is_current(&settings));
+    assert!(
+        unsee::app::save::write_session(&dir, &editor, &engine, &settings, true).is_err(),
+        "no tables are saved for an edit they do not answer"
+    );
+    unsee::app::save::write_session(&dir, &editor, &engine, &settings, false).unwrap();
+    assert!(
+        !dir.join("modified.png").exists(),
+        "the old state's picture is gone"
+    );
+    let mask = image_io::load_image(&dir.join("mask.png")).unwrap();
+    let painted = mask.pixels().filter(|p| p[0] != 0).count();
+    assert_eq!(
+        painted,
+        editor.mask_image().pixels().filter(|p| p[0] != 0).count()
+    );
+    assert!(painted > 1000, "the strokes are in the saved mask");
+
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .arg("replay")
+        .arg(&dir)
+        .env("UNSEE_MODELS", common::models_dir())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replay.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(out.contains("\"recorded_tables\": false"), "{out}");
+}
