@@ -2,6 +2,10 @@
 //! frame), suggested masks, the other model's answer, the three fills side by side, and the
 //! probability history of pinned classes across the edit.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
 use image::RgbaImage;
 
 use crate::classify::ClassifyPipeline;
@@ -12,7 +16,7 @@ use crate::explain::evaluate::DEFAULT_WINDOW;
 use crate::explain::{Map, OcclusionRun, Score, Windows};
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
-use crate::{Result, cpu};
+use crate::{Error, Result, cpu};
 
 /// Cells per batch of an occlusion run in the viewer on the GPU (one batch per frame).
 const BATCH: usize = 8;
@@ -259,17 +263,29 @@ impl OtherModel {
 }
 
 /// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
-/// known pixels), each classified — does a change come from the object, or from the fill? Runs
-/// one variant per frame, for the state it was started on; a changed state cancels it.
+/// known pixels), each classified — does a change come from the object, or from the fill? For
+/// the state it was started on; a changed state cancels it (dropping it). On the GPU one variant
+/// runs per frame; on the CPU path (a full-size CPU PatchMatch takes over a second) all run on a
+/// worker thread, polled per frame, and dropping the comparison stops it after its variant.
 pub struct FillComparison {
     /// The state compared.
     pub key: EditKey,
     params: InpaintParams,
     done: Vec<Comparison>,
+    /// CPU path: the variants arriving from the worker, and its stop flag.
+    worker: Option<(Receiver<Result<Comparison>>, Arc<AtomicBool>)>,
 }
 
 /// How many variants Fill A/B classifies.
 const FILL_VARIANTS: usize = Method::ALL.len() + 1;
+
+impl Drop for FillComparison {
+    fn drop(&mut self) {
+        if let Some((_, stop)) = &self.worker {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
 
 impl FillComparison {
     /// Starts comparing the fills of state `key`.
@@ -278,6 +294,7 @@ impl FillComparison {
             key,
             params,
             done: Vec::new(),
+            worker: None,
         }
     }
 
@@ -286,7 +303,8 @@ impl FillComparison {
         (self.done.len(), FILL_VARIANTS)
     }
 
-    /// Fills and classifies the next variant; the comparisons once all are done.
+    /// Advances the comparison (fills and classifies the next variant on the GPU, collects what
+    /// the worker finished on the CPU path); the comparisons once all are done.
     pub fn step(
         &mut self,
         engine: &mut Engine,
@@ -294,6 +312,9 @@ impl FillComparison {
     ) -> Result<Option<Vec<Comparison>>> {
         let model = self.key.model;
         engine.pipeline(model)?;
+        if !engine.inference_on_gpu {
+            return self.collect_cpu(engine, editor);
+        }
         let (img, mask) = (editor.original_image(), editor.mask_image());
         let pipeline = engine.require(model)?;
         let i = self.done.len();
@@ -303,18 +324,8 @@ impl FillComparison {
                     method,
                     ..self.params
                 };
-                let filled = if engine.inference_on_gpu {
-                    engine.inpainter.inpaint_image(&engine.gpu, img, mask, &p)
-                } else {
-                    match method {
-                        Method::Telea => cpu::telea::telea(img, mask, p.telea.radius),
-                        Method::PatchMatch => {
-                            cpu::patchmatch::patchmatch(img, mask, &p.patchmatch).map(|r| r.image)
-                        }
-                    }
-                };
                 let title = method.display_name().to_owned();
-                match filled {
+                match engine.inpainter.inpaint_image(&engine.gpu, img, mask, &p) {
                     Ok(f) => Comparison {
                         title,
                         top5: top5_of(engine, pipeline, &f)?,
@@ -333,6 +344,85 @@ impl FillComparison {
         self.done.push(comparison);
         Ok((self.done.len() == FILL_VARIANTS).then(|| self.done.clone()))
     }
+
+    /// The CPU path: starts the worker on the first call, then takes what it has finished.
+    fn collect_cpu(&mut self, engine: &Engine, editor: &Editor) -> Result<Option<Vec<Comparison>>> {
+        if self.worker.is_none() {
+            let pipeline = engine.require_shared(self.key.model)?;
+            let (img, mask) = (editor.original_image().clone(), editor.mask_image().clone());
+            let params = self.params;
+            let (tx, rx) = channel();
+            let stop = Arc::new(AtomicBool::new(false));
+            let stopped = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                for i in 0..FILL_VARIANTS {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let variant = cpu_variant(&pipeline, &img, &mask, params, i);
+                    if tx.send(variant).is_err() {
+                        return;
+                    }
+                }
+            });
+            self.worker = Some((rx, stop));
+        }
+        let Some((rx, _)) = &self.worker else {
+            return Ok(None);
+        };
+        loop {
+            match rx.try_recv() {
+                Ok(variant) => self.done.push(variant?),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    if self.done.len() < FILL_VARIANTS {
+                        return Err(Error::Invalid("the fill comparison stopped".into()));
+                    }
+                    break;
+                }
+            }
+        }
+        Ok((self.done.len() == FILL_VARIANTS).then(|| self.done.clone()))
+    }
+}
+
+/// Variant `i` of Fill A/B on the CPU: the hole filled by the `i`-th method (the mean colour
+/// past them), classified on burn's CPU backend.
+fn cpu_variant(
+    pipeline: &ClassifyPipeline,
+    img: &RgbaImage,
+    mask: &image::GrayImage,
+    params: InpaintParams,
+    i: usize,
+) -> Result<Comparison> {
+    let top5 = |filled: &RgbaImage| -> Result<Vec<Prediction>> {
+        let probabilities =
+            crate::classify::probabilities_of(pipeline.forward_image(filled).logits)?;
+        Ok(top_k(&probabilities, &pipeline.labels, 5))
+    };
+    let Some(&method) = Method::ALL.get(i) else {
+        return Ok(Comparison {
+            title: "flat mean colour".into(),
+            top5: top5(&mean_fill(img, mask))?,
+        });
+    };
+    let title = method.display_name().to_owned();
+    let filled = match method {
+        Method::Telea => cpu::telea::telea(img, mask, params.telea.radius),
+        Method::PatchMatch => {
+            cpu::patchmatch::patchmatch(img, mask, &params.patchmatch).map(|r| r.image)
+        }
+    };
+    Ok(match filled {
+        Ok(f) => Comparison {
+            title,
+            top5: top5(&f)?,
+        },
+        Err(e) => Comparison {
+            title: format!("{title}: {e}"),
+            top5: Vec::new(),
+        },
+    })
 }
 
 /// The hole filled with the mean colour of the known pixels.

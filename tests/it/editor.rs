@@ -242,18 +242,17 @@ fn viewer_tools_compare_fills_and_models() {
     let settings = ViewSettings::default();
     paint_dog(&mut editor);
     editor.settle(&mut engine, &settings).unwrap();
-    // Fill A/B runs a variant per frame for the state it was started on.
+    // Fill A/B on the CPU path runs on a worker for the state it was started on, polled per
+    // frame: the first poll only starts it (a frame never waits for a fill).
     let key = editor.key(&settings);
     let mut run = unsee::app::explore::FillComparison::new(key, settings.inpaint);
-    let mut steps = 0;
+    assert!(run.step(&mut engine, &editor).unwrap().is_none());
     let fills = loop {
-        steps += 1;
         if let Some(done) = run.step(&mut engine, &editor).unwrap() {
             break done;
         }
-        assert!(steps < 3, "three variants at most");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    assert_eq!(steps, 3, "one variant per frame");
     let titles: Vec<&str> = fills.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(titles, ["Telea", "PatchMatch", "flat mean colour"]);
     assert!(fills.iter().all(|c| c.top5.len() == 5));
