@@ -2,7 +2,7 @@
 //! settings, messages, and the tables derived from the scores. Unit-testable.
 
 use crate::editor::ViewSettings;
-use crate::models::Labels;
+use crate::models::{Labels, top_indices};
 
 /// What the primary button does on the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,13 +141,6 @@ impl TableRow {
     }
 }
 
-fn top5(p: &[f32]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-    order.truncate(5);
-    order
-}
-
 /// The two tables: Original (its own top-5) and Modified (per `mode`).
 pub fn tables(
     original: &[f32],
@@ -161,10 +154,10 @@ pub fn tables(
         original: original.get(i).copied().unwrap_or(0.0) * 100.0,
         modified: modified.get(i).copied().unwrap_or(0.0) * 100.0,
     };
-    let orig_rows: Vec<TableRow> = top5(original).into_iter().map(row).collect();
+    let orig_rows: Vec<TableRow> = top_indices(original, 5).into_iter().map(row).collect();
     let mod_rows = match mode {
-        TableMode::OriginalClasses => top5(original).into_iter().map(row).collect(),
-        TableMode::OwnTop5 => top5(modified).into_iter().map(row).collect(),
+        TableMode::OriginalClasses => top_indices(original, 5).into_iter().map(row).collect(),
+        TableMode::OwnTop5 => top_indices(modified, 5).into_iter().map(row).collect(),
     };
     (orig_rows, mod_rows)
 }

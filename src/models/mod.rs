@@ -26,7 +26,7 @@ pub use labels::Labels;
 pub use location::{ModelsDir, locate};
 pub use mobilenet::MobileNetV2;
 pub use squeezenet::SqueezeNet;
-pub use topk::{Prediction, top_k};
+pub use topk::{Prediction, top_indices, top_k};
 use weights::WeightFile;
 
 /// Which classifier.

@@ -17,21 +17,23 @@ pub struct Prediction {
 
 /// The `k` most probable classes, most probable first (ties by lower index).
 pub fn top_k(probabilities: &[f32], labels: &Labels, k: usize) -> Vec<Prediction> {
-    let mut order: Vec<usize> = (0..probabilities.len()).collect();
-    order.sort_by(|&a, &b| {
-        probabilities[b]
-            .total_cmp(&probabilities[a])
-            .then(a.cmp(&b))
-    });
-    order
+    top_indices(probabilities, k)
         .into_iter()
-        .take(k)
         .map(|index| Prediction {
             index,
             label: labels.name(index).to_owned(),
             probability: probabilities[index],
         })
         .collect()
+}
+
+/// The indices of the `k` largest `scores`, largest first, ties by lower index: the one ranking
+/// every table uses.
+pub fn top_indices(scores: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order.truncate(k);
+    order
 }
 
 #[cfg(test)]
