@@ -176,9 +176,14 @@ impl Schedule {
     }
 
     /// The job for `plan` failed (to start, or on its way): remember it so the same state is not
-    /// tried again every frame.
+    /// tried again every frame. A failed refill may have overwritten the modified image: the
+    /// Modified table then answers no state (undo back to the state it named refills it, rather
+    /// than pairing that table with another state's fill).
     pub fn failed(&mut self, plan: Plan, why: String) {
         self.busy = false;
+        if matches!(plan, Plan::Modified { refill: true, .. }) {
+            self.modified = None;
+        }
         self.failed = Some((plan, why));
     }
 
@@ -335,6 +340,25 @@ mod tests {
         let k2 = key(2, Method::Telea, ModelKind::SqueezeNet);
         assert!(s.next(&k2, false, true).is_some(), "a new state is tried");
         assert!(s.next(&k, false, true).is_none());
+    }
+
+    #[test]
+    fn a_failed_refill_answers_no_state_any_more() {
+        let mut s = Schedule::default();
+        let k0 = key(0, Method::Telea, ModelKind::SqueezeNet);
+        while run(&mut s, &k0, false).is_some() {}
+        assert!(s.settled(&k0, false));
+        // The next state's fill is recorded, then its classification fails.
+        let k1 = key(1, Method::Telea, ModelKind::SqueezeNet);
+        let plan = s.next(&k1, false, true).unwrap();
+        s.started(&plan);
+        s.failed(plan, "out of memory".into());
+        // Undo back to k0: the modified image holds k1's fill, so k0 is filled again.
+        assert!(!s.answers(&k0, false));
+        assert!(matches!(
+            s.next(&k0, false, true),
+            Some(Plan::Modified { refill: true, .. })
+        ));
     }
 
     #[test]
