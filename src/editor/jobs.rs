@@ -124,6 +124,7 @@ impl Editor {
         };
         if let Plan::Modified { refill: true, .. } = plan {
             (host.plan, host.fill) = self.inpaint(engine, &settings.inpaint, warm)?;
+            self.schedule.overwritten();
         }
         if let Some(t) = stages.as_mut() {
             t.stamp(&gpu.device, &gpu.queue, 1);

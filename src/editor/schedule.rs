@@ -96,6 +96,8 @@ pub struct Schedule {
     pub busy: bool,
     /// The plan that failed, and why: not retried until the state changes.
     pub failed: Option<(Plan, String)>,
+    /// The job in flight has overwritten the modified image (see [`Schedule::overwritten`]).
+    overwrote: bool,
 }
 
 impl Schedule {
@@ -161,6 +163,7 @@ impl Schedule {
     /// The job for `plan` landed; `canonical` as `Plan::canonical` said at its start.
     pub fn landed(&mut self, plan: &Plan, canonical: bool) {
         self.busy = false;
+        self.overwrote = false;
         match *plan {
             Plan::Original(model) => self.original = Some(model),
             Plan::Modified { key, refill, .. } => {
@@ -176,15 +179,20 @@ impl Schedule {
     }
 
     /// The job for `plan` failed (to start, or on its way): remember it so the same state is not
-    /// tried again every frame. A failed refill may have overwritten the modified image: the
-    /// Modified table then answers no state (undo back to the state it named refills it, rather
-    /// than pairing that table with another state's fill).
+    /// tried again every frame.
     pub fn failed(&mut self, plan: Plan, why: String) {
         self.busy = false;
-        if matches!(plan, Plan::Modified { refill: true, .. }) {
+        // The table no longer matches the picture: it answers no state (undo back to the state
+        // it named fills that again, rather than pairing the table with another state's fill).
+        if std::mem::take(&mut self.overwrote) {
             self.modified = None;
         }
         self.failed = Some((plan, why));
+    }
+
+    /// The running job has overwritten the modified image (its fill is recorded on the GPU).
+    pub fn overwritten(&mut self) {
+        self.overwrote = true;
     }
 
     /// Everything on the GPU is gone (a new device): only the plain data survives.
@@ -343,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_refill_answers_no_state_any_more() {
+    fn a_refill_failing_after_its_fill_answers_no_state_any_more() {
         let mut s = Schedule::default();
         let k0 = key(0, Method::Telea, ModelKind::SqueezeNet);
         while run(&mut s, &k0, false).is_some() {}
@@ -352,6 +360,7 @@ mod tests {
         let k1 = key(1, Method::Telea, ModelKind::SqueezeNet);
         let plan = s.next(&k1, false, true).unwrap();
         s.started(&plan);
+        s.overwritten();
         s.failed(plan, "out of memory".into());
         // Undo back to k0: the modified image holds k1's fill, so k0 is filled again.
         assert!(!s.answers(&k0, false));
