@@ -5,11 +5,13 @@
 //! between ~50 layers (flex's ops, allocations) and had to be woken for the next one; on the
 //! 2-core VM perf put 15% of a MobileNetV2 forward in the kernel's scheduler, and two threads ran
 //! it only 1.2x faster than one. Inside a [`region`], a layer's loop is posted to the waiting
-//! threads through two atomics and its items are claimed one at a time, so a thread that is late
-//! (descheduled) delays nobody: the poster does whatever is left, and waits only for items
-//! already claimed.
+//! threads through two atomics and its items are claimed in runs, so a thread that is late
+//! (descheduled) before joining delays nobody: the poster does whatever is left, and waits only
+//! for threads already inside the job.
 
+use std::any::Any;
 use std::cell::Cell;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Spins between politeness yields while waiting for a job (~10 µs on the VM): short enough that
@@ -32,11 +34,15 @@ struct Shared {
     job: Cell<Option<Job<'static>>>,
     /// The region's work is over: the waiting threads leave.
     done: AtomicBool,
+    /// A waiting thread's panic in the current job, resumed on the posting thread.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// The posting thread is inside a job (a parallel loop inside it runs inline).
+    in_job: Cell<bool>,
 }
 
 // SAFETY: `job` is written only by the posting thread while no other thread can read it (no
 // job open and `active` zero), and read by the others only between joining (`active` raised
-// while `open` names the job) and leaving.
+// while `open` names the job) and leaving; `in_job` is touched by the posting thread alone.
 unsafe impl Sync for Shared {}
 
 thread_local! {
@@ -58,6 +64,8 @@ pub fn region<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         active: AtomicUsize::new(0),
         job: Cell::new(None),
         done: AtomicBool::new(false),
+        panic: Mutex::new(None),
+        in_job: Cell::new(false),
     };
     let f = std::sync::Mutex::new(Some(f));
     let out = std::sync::Mutex::new(None);
@@ -100,27 +108,55 @@ pub fn in_region() -> bool {
 
 /// Runs `job` on this thread and on every thread of the region that joins before this thread is
 /// done with it; returns once every thread that joined has left it. `job` must claim its items
-/// itself (each exactly once), so that it is complete whoever ran it. Outside a region, runs it
-/// here alone.
+/// itself (each exactly once), so that it is complete whoever ran it. Outside a region, or inside
+/// a job already, runs it here alone. A panic in it, on any thread, is resumed here once every
+/// thread has left the job.
 pub fn run(job: &(dyn Fn() + Sync)) {
     let Some(shared) = REGION.with(Cell::get) else {
         job();
         return;
     };
+    if shared.in_job.get() {
+        job();
+        return;
+    }
+    /// Closes the job and waits for the threads inside it, on unwind too: the job borrows the
+    /// caller's frame, which must outlive every use of it.
+    struct Close<'a>(&'a Shared);
+    impl Drop for Close<'_> {
+        fn drop(&mut self) {
+            let shared = self.0;
+            shared.open.store(0, Ordering::SeqCst);
+            let mut spins = 0u32;
+            while shared.active.load(Ordering::SeqCst) != 0 {
+                // A thread that joined and was then descheduled gets its core back.
+                spins += 1;
+                if spins.is_multiple_of(SPINS_PER_YIELD) {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            shared.job.set(None);
+            shared.in_job.set(false);
+        }
+    }
     let number = shared.posted.load(Ordering::Relaxed) + 1;
     // SAFETY: no job is open and no thread is inside one (the last `run` waited for that), so
-    // nobody reads `job`; the lifetime is erased only until this function returns, and the job
-    // is closed and every joined thread gone before it does.
+    // nobody reads `job`; the lifetime is erased only until `Close` has run, and by then the job
+    // is closed and every joined thread gone.
     let erased: Job<'static> = unsafe { std::mem::transmute::<Job<'_>, Job<'static>>(job) };
     shared.job.set(Some(erased));
+    shared.in_job.set(true);
     shared.open.store(number, Ordering::SeqCst);
     shared.posted.store(number, Ordering::Release);
-    job();
-    shared.open.store(0, Ordering::SeqCst);
-    while shared.active.load(Ordering::SeqCst) != 0 {
-        std::hint::spin_loop();
+    {
+        let _close = Close(shared);
+        job();
     }
-    shared.job.set(None);
+    if let Some(payload) = shared.panic.lock().ok().and_then(|mut p| p.take()) {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// A waiting thread's loop: join every job posted until the region is done.
@@ -147,8 +183,11 @@ fn wait_for_jobs(shared: &Shared) {
         shared.active.fetch_add(1, Ordering::SeqCst);
         if shared.open.load(Ordering::SeqCst) == number
             && let Some(job) = shared.job.get()
+            && let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+            && let Ok(mut slot) = shared.panic.lock()
         {
-            job();
+            // Kept for the posting thread (the job's other items go on; the pass fails there).
+            slot.get_or_insert(payload);
         }
         shared.active.fetch_sub(1, Ordering::SeqCst);
     }
@@ -219,5 +258,33 @@ mod tests {
         assert!(!in_region());
         // The pool is usable again (its threads left the region).
         assert_eq!(region(|| 7), 7);
+    }
+
+    #[test]
+    fn a_panic_inside_a_loop_on_any_thread_fails_the_region_and_frees_the_pool() {
+        for round in 0..20 {
+            let caught = std::panic::catch_unwind(|| {
+                region(|| {
+                    for_each_index(64, |i| {
+                        if i == 40 {
+                            panic!("a tile failed");
+                        }
+                        std::hint::black_box(i);
+                    });
+                })
+            });
+            assert!(caught.is_err(), "round {round}");
+            assert!(!in_region());
+        }
+        // A loop inside a loop runs inline, and the pool is usable again.
+        let total = AtomicUsize::new(0);
+        region(|| {
+            for_each_index(8, |_| {
+                for_each_index(4, |_| {
+                    total.fetch_add(1, Ordering::Relaxed);
+                });
+            });
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 32);
     }
 }
