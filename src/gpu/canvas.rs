@@ -71,8 +71,9 @@ impl WindowCanvas {
         let summary = ShapeSummary::of(&frame.shapes, ppp, size);
         let primitives = ctx.tessellate(frame.shapes, ppp);
         // An egui texture set whole (a new or regrown font atlas) may change pixels under
-        // unchanged shapes. A patch (`pos` set: new glyphs in the atlas's free space) changes
-        // texels no earlier shape samples.
+        // unchanged shapes. A patch (`pos` set) is taken as new glyphs in the font atlas's free
+        // space, texels no earlier shape samples: the viewer patches no egui-managed image of
+        // its own (its pictures are native textures, reported in `changes`).
         let egui_textures_changed = frame.textures.iter().any(|d| {
             d.set
                 .iter()

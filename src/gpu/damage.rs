@@ -157,7 +157,7 @@ impl ShapeSummary {
                 Painted {
                     key: h.finish(),
                     bounds: to_pixels(
-                        s.shape.visual_bounding_rect().intersect(s.clip_rect),
+                        shape_bounds(&s.shape).intersect(s.clip_rect),
                         pixels_per_point,
                         size,
                     ),
@@ -166,6 +166,25 @@ impl ShapeSummary {
             .collect();
         Self { painted, opaque }
     }
+}
+
+/// Where `shape` may draw: its visual bounds, and for a text also its layout rectangle and every
+/// row's mesh (a selection highlight reaches past the glyphs, to the end of a row).
+fn shape_bounds(shape: &Shape) -> egui::Rect {
+    let mut bounds = shape.visual_bounding_rect();
+    if let Shape::Text(t) = shape
+        && t.angle == 0.0
+    {
+        let at = t.pos.to_vec2();
+        bounds = bounds.union(t.galley.rect.translate(at));
+        for placed in &t.galley.rows {
+            let mesh = placed.row.visuals.mesh_bounds;
+            if mesh.is_positive() {
+                bounds = bounds.union(mesh.translate(at + placed.pos.to_vec2()));
+            }
+        }
+    }
+    bounds
 }
 
 fn has_callback(shape: &Shape) -> bool {
@@ -191,6 +210,14 @@ fn hash_shape(shape: &Shape, h: &mut impl Hasher) {
         Shape::Text(t) => {
             t.galley.job.hash(h);
             hash_rect(t.galley.rect, h);
+            // The rows' meshes too: egui draws a text selection by recolouring them in place,
+            // the layout job unchanged.
+            for placed in &t.galley.rows {
+                let mesh = &placed.row.visuals.mesh;
+                (placed.pos.x.to_bits(), placed.pos.y.to_bits()).hash(h);
+                h.write(bytemuck::cast_slice(&mesh.indices));
+                h.write(bytemuck::cast_slice(&mesh.vertices));
+            }
             for v in [t.pos.x, t.pos.y, t.opacity_factor, t.angle] {
                 v.to_bits().hash(h);
             }
@@ -219,6 +246,7 @@ fn hash_shape(shape: &Shape, h: &mut impl Hasher) {
 pub struct DamageTracker {
     last: Vec<Painted>,
     size: [u32; 2],
+    pixels_per_point: f32,
     valid: bool,
 }
 
@@ -242,7 +270,11 @@ impl DamageTracker {
         changes: &[TextureChange],
         whole: bool,
     ) -> Damage {
-        let whole = whole || summary.opaque || !self.valid || self.size != size;
+        let whole = whole
+            || summary.opaque
+            || !self.valid
+            || self.size != size
+            || self.pixels_per_point != pixels_per_point;
         let damage = if whole {
             Damage::Whole
         } else {
@@ -256,6 +288,7 @@ impl DamageTracker {
         };
         self.last = summary.painted;
         self.size = size;
+        self.pixels_per_point = pixels_per_point;
         self.valid = true;
         damage
     }
@@ -528,6 +561,65 @@ mod tests {
             damage(&mut t, &recoloured, SIZE),
             Damage::Rects(vec![px(299, 99, 311, 111)])
         );
+    }
+
+    #[test]
+    fn a_text_selected_in_place_is_repainted() {
+        // egui draws a selection by recolouring the galley's row meshes; the layout job stays.
+        let ctx = egui::Context::default();
+        let _ = ctx.run_ui(egui::RawInput::default(), |_| {});
+        let galley = ctx.fonts_mut(|f| {
+            f.layout_no_wrap("dogsled".into(), egui::FontId::default(), Color32::WHITE)
+        });
+        let text = |g: std::sync::Arc<egui::Galley>| ClippedShape {
+            clip_rect: Rect::EVERYTHING,
+            shape: Shape::galley(pos2(20.0, 30.0), g, Color32::WHITE),
+            transform_after_tessellation: TSTransform::IDENTITY,
+        };
+        let mut selected = (*galley).clone();
+        let row = std::sync::Arc::make_mut(&mut selected.rows[0].row);
+        for v in &mut row.visuals.mesh.vertices {
+            v.color = Color32::BLUE;
+        }
+        let mut t = DamageTracker::default();
+        damage(&mut t, &[text(galley.clone())], SIZE);
+        let Damage::Rects(r) = damage(&mut t, &[text(std::sync::Arc::new(selected))], SIZE) else {
+            panic!("expected rectangles");
+        };
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].x0 <= 20 && r[0].y0 <= 30 && r[0].x1 > 40, "{r:?}");
+    }
+
+    #[test]
+    fn a_zoom_change_repaints_everything() {
+        let frame = vec![filled(rect(10.0, 10.0, 50.0, 50.0), Color32::RED)];
+        let mut t = DamageTracker::default();
+        t.damage(
+            ShapeSummary::of(&frame, 1.0, SIZE),
+            &[],
+            1.0,
+            SIZE,
+            &[],
+            false,
+        );
+        let same = t.damage(
+            ShapeSummary::of(&frame, 1.0, SIZE),
+            &[],
+            1.0,
+            SIZE,
+            &[],
+            false,
+        );
+        assert_eq!(same, Damage::Rects(vec![]));
+        let zoomed = t.damage(
+            ShapeSummary::of(&frame, 1.5, SIZE),
+            &[],
+            1.5,
+            SIZE,
+            &[],
+            false,
+        );
+        assert_eq!(zoomed, Damage::Whole);
     }
 
     #[test]
