@@ -359,7 +359,7 @@ impl FillComparison {
                     if stopped.load(Ordering::Relaxed) {
                         return;
                     }
-                    let variant = cpu_variant(&pipeline, &img, &mask, params, i);
+                    let variant = cpu_variant(&pipeline, &img, &mask, params, i, &stopped);
                     if tx.send(variant).is_err() {
                         return;
                     }
@@ -387,15 +387,19 @@ impl FillComparison {
 }
 
 /// Variant `i` of Fill A/B on the CPU: the hole filled by the `i`-th method (the mean colour
-/// past them), classified on burn's CPU backend.
+/// past them), classified on burn's CPU backend; given up between the two when `stop` is set.
 fn cpu_variant(
     pipeline: &ClassifyPipeline,
     img: &RgbaImage,
     mask: &image::GrayImage,
     params: InpaintParams,
     i: usize,
+    stop: &AtomicBool,
 ) -> Result<Comparison> {
     let top5 = |filled: &RgbaImage| -> Result<Vec<Prediction>> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::Invalid("the fill comparison was cancelled".into()));
+        }
         let probabilities =
             crate::classify::probabilities_of(pipeline.forward_image(filled).logits)?;
         Ok(top_k(&probabilities, &pipeline.labels, 5))

@@ -32,6 +32,8 @@ pub(super) struct CpuAnswer {
     pub features: Tensor<4>,
     /// A fallback taken (PatchMatch could not work).
     pub notice: Option<String>,
+    /// The image was filled at full size (a preview that fell back to the canonical fill).
+    pub full_size: bool,
     /// Fill and classification wall times, ms (fill 0 when nothing was filled).
     pub fill_ms: f64,
     /// See `fill_ms`.
@@ -137,6 +139,7 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
                 probabilities,
                 features,
                 notice,
+                full_size: false,
                 fill_ms,
                 classify_ms: classify_start.elapsed().as_secs_f64() * 1e3,
             });
@@ -154,6 +157,7 @@ fn run(pipeline: &ClassifyPipeline, input: Input) -> Result<CpuAnswer> {
         probabilities,
         features,
         notice,
+        full_size: filled,
         fill_ms,
         classify_ms: classify_start.elapsed().as_secs_f64() * 1e3,
     })

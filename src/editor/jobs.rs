@@ -62,9 +62,12 @@ impl Editor {
         let refill = matches!(plan, Plan::Modified { refill: true, .. });
         let warm = matches!(plan, Plan::Modified { warm: true, .. }) && self.pm_primed;
         // On the CPU path a fill is a preview at the model's size while the stroke is drawn, and
-        // first after it too when nothing has answered this state yet (the stroke was released
-        // before its last preview started): that table lands in a fraction of the full-size
-        // fill's time, and the canonical fill replaces it next.
+        // first for any released state nothing has answered yet (a stroke released before its
+        // last preview started, an undo, a setting changed): that table lands in a fraction of
+        // the full-size fill's time, shown as updating, and the canonical fill replaces it next.
+        // A preview shares its plan with the canonical fill: should it fail, the state is not
+        // tried again until it changes (the full-size fill would fail the same way: the preview
+        // falls back to it where the small mask leaves nothing to fill from).
         let unanswered = match plan {
             Plan::Modified { key, .. } => self.schedule.modified.is_none_or(|(k, _)| k != key),
             Plan::Original(_) => false,
@@ -173,6 +176,7 @@ impl Editor {
             Plan::Original(m) => m,
             Plan::Modified { key, .. } => key.model,
         };
+        let mut canonical = job.canonical;
         let scores = match job.answer {
             Answer::Gpu(pending) => {
                 let (readback, features) = *pending;
@@ -223,6 +227,8 @@ impl Editor {
                     self.upload_modified(engine, &filled);
                     self.filled_cpu = Some(filled);
                 }
+                // A preview that fell back to the full-size fill answered canonically.
+                canonical |= answer.full_size;
                 if answer.fill_ms > 0.0 {
                     self.notice = answer.notice;
                     self.stats.inpaint_ms = answer.fill_ms;
@@ -238,7 +244,7 @@ impl Editor {
         self.stats.job_ms = job.started.elapsed().as_secs_f64() * 1e3;
         self.stats.jobs += 1;
         self.jobs_landed += 1;
-        self.schedule.landed(&job.plan, job.canonical);
+        self.schedule.landed(&job.plan, canonical);
         match job.plan {
             Plan::Original(_) => self.original_scores = Some(scores),
             Plan::Modified { .. } => {
@@ -251,7 +257,7 @@ impl Editor {
                         self.answered_edit = Some(job.edited_at);
                         self.stats.latency_ms = ms;
                     }
-                    if job.canonical {
+                    if canonical {
                         self.stats.settled_ms = ms;
                     }
                 }
