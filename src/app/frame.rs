@@ -29,6 +29,19 @@ type Laid = (
     Vec<super::StrokeEvent<(f32, f32)>>,
 );
 
+/// The titled top-5 tables of `results` (Fill A/B, the other model) when they answer `key`,
+/// else none: nothing computed for one state is shown for another.
+fn quick_tables(
+    results: Option<&(crate::editor::EditKey, Vec<explore::Comparison>)>,
+    key: Option<crate::editor::EditKey>,
+) -> Vec<(String, Vec<(String, f32)>)> {
+    results
+        .filter(|(k, _)| Some(*k) == key)
+        .into_iter()
+        .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
+        .collect()
+}
+
 impl Viewer {
     /// The frame time's running average (shown in the status bar).
     pub(super) fn tick_clock(&mut self) {
@@ -164,13 +177,7 @@ impl Viewer {
         let (orig_rows, mod_rows) = self.table_rows();
         let current_key = self.editor.as_ref().map(|e| e.key(&self.state.settings));
         let wanted_curves = curves::CurveKey::wanted(&self.state.settings);
-        let comparisons: Vec<(String, Vec<(String, f32)>)> = self
-            .explore
-            .comparisons
-            .iter()
-            .filter(|(k, _)| Some(*k) == current_key)
-            .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
-            .collect();
+        let comparisons = quick_tables(self.explore.comparisons.as_ref(), current_key);
         // Borrowed, not cloned: this runs every frame.
         let labels = self
             .engine
@@ -188,13 +195,7 @@ impl Viewer {
             .as_ref()
             .filter(|e| e.is_current(&self.state.settings))
             .and_then(Editor::answered_key);
-        let both: Vec<(String, Vec<(String, f32)>)> = self
-            .explore
-            .both
-            .iter()
-            .filter(|(k, _)| Some(*k) == answered)
-            .flat_map(|(_, c)| c.iter().map(|c| (c.title.clone(), explore::rows(&c.top5))))
-            .collect();
+        let both = quick_tables(self.explore.both.as_ref(), answered);
         let history: Vec<Vec<f32>> = self
             .explore
             .history

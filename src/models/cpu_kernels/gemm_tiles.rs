@@ -125,20 +125,60 @@ pub(super) fn tile_product(
     // SAFETY: `lhs` and `rhs` are read within their lengths (checked above) with the strides
     // given; the output block is checked by `SharedOut::block`, and this tile alone writes it.
     unsafe {
-        gemm::gemm(
+        gemm_rows(
             rows,
             cols,
             k,
             shared.block(first, rows, cols, pixels),
-            1,
-            pixels as isize,
-            false,
+            pixels,
             lhs.as_ptr(),
-            1,
-            k as isize,
+            k,
             rhs.as_ptr(),
+            rhs_stride,
+        );
+    }
+    for (j, o) in (t.m0..t.m1).enumerate() {
+        // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
+        let row = unsafe { shared.row(first + j * pixels, cols) };
+        epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
+    }
+}
+
+/// `dst = lhs · rhs` on row-major blocks, on this thread (the tiles are the parallelism): `dst`
+/// `m × n` with rows `dst_rows` apart, `lhs` `m × k` with rows `lhs_rows` apart, `rhs` `k × n`
+/// with rows `rhs_rows` apart. The one call of the `gemm` crate (the same one flex makes).
+///
+/// # Safety
+/// Every element those shapes and strides address lies inside its buffer, and no other thread
+/// touches `dst`'s block meanwhile.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn gemm_rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rows: usize,
+    lhs: *const f32,
+    lhs_rows: usize,
+    rhs: *const f32,
+    rhs_rows: usize,
+) {
+    // SAFETY: the caller's contract; `alpha` 0 with `read_dst` false: `dst` is only written.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
             1,
-            rhs_stride as isize,
+            dst_rows as isize,
+            false,
+            lhs,
+            1,
+            lhs_rows as isize,
+            rhs,
+            1,
+            rhs_rows as isize,
             0.0f32,
             1.0f32,
             false,
@@ -146,10 +186,5 @@ pub(super) fn tile_product(
             false,
             gemm::Parallelism::None,
         );
-    }
-    for (j, o) in (t.m0..t.m1).enumerate() {
-        // SAFETY: this tile's row `o`, written by its gemm above and touched only here.
-        let row = unsafe { shared.row(first + j * pixels, cols) };
-        epilogue.finish_row(row, o, (t.image * m + o) * pixels + t.p0);
     }
 }

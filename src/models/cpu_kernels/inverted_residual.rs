@@ -223,26 +223,16 @@ fn band_pass(
             // iy1 ≤ h ends its channel).
             assert!(cin == 0 || (cin - 1) * h * w + rows * w <= rhs.len());
             unsafe {
-                gemm::gemm(
+                super::gemm_tiles::gemm_rows(
                     hidden,
                     rows * w,
                     cin,
                     expanded.as_mut_ptr(),
-                    1,
-                    (rows * w) as isize,
-                    false,
+                    rows * w,
                     e.weight.as_ptr(),
-                    1,
-                    cin as isize,
+                    cin,
                     rhs.as_ptr(),
-                    1,
-                    (h * w) as isize,
-                    0.0f32,
-                    1.0f32,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                    h * w,
                 );
             }
             let act = Epilogue {

@@ -39,26 +39,16 @@ pub fn linear(
         // `block` and written by this tile alone; `x` is `[n, d_in]` and the weight's columns
         // [c0, c0 + cols) of its `d_in` rows lie within it (checked above).
         unsafe {
-            gemm::gemm(
+            super::gemm_tiles::gemm_rows(
                 n,
                 cols,
                 d_in,
                 shared.block(c0, n, cols, d_out),
-                1,
-                d_out as isize,
-                false,
+                d_out,
                 x.as_ptr(),
-                1,
-                d_in as isize,
+                d_in,
                 weight.as_ptr().add(c0),
-                1,
-                d_out as isize,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+                d_out,
             );
         }
         if let Some(b) = bias {

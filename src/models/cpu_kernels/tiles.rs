@@ -113,10 +113,15 @@ pub fn plan(
         }
     }
     let mb = round_up(m.div_ceil(channel_blocks), 8).min(m).max(1);
-    let mut tiles = Vec::with_capacity(n * pixel_blocks * m.div_ceil(mb));
+    grid(n, m, mb, pixels, pb)
+}
+
+/// Every image's `m` channels in blocks of `mb` and `pixels` in blocks of `pb`, as tiles.
+fn grid(n: usize, m: usize, mb: usize, pixels: usize, pb: usize) -> Vec<Tile> {
+    let mut tiles = Vec::with_capacity(n * m.div_ceil(mb.max(1)) * pixels.div_ceil(pb.max(1)));
     for image in 0..n {
-        for m0 in (0..m).step_by(mb) {
-            for p0 in (0..pixels).step_by(pb) {
+        for m0 in (0..m).step_by(mb.max(1)) {
+            for p0 in (0..pixels).step_by(pb.max(1)) {
                 tiles.push(Tile {
                     image,
                     m0,
@@ -144,40 +149,14 @@ pub fn plan_channels(n: usize, m: usize, pixels: usize, threads: usize) -> Vec<T
         // Few output channels (a Fire module's squeeze): every channel, pixel blocks.
         let blocks = per_image.max((m * pixels).div_ceil(CACHE_FLOATS));
         let pb = round_up(pixels.div_ceil(blocks), 16).min(pixels).max(1);
-        let mut tiles = Vec::new();
-        for image in 0..n {
-            for p0 in (0..pixels).step_by(pb) {
-                tiles.push(Tile {
-                    image,
-                    m0: 0,
-                    m1: m,
-                    p0,
-                    p1: (p0 + pb).min(pixels),
-                });
-            }
-        }
-        return tiles;
+        return grid(n, m, m.max(1), pixels, pb);
     }
     let mb = round_up(m.div_ceil(per_image), 8).min(m).max(1);
     let pixel_blocks = (mb * pixels).div_ceil(CACHE_FLOATS).max(1);
     let pb = round_up(pixels.div_ceil(pixel_blocks), 16)
         .min(pixels)
         .max(1);
-    let mut tiles = Vec::new();
-    for image in 0..n {
-        for m0 in (0..m).step_by(mb) {
-            for p0 in (0..pixels).step_by(pb) {
-                tiles.push(Tile {
-                    image,
-                    m0,
-                    m1: (m0 + mb).min(m),
-                    p0,
-                    p1: (p0 + pb).min(pixels),
-                });
-            }
-        }
-    }
-    tiles
+    grid(n, m, mb, pixels, pb)
 }
 
 fn round_up(v: usize, to: usize) -> usize {
