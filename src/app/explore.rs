@@ -112,12 +112,14 @@ impl Explore {
 
     /// One batch of the running occlusion map; true when the shown map changed (a map just
     /// finished, or one made with another model or fill was dropped). A run whose model or fill
-    /// is no longer the current one is cancelled: one map never mixes two.
+    /// is no longer the current one is cancelled: one map never mixes two. While `live` (the
+    /// live fill + classify has work in flight) no batch runs: the live answer goes first.
     pub fn step(
         &mut self,
         engine: &Engine,
         model: ModelKind,
         fill: &InpaintParams,
+        live: bool,
     ) -> Result<bool> {
         let now = (model, *fill);
         if self.run.as_ref().is_some_and(|(m, f, _)| (*m, *f) != now) {
@@ -131,6 +133,9 @@ impl Explore {
         let (Some((_, _, run)), Some(pipeline)) = (&mut self.run, engine.loaded(model)) else {
             return Ok(false);
         };
+        if live {
+            return Ok(false);
+        }
         let slice = std::time::Instant::now();
         loop {
             let batch = if pipeline.on_gpu { BATCH } else { 1 };

@@ -66,9 +66,10 @@ impl Viewer {
         }
         if let Some(editor) = &mut self.editor {
             let fill = self.state.settings.inpaint;
+            let live = editor.has_work(&settings);
             match self
                 .explore
-                .step(&self.engine, self.state.settings.model, &fill)
+                .step(&self.engine, self.state.settings.model, &fill, live)
             {
                 Ok(true) => editor
                     .set_original_overlay(self.explore.occlusion.as_ref().map(|o| o.1.clone())),

@@ -328,3 +328,36 @@ fn a_lost_device_still_saves_the_strokes_and_replay_computes_the_tables() {
     );
     assert!(out.contains("\"recorded_tables\": false"), "{out}");
 }
+
+/// The occlusion map runs in slices between frames, but none while the live job has work: the
+/// live answer goes first.
+#[test]
+fn the_occlusion_map_waits_while_the_live_job_works() {
+    let Some((mut engine, mut editor)) = setup(Inference::Cpu) else {
+        return;
+    };
+    let settings = ViewSettings::default();
+    editor.settle(&mut engine, &settings).unwrap();
+    let mut explore = unsee::app::explore::Explore::new();
+    explore.grid = 3;
+    let (model, fill) = (settings.model, settings.inpaint);
+    explore
+        .start_occlusion(&mut engine, &editor, model, 0, &fill)
+        .unwrap();
+    let total = explore.progress().unwrap().1;
+    // A stroke: the live job has work, and the map does not advance.
+    paint_dog(&mut editor);
+    assert!(editor.has_work(&settings));
+    for _ in 0..3 {
+        assert!(!explore.step(&engine, model, &fill, true).unwrap());
+    }
+    assert_eq!(explore.progress(), Some((0, total)));
+    // Settled: it runs to the end.
+    editor.settle(&mut engine, &settings).unwrap();
+    let mut steps = 0;
+    while !explore.step(&engine, model, &fill, false).unwrap() {
+        steps += 1;
+        assert!(steps < 10 * total, "the map never finished");
+    }
+    assert!(explore.occlusion.is_some());
+}
