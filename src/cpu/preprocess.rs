@@ -132,9 +132,10 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
             let mut planes = planes.borrow_mut();
             let line = &raw[y * w * 4..(y + 1) * w * 4];
             planes.resize(3 * w, 0.0f32);
-            for (x, p) in line.chunks_exact(4).enumerate() {
-                for c in 0..3 {
-                    planes[c * w + x] = f32::from(p[c]);
+            // One channel at a time: no index checks, one output stream per loop.
+            for (c, plane) in planes.chunks_exact_mut(w).enumerate() {
+                for (d, p) in plane.iter_mut().zip(line.chunks_exact(4)) {
+                    *d = f32::from(p[c]);
                 }
             }
             // SAFETY: row y is this task's alone.
