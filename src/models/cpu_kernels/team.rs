@@ -75,18 +75,20 @@ pub fn region<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             return;
         }
         /// Lets the waiting threads go and forgets the region, a panic in `f` included.
-        struct Leave<'a>(&'a Shared);
+        /// Puts back the region this thread was in before (rayon may run another caller's
+        /// region on this thread while it waits inside this one's pass, e.g. in a join of
+        /// flex's) and lets the waiting threads go.
+        struct Leave<'a>(&'a Shared, Option<&'static Shared>);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
-                REGION.with(|r| r.set(None));
+                REGION.with(|r| r.set(self.1));
                 self.0.done.store(true, Ordering::Release);
             }
         }
-        let _leave = Leave(&shared);
         // SAFETY: the reference is forgotten (by `Leave`) before `shared` goes out of scope:
         // `broadcast` returns only after this closure has.
         let shared_static: &'static Shared = unsafe { &*std::ptr::from_ref(&shared) };
-        REGION.with(|r| r.set(Some(shared_static)));
+        let _leave = Leave(&shared, REGION.with(|r| r.replace(Some(shared_static))));
         let f = f.lock().ok().and_then(|mut f| f.take());
         if let Some(f) = f {
             let r = f();
@@ -244,6 +246,29 @@ mod tests {
         });
         assert!(all);
         assert!(!in_region());
+    }
+
+    #[test]
+    fn regions_from_two_threads_at_once_each_run_every_index() {
+        // The viewer's CPU job and a Fill A/B worker may classify at the same time.
+        let callers: Vec<_> = (0..2)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (0..50).all(|k| {
+                        region(|| {
+                            let hits = AtomicUsize::new(0);
+                            for_each_index(100 + k + t, |_| {
+                                hits.fetch_add(1, Ordering::Relaxed);
+                            });
+                            hits.load(Ordering::Relaxed) == 100 + k + t
+                        })
+                    })
+                })
+            })
+            .collect();
+        for caller in callers {
+            assert!(caller.join().unwrap());
+        }
     }
 
     #[test]
