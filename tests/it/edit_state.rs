@@ -129,6 +129,33 @@ fn same_state_same_bytes(inference: Inference, s: &ViewSettings) {
         result(&mut engine, &mut live, s) == three,
         "model there and back"
     );
+
+    // The edit saved as the viewer saves it (paint, erase, undo, redo) and run by the real
+    // `unsee replay`: the same tables.
+    let name = format!(
+        "same_state_{}_{inference:?}",
+        s.inpaint.method.display_name()
+    );
+    let dir = common::output_dir(&name).join("session");
+    let _ = std::fs::remove_dir_all(&dir);
+    unsee::app::save::write_session(&dir, &live, &engine, s, true).unwrap();
+    // On the path the edit was made on (GPU Telea and the CPU path's Telea are two fills).
+    let path = match inference {
+        Inference::Gpu => "gpu",
+        _ => "cpu",
+    };
+    let replay = Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .args(["--inference", path, "replay"])
+        .arg(&dir)
+        .env("UNSEE_MODELS", common::models_dir())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replay.status.success() && out.contains("\"reproduced\": true"),
+        "unsee replay of the saved edit: {out}{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
 }
 
 #[test]
