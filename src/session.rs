@@ -81,6 +81,21 @@ pub struct Session {
     pub original: Vec<Row>,
     /// Top-5 of the modified image after the last stroke.
     pub modified: Vec<Row>,
+    /// The path the edit was made on (absent in sessions saved before it was recorded). The GPU
+    /// path's Telea and the CPU path's are two implementations: their fills, and so the tables,
+    /// differ slightly (0.76 points measured), so `unsee replay` replays on this path by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<EditPath>,
+}
+
+/// Where an edit's fills and classifications ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditPath {
+    /// Our GPU passes and burn's wgpu backend.
+    Gpu,
+    /// The CPU fills and burn's CPU backend (a machine without a GPU).
+    Cpu,
 }
 
 impl Session {

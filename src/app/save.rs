@@ -42,7 +42,7 @@ pub fn write_session(
     settings: &crate::editor::ViewSettings,
     tables: bool,
 ) -> anyhow::Result<()> {
-    use crate::session::{Row, Session, top5_rows};
+    use crate::session::{EditPath, Row, Session, top5_rows};
     if tables {
         anyhow::ensure!(
             editor.is_current(settings) && !editor.drawing(),
@@ -70,6 +70,11 @@ pub fn write_session(
         strokes: editor.history().strokes().to_vec(),
         original: rows(editor.original_scores.as_ref())?,
         modified: rows(editor.modified_scores.as_ref())?,
+        path: Some(if engine.inference_on_gpu {
+            EditPath::Gpu
+        } else {
+            EditPath::Cpu
+        }),
     };
     // Each file is replaced whole (a session saved again over an older one is never left half
     // old, half new per file). The photo and the mask come from CPU memory and session.json

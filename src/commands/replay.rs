@@ -8,7 +8,7 @@ use unsee::classify::Inference;
 use unsee::editor::{Editor, ViewSettings};
 use unsee::engine::Engine;
 use unsee::gpu::{GpuContext, GpuOptions, texture};
-use unsee::session::{Session, table_difference, top5_rows};
+use unsee::session::{EditPath, Session, table_difference, top5_rows};
 use unsee::{explain, figure, image_io, output};
 
 use crate::cli::ReplayArgs;
@@ -42,7 +42,18 @@ pub fn run(
     }
     let img = image_io::fit_within(image_io::load_image(&image_path)?, unsee::app::WORKING_SIZE);
     let gpu = GpuContext::headless(&gpu_options)?;
+    // On the path the edit was made on, unless told otherwise (the two paths' Telea fills differ).
+    let inference = match (inference, session.path) {
+        (Inference::Auto, Some(EditPath::Gpu)) => Inference::Gpu,
+        (Inference::Auto, Some(EditPath::Cpu)) => Inference::Cpu,
+        (chosen, _) => chosen,
+    };
     let mut engine = Engine::with_inference(gpu, models, inference)?;
+    let replayed_on = if engine.inference_on_gpu {
+        EditPath::Gpu
+    } else {
+        EditPath::Cpu
+    };
     let mut editor = Editor::new(&engine, &img)?;
     let settings = ViewSettings {
         model: session.model,
@@ -128,12 +139,20 @@ pub fn run(
             "modified": modified,
             "max_difference_pp": { "original": d_orig, "modified": d_mod },
             "recorded_tables": recorded,
+            "recorded_on": session.path,
+            "replayed_on": replayed_on,
             "reproduced": reproduced,
         }))?
     );
     if !reproduced {
+        let paths = match session.path {
+            Some(recorded) if recorded != replayed_on => format!(
+                "; recorded on the {recorded:?} path, replayed on the {replayed_on:?} path, whose fills differ"
+            ),
+            _ => String::new(),
+        };
         anyhow::bail!(
-            "the replay gave other tables than the recording (classes differ or more than {TOLERANCE_PP} points apart)"
+            "the replay gave other tables than the recording (classes differ or more than {TOLERANCE_PP} points apart){paths}"
         );
     }
     Ok(())

@@ -139,18 +139,23 @@ fn same_state_same_bytes(inference: Inference, s: &ViewSettings) {
     let dir = common::output_dir(&name).join("session");
     let _ = std::fs::remove_dir_all(&dir);
     unsee::app::save::write_session(&dir, &live, &engine, s, true).unwrap();
-    // On the path the edit was made on (GPU Telea and the CPU path's Telea are two fills).
+    // Replay runs on the path the session records (GPU Telea and the CPU path's Telea are two
+    // fills), whatever this machine would pick by itself.
     let path = match inference {
         Inference::Gpu => "gpu",
         _ => "cpu",
     };
     let replay = Command::new(env!("CARGO_BIN_EXE_unsee"))
-        .args(["--inference", path, "replay"])
+        .arg("replay")
         .arg(&dir)
         .env("UNSEE_MODELS", common::models_dir())
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        out.contains(&format!("\"replayed_on\": \"{path}\"")),
+        "{out}"
+    );
     assert!(
         replay.status.success() && out.contains("\"reproduced\": true"),
         "unsee replay of the saved edit: {out}{}",
