@@ -220,6 +220,15 @@ impl OtherModel {
         key: EditKey,
     ) -> Result<Option<Vec<Comparison>>> {
         let other = other_model(key.model);
+        // A classification of another state's modified image is not waited for: the state
+        // moved on (the original's still serves).
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|(which, k, _)| *which == Which::Modified && *k != key)
+        {
+            self.pending = None;
+        }
         if let Some((which, k, pending)) = &self.pending {
             let Some(result) = pending.try_take(&engine.gpu.device) else {
                 return Ok(None);
