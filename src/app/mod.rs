@@ -761,12 +761,16 @@ impl Viewer {
             return;
         };
         let settings = &self.state.settings;
+        let answered = editor.is_current(settings) && !editor.drawing();
         let no_answer = match editor.failure(settings) {
             Some(why) => Some(why.to_owned()),
-            None if self.engine.gpu.health.is_lost() => Some("the GPU device was lost".into()),
+            // A state answered before the loss keeps its tables (CPU data).
+            None if self.engine.gpu.health.is_lost() && !answered => {
+                Some("the GPU device was lost".into())
+            }
             None => None,
         };
-        if no_answer.is_none() && (!editor.is_current(settings) || editor.drawing()) {
+        if no_answer.is_none() && !answered {
             return;
         }
         self.pending_save = false;
