@@ -254,35 +254,18 @@ impl ComposePass {
         overlay: wgpu::BindingResource<'_>,
     ) -> wgpu::BindGroup {
         let view = |i: usize| wgpu::BindingResource::TextureView(&target.views[i]);
-        device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("compose.bind_group"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: target.uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: view(0),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: view(1),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: view(2),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: overlay,
-                },
-                wgpu::BindGroupEntry {
-                    binding: 5,
-                    resource: view(3),
-                },
+        super::bind_group(
+            device,
+            "compose.bind_group",
+            &self.layout,
+            &[
+                target.uniform.as_entire_binding(),
+                view(0),
+                view(1),
+                view(2),
+                overlay,
+                view(3),
             ],
-        })
+        )
     }
 }

@@ -32,6 +32,29 @@ pub fn dispatches() -> u64 {
     DISPATCHES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A bind group of `layout` binding `resources` at bindings 0, 1, 2, … in order (the order the
+/// passes' layouts declare them, `layout::*` entries numbered the same way).
+pub fn bind_group(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    resources: &[wgpu::BindingResource<'_>],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = resources
+        .iter()
+        .enumerate()
+        .map(|(binding, resource)| wgpu::BindGroupEntry {
+            binding: binding as u32,
+            resource: resource.clone(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    })
+}
+
 /// Workgroups needed to cover `n` items with groups of `size`.
 pub fn workgroup_count(n: u32, size: u32) -> u32 {
     n.div_ceil(size)

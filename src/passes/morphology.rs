@@ -73,24 +73,16 @@ impl MorphologyPass {
             scratch.create_view(&Default::default()),
         );
         let group = |src: &wgpu::TextureView, dst: &wgpu::TextureView| {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("morphology.bind_group"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniforms.binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::TextureView(src),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: wgpu::BindingResource::TextureView(dst),
-                    },
+            super::bind_group(
+                device,
+                "morphology.bind_group",
+                &self.layout,
+                &[
+                    uniforms.binding(),
+                    wgpu::BindingResource::TextureView(src),
+                    wgpu::BindingResource::TextureView(dst),
                 ],
-            })
+            )
         };
         let groups = [
             group(&mask_view, &scratch_view),

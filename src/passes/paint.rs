@@ -81,20 +81,12 @@ impl PaintPass {
         uniforms: &DynamicUniforms,
         view: &wgpu::TextureView,
     ) -> wgpu::BindGroup {
-        device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("paint.bind_group"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniforms.binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(view),
-                },
-            ],
-        })
+        super::bind_group(
+            device,
+            "paint.bind_group",
+            &self.layout,
+            &[uniforms.binding(), wgpu::BindingResource::TextureView(view)],
+        )
     }
 
     /// Records `segments` into the target's mask in order; with `clear_first`, the mask is zeroed

@@ -268,36 +268,19 @@ impl PatchMatchPass {
             .iter()
             .map(|lv| {
                 [0usize, 1].map(|read| {
-                    device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("patchmatch.level"),
-                        layout: &self.level_layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: lv.img.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: lv.hole.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: lv.valid.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 3,
-                                resource: lv.targets.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 4,
-                                resource: lv.nnf[read].as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 5,
-                                resource: lv.nnf[1 - read].as_entire_binding(),
-                            },
+                    super::bind_group(
+                        device,
+                        "patchmatch.level",
+                        &self.level_layout,
+                        &[
+                            lv.img.as_entire_binding(),
+                            lv.hole.as_entire_binding(),
+                            lv.valid.as_entire_binding(),
+                            lv.targets.as_entire_binding(),
+                            lv.nnf[read].as_entire_binding(),
+                            lv.nnf[1 - read].as_entire_binding(),
                         ],
-                    })
+                    )
                 })
             })
             .collect();
@@ -305,24 +288,16 @@ impl PatchMatchPass {
             .iter()
             .map(|lv| {
                 [0usize, 1].map(|nnf| {
-                    device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("patchmatch.other"),
-                        layout: &self.other_layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: lv.img.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: lv.hole.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: lv.nnf[nnf].as_entire_binding(),
-                            },
+                    super::bind_group(
+                        device,
+                        "patchmatch.other",
+                        &self.other_layout,
+                        &[
+                            lv.img.as_entire_binding(),
+                            lv.hole.as_entire_binding(),
+                            lv.nnf[nnf].as_entire_binding(),
                         ],
-                    })
+                    )
                 })
             })
             .collect();
@@ -342,24 +317,16 @@ impl PatchMatchPass {
             dummy("patchmatch.idle1"),
             dummy("patchmatch.idle2"),
         );
-        let idle = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.idle"),
-            layout: &self.other_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: d0.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: d1.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: d2.as_entire_binding(),
-                },
+        let idle = super::bind_group(
+            device,
+            "patchmatch.idle",
+            &self.other_layout,
+            &[
+                d0.as_entire_binding(),
+                d1.as_entire_binding(),
+                d2.as_entire_binding(),
             ],
-        });
+        );
         Bound {
             level_groups,
             other_groups,
@@ -378,28 +345,21 @@ impl PatchMatchPass {
         output: &wgpu::Texture,
     ) -> (wgpu::BindGroup, wgpu::BindGroup) {
         let views = [image, mask, output].map(|t| t.create_view(&Default::default()));
-        let load = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.load"),
-            layout: &self.load_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&views[0]),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&views[1]),
-                },
+        let load = super::bind_group(
+            device,
+            "patchmatch.load",
+            &self.load_layout,
+            &[
+                wgpu::BindingResource::TextureView(&views[0]),
+                wgpu::BindingResource::TextureView(&views[1]),
             ],
-        });
-        let store = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("patchmatch.store"),
-            layout: &self.store_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::TextureView(&views[2]),
-            }],
-        });
+        );
+        let store = super::bind_group(
+            device,
+            "patchmatch.store",
+            &self.store_layout,
+            &[wgpu::BindingResource::TextureView(&views[2])],
+        );
         (load, store)
     }
 
@@ -488,14 +448,12 @@ impl PatchMatchPass {
             }
             None => {
                 let uniforms = DynamicUniforms::new(device, "patchmatch.params", &entries);
-                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("patchmatch.params"),
-                    layout: &self.params_layout,
-                    entries: &[wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniforms.binding(),
-                    }],
-                });
+                let group = super::bind_group(
+                    device,
+                    "patchmatch.params",
+                    &self.params_layout,
+                    &[uniforms.binding()],
+                );
                 if bound.params.len() >= KEPT_SCHEDULES {
                     bound.params.remove(0);
                 }

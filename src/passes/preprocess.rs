@@ -133,24 +133,16 @@ impl PreprocessPass {
         if !reuse {
             let uniforms = DynamicUniforms::new(device, "preprocess.params", &params);
             let view = src.create_view(&wgpu::TextureViewDescriptor::default());
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("preprocess.bind_group"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniforms.binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::TextureView(&view),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: dst.as_binding(),
-                    },
+            let group = super::bind_group(
+                device,
+                "preprocess.bind_group",
+                &self.layout,
+                &[
+                    uniforms.binding(),
+                    wgpu::BindingResource::TextureView(&view),
+                    dst.as_binding(),
                 ],
-            });
+            );
             *last = Some(Bound {
                 src: src.clone(),
                 dst: dst_key,

@@ -377,32 +377,18 @@ impl TeleaPass {
         ];
         let [color, flags, t_a, t_b] = &buffers;
         let group = |t_read: &wgpu::Buffer, t_write: &wgpu::Buffer| {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("telea.state"),
-                layout: &self.state_layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: uniforms.binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: color.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: flags.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: t_read.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: t_write.as_entire_binding(),
-                    },
+            super::bind_group(
+                device,
+                "telea.state",
+                &self.state_layout,
+                &[
+                    uniforms.binding(),
+                    color.as_entire_binding(),
+                    flags.as_entire_binding(),
+                    t_read.as_entire_binding(),
+                    t_write.as_entire_binding(),
                 ],
-            })
+            )
         };
         // to_a: writes t_a (reads t_b); to_b: writes t_b (reads t_a).
         let (to_a, to_b) = (group(t_b, t_a), group(t_a, t_b));
@@ -426,28 +412,21 @@ impl TeleaPass {
         let image_view = image.create_view(&Default::default());
         let mask_view = mask.create_view(&Default::default());
         let output_view = output.create_view(&Default::default());
-        let input = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("telea.input"),
-            layout: &self.input_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&image_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&mask_view),
-                },
+        let input = super::bind_group(
+            device,
+            "telea.input",
+            &self.input_layout,
+            &[
+                wgpu::BindingResource::TextureView(&image_view),
+                wgpu::BindingResource::TextureView(&mask_view),
             ],
-        });
-        let output_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("telea.output"),
-            layout: &self.output_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::TextureView(&output_view),
-            }],
-        });
+        );
+        let output_group = super::bind_group(
+            device,
+            "telea.output",
+            &self.output_layout,
+            &[wgpu::BindingResource::TextureView(&output_view)],
+        );
         Io {
             textures: [image.clone(), mask.clone(), output.clone()],
             input,
