@@ -71,8 +71,9 @@ pub fn depthwise(
 }
 
 super::simd::multiversion!(
-    /// One stride-1 plane ([`plane`]), compiled for the CPU's vector width.
-    pub(super) fn plane1_fast => plane1(
+    /// One stride-1 plane ([`plane`], the stride a constant so its divisions fold away),
+    /// compiled for the CPU's vector width.
+    pub(super) fn plane1_fast => plane::<1>(
         src: &[f32],
         shape: DepthwiseShape,
         k: &[f32; 9],
@@ -86,7 +87,7 @@ super::simd::multiversion!(
 
 super::simd::multiversion!(
     /// One stride-2 plane ([`plane`]).
-    pub(super) fn plane2_fast => plane2(
+    pub(super) fn plane2_fast => plane::<2>(
         src: &[f32],
         shape: DepthwiseShape,
         k: &[f32; 9],
@@ -97,38 +98,6 @@ super::simd::multiversion!(
         offset: usize,
     )
 );
-
-/// [`plane`] for stride 1 (the stride a constant, so its divisions fold away).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn plane1(
-    src: &[f32],
-    shape: DepthwiseShape,
-    k: &[f32; 9],
-    scratch: &mut Vec<f32>,
-    dst: &mut [f32],
-    epilogue: &Epilogue,
-    channel: usize,
-    offset: usize,
-) {
-    plane::<1>(src, shape, k, scratch, dst, epilogue, channel, offset);
-}
-
-/// [`plane`] for stride 2.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn plane2(
-    src: &[f32],
-    shape: DepthwiseShape,
-    k: &[f32; 9],
-    scratch: &mut Vec<f32>,
-    dst: &mut [f32],
-    epilogue: &Epilogue,
-    channel: usize,
-    offset: usize,
-) {
-    plane::<2>(src, shape, k, scratch, dst, epilogue, channel, offset);
-}
 
 /// One channel plane, the epilogue included. The padded input is copied into `scratch` as its
 /// stride² phases (stride 2: even/odd rows x even/odd columns), phase (ry, rx) holding padded

@@ -14,12 +14,13 @@ pub fn has_avx2() -> bool {
     }
 }
 
-/// Defines `fn $name(args)` running `$inner(args)` — an `#[inline(always)]` function, so its
-/// body is compiled inside each version — built for AVX2 + FMA when the CPU has them, else for
-/// the baseline. The arithmetic is the same either way (Rust forms no fused multiply-adds
-/// implicitly), so both versions give the same bytes.
+/// Defines `fn $name(args)` running `$inner(args)` (or `$inner::<N>(args)`, a const-generic
+/// instance) — an `#[inline(always)]` function, so its body is compiled inside each version —
+/// built for AVX2 + FMA when the CPU has them, else for the baseline. The arithmetic is the same
+/// either way (Rust forms no fused multiply-adds implicitly), so both versions give the same
+/// bytes.
 macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident => $inner:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident => $inner:ident $(::<$konst:literal>)? ($($arg:ident: $ty:ty),* $(,)?)) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name($($arg: $ty),*) {
@@ -28,14 +29,14 @@ macro_rules! multiversion {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn fast($($arg: $ty),*) {
-                    $inner($($arg),*)
+                    $inner $(::<$konst>)? ($($arg),*)
                 }
                 if $crate::models::cpu_kernels::simd::has_avx2() {
                     // SAFETY: the features `fast` is compiled for were just detected.
                     return unsafe { fast($($arg),*) };
                 }
             }
-            $inner($($arg),*)
+            $inner $(::<$konst>)? ($($arg),*)
         }
     };
 }
