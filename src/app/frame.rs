@@ -208,9 +208,8 @@ impl Viewer {
         let content_signature = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
-            format!(
-                "{:?}",
-                (
+            crate::gpu::damage::hash_debug(
+                &(
                     &orig_rows,
                     &mod_rows,
                     &comparisons,
@@ -220,9 +219,9 @@ impl Viewer {
                     self.explore.progress(),
                     &self.state.error,
                     &self.state.notice,
-                )
-            )
-            .hash(&mut h);
+                ),
+                &mut h,
+            );
             self.editor
                 .as_ref()
                 .map(|e| {

@@ -237,8 +237,22 @@ fn hash_shape(shape: &Shape, h: &mut impl Hasher) {
         }
         // Never painted incrementally (see `ShapeSummary::opaque`).
         Shape::Callback(_) => {}
-        other => format!("{other:?}").hash(h),
+        other => hash_debug(other, h),
     }
+}
+
+/// Feeds `value`'s `Debug` text to `h` as it is written, without building the string (run for
+/// every small shape of every painted frame).
+pub fn hash_debug(value: &impl std::fmt::Debug, h: &mut impl Hasher) {
+    struct Feed<'a, H: Hasher>(&'a mut H);
+    impl<H: Hasher> std::fmt::Write for Feed<'_, H> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    // Writing into a hasher cannot fail.
+    let _ = std::fmt::write(&mut Feed(h), format_args!("{value:?}"));
 }
 
 /// The last painted frame's shapes, to compare the next frame with.
