@@ -2,6 +2,7 @@
 //! the CPU path's preprocessing).
 
 use std::mem::MaybeUninit;
+use std::sync::{Arc, Mutex};
 
 use crate::models::cpu_kernels::team::parallel_for;
 use image::RgbaImage;
@@ -44,139 +45,135 @@ fn normalised_taps(o: u32, src: u32, dst: u32) -> Taps {
     Taps { start, weights }
 }
 
-/// Outputs filtered together in the horizontal pass (a vector of f32).
-const LANES: usize = 8;
-
-/// [`LANES`] neighbouring outputs' taps as one dense block: the source run `[start, start +
-/// span)` they reach together, and each source sample's weight for each of them (zero where its
-/// own run does not reach), `weights[j · LANES + lane]`.
-struct TapGroup {
-    start: usize,
-    span: usize,
-    weights: Vec<f32>,
-}
-
-/// `taps` in groups of [`LANES`] outputs (the last group's missing lanes weigh nothing).
-fn tap_groups(taps: &[Taps]) -> Vec<TapGroup> {
-    taps.chunks(LANES)
-        .map(|group| {
-            let start = group.iter().map(|t| t.start).min().unwrap_or(0);
-            let end = group
-                .iter()
-                .map(|t| t.start + t.weights.len())
-                .max()
-                .unwrap_or(start);
-            let span = end - start;
-            let mut weights = vec![0.0f32; span * LANES];
-            for (lane, t) in group.iter().enumerate() {
-                for (j, &k) in t.weights.iter().enumerate() {
-                    weights[(t.start - start + j) * LANES + lane] = k;
-                }
-            }
-            TapGroup {
-                start,
-                span,
-                weights,
-            }
-        })
-        .collect()
-}
-
 crate::models::cpu_kernels::simd::multiversion!(
-    /// One channel row filtered horizontally: `out[o] = Σ_j weight_o(j) · plane[j]`.
-    fn filter_row_fast => filter_row(plane: &[f32], groups: &[TapGroup], out: &mut [f32])
+    /// One output row, all of it from the source's bytes: the rows under its vertical taps
+    /// summed into `acc`, then each output pixel's horizontal taps over that, written to the
+    /// model's three channel rows.
+    fn output_row_fast => output_row(
+        raw: &[u8],
+        width: usize,
+        vertical: &Taps,
+        horizontal: &[Taps],
+        spec: &InputSpec,
+        acc: &mut [f32],
+        out: [&mut [f32]; 3],
+    )
 );
 
-/// [`filter_row_fast`]: each group's outputs summed together, one source sample at a time (a
-/// broadcast times a vector of weights), in increasing source order — the order of the plain
-/// dot product, whose zero-weight terms add nothing, so the values are the same.
+/// [`output_row_fast`]. The vertical pass runs first, over whole interleaved RGBA rows: a loop
+/// that converts bytes and multiply-adds sixteen or so lanes at a time, and leaves one row at
+/// the source's width — in L1 for the horizontal taps that follow (four channels at a time).
+/// Starting vertically does the expensive, wide work once per *output* row instead of once per
+/// source row, and never writes an intermediate image.
 #[inline(always)]
-fn filter_row(plane: &[f32], groups: &[TapGroup], out: &mut [f32]) {
-    for (group, out) in groups.iter().zip(out.chunks_mut(LANES)) {
-        let mut acc = [0.0f32; LANES];
-        let run = &plane[group.start..group.start + group.span];
-        for (&v, k) in run.iter().zip(group.weights.chunks_exact(LANES)) {
-            for (a, &k) in acc.iter_mut().zip(k) {
-                *a += k * v;
+fn output_row(
+    raw: &[u8],
+    width: usize,
+    vertical: &Taps,
+    horizontal: &[Taps],
+    spec: &InputSpec,
+    acc: &mut [f32],
+    out: [&mut [f32]; 3],
+) {
+    let line = 4 * width;
+    for (j, &k) in vertical.weights.iter().enumerate() {
+        let y = vertical.start + j;
+        let src = &raw[y * line..(y + 1) * line];
+        if j == 0 {
+            for (a, &b) in acc.iter_mut().zip(src) {
+                *a = k * f32::from(b);
+            }
+        } else {
+            for (a, &b) in acc.iter_mut().zip(src) {
+                *a += k * f32::from(b);
             }
         }
-        out.copy_from_slice(&acc[..out.len()]);
+    }
+    if vertical.weights.is_empty() {
+        acc.fill(0.0);
+    }
+    // Each output pixel's four channels (one vector of taps), then the model's three channels
+    // picked from those in a loop of their own: a lane chosen at run time inside the taps'
+    // loop kept the sums on the stack.
+    let (acc, pixels) = acc.split_at_mut(4 * width);
+    for (t, px) in horizontal.iter().zip(pixels.chunks_exact_mut(4)) {
+        let mut rgba = [0.0f32; 4];
+        let run = &acc[4 * t.start..4 * (t.start + t.weights.len())];
+        for (&k, p) in t.weights.iter().zip(run.chunks_exact(4)) {
+            for (s, &v) in rgba.iter_mut().zip(p) {
+                *s += k * v;
+            }
+        }
+        px.copy_from_slice(&rgba);
+    }
+    for (c, out) in out.into_iter().enumerate() {
+        let (lane, mean, scale) = (spec.source[c] as usize & 3, spec.mean[c], spec.scale[c]);
+        for (o, px) in out.iter_mut().zip(pixels.chunks_exact(4)) {
+            *o = (px[lane] - mean) * scale;
+        }
     }
 }
 
-/// The model input for `img` as `[3, s, s]` row-major f32, resized straight to the input size.
-/// The triangle filter is separable: each source row is filtered horizontally once (channel
-/// planes, eight outputs at a time over their common source run), then the rows of those are
-/// summed vertically — a loop over whole output rows that vectorizes. f32 throughout (the GPU
-/// pass computes in f32 too); both passes run a row per task on a forward pass's thread team
-/// (`ClassifyPipeline::forward_image`) or else rayon's pool, each value computed the same way
-/// whatever the split.
+/// The model input for `img` as `[3, s, s]` row-major f32, resized straight to the input size
+/// with the separable triangle filter: one task per output row ([`output_row_fast`]) on a
+/// forward pass's thread team (`ClassifyPipeline::forward_image`) or else rayon's pool, each
+/// value computed the same way whatever the split. f32 throughout (the GPU pass computes in f32
+/// too).
 pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = img.dimensions();
     let s = spec.size as usize;
-    let xs: Vec<Taps> = (0..spec.size)
-        .map(|o| normalised_taps(o, w, spec.size))
-        .collect();
-    let ys: Vec<Taps> = (0..spec.size)
-        .map(|o| normalised_taps(o, h, spec.size))
-        .collect();
-    let groups = tap_groups(&xs);
+    let taps = taps_for(w, h, spec.size);
+    let (xs, ys) = (&taps.xs, &taps.ys);
     let raw = img.as_raw();
     let w = w as usize;
-    // Horizontal pass: every source row at the output's width, as three channel rows. The
-    // buffers are first touched by the thread that fills each row, in its own cache.
-    let mut rows: Vec<f32> = Vec::with_capacity(h as usize * 3 * s);
-    let filtered = SharedRows(rows.as_mut_ptr(), h as usize * 3 * s);
-    parallel_for(h as usize, |y| {
-        PLANES.with(|planes| {
-            let mut planes = planes.borrow_mut();
-            let line = &raw[y * w * 4..(y + 1) * w * 4];
-            planes.resize(3 * w, 0.0f32);
-            // One channel at a time: no index checks, one output stream per loop.
-            for (c, plane) in planes.chunks_exact_mut(w).enumerate() {
-                for (d, p) in plane.iter_mut().zip(line.chunks_exact(4)) {
-                    *d = f32::from(p[c]);
-                }
-            }
-            // SAFETY: row y is this task's alone.
-            let out = zeroed(unsafe { filtered.uninit(y * 3 * s, 3 * s) });
-            for (c, out) in out.chunks_exact_mut(s).enumerate() {
-                filter_row_fast(&planes[c * w..(c + 1) * w], &groups, out);
-            }
-        });
-    });
-    // SAFETY: every row was written above.
-    unsafe { rows.set_len(h as usize * 3 * s) };
-    // Vertical pass, then the model's channel order, mean and scale; output row oy of channel c
-    // is chunk c·s + oy.
     let mut out: Vec<f32> = Vec::with_capacity(3 * s * s);
     let shared = SharedRows(out.as_mut_ptr(), 3 * s * s);
-    parallel_for(3 * s, |i| {
-        // SAFETY: output row i is this task's alone.
-        let dst = zeroed(unsafe { shared.uninit(i * s, s) });
-        let (c, oy) = (i / s, i % s);
-        let source = spec.source[c] as usize;
-        let t = &ys[oy];
-        for (j, &k) in t.weights.iter().enumerate() {
-            let y = t.start + j;
-            let row = &rows[(y * 3 + source) * s..(y * 3 + source + 1) * s];
-            for (d, v) in dst.iter_mut().zip(row) {
-                *d += k * v;
-            }
-        }
-        let (mean, scale) = (spec.mean[c], spec.scale[c]);
-        for d in dst.iter_mut() {
-            *d = (*d - mean) * scale;
-        }
+    parallel_for(s, |oy| {
+        ACC.with(|acc| {
+            let mut acc = acc.borrow_mut();
+            acc.resize(4 * (w + s), 0.0);
+            // SAFETY: output row oy of each channel is this task's alone.
+            let rows = [0, 1, 2].map(|c| zeroed(unsafe { shared.uninit(c * s * s + oy * s, s) }));
+            output_row_fast(raw, w, &ys[oy], xs, spec, &mut acc, rows);
+        });
     });
     // SAFETY: every output row was written above.
     unsafe { out.set_len(3 * s * s) };
     out
 }
 
+/// Every output column's and row's taps for one source size and input size.
+struct ResizeTaps {
+    /// Source `[width, height]` and output side they were made for.
+    key: [u32; 3],
+    /// Per output column.
+    xs: Vec<Taps>,
+    /// Per output row.
+    ys: Vec<Taps>,
+}
+
+/// The taps for resizing `w` x `h` to `s` x `s`: the last ones made, when the sizes match (the
+/// live loop preprocesses the same size again and again), else made afresh.
+fn taps_for(w: u32, h: u32, s: u32) -> Arc<ResizeTaps> {
+    static LAST: Mutex<Option<Arc<ResizeTaps>>> = Mutex::new(None);
+    let key = [w, h, s];
+    // A poisoned lock only ever held a finished value: use it.
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(taps) = last.as_ref().filter(|t| t.key == key) {
+        return taps.clone();
+    }
+    let taps = Arc::new(ResizeTaps {
+        key,
+        xs: (0..s).map(|o| normalised_taps(o, w, s)).collect(),
+        ys: (0..s).map(|o| normalised_taps(o, h, s)).collect(),
+    });
+    *last = Some(taps.clone());
+    taps
+}
+
 /// A buffer written by several tasks, each in its own range.
 struct SharedRows(*mut f32, usize);
-// SAFETY: the passes above write disjoint ranges, and read none until every task is done.
+// SAFETY: the tasks above write disjoint ranges, and none is read until every task is done.
 unsafe impl Sync for SharedRows {}
 
 impl SharedRows {
@@ -193,8 +190,9 @@ impl SharedRows {
 }
 
 thread_local! {
-    /// Each thread's channel planes of one source row, kept between rows.
-    static PLANES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's vertically filtered source row, then its output row (both interleaved
+    /// RGBA), kept between rows.
+    static ACC: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Zeroes `out` and returns it as the floats it now holds.
@@ -225,21 +223,60 @@ mod tests {
         assert!((out[2 * 16 + 3] - 30.0).abs() < 1e-4);
     }
 
+    /// Straight from the definition, in f64: each output the 2D sum of its row taps times its
+    /// column taps over the source, then the channel order, mean and scale.
+    fn reference(img: &RgbaImage, spec: &InputSpec) -> Vec<f64> {
+        let (w, h) = img.dimensions();
+        let s = spec.size;
+        let mut out = vec![0.0; 3 * (s * s) as usize];
+        for oy in 0..s {
+            let ty = taps(oy, h, s);
+            let wy: f64 = ty.iter().map(|t| t.1).sum();
+            for ox in 0..s {
+                let tx = taps(ox, w, s);
+                let wx: f64 = tx.iter().map(|t| t.1).sum();
+                for c in 0..3 {
+                    let mut sum = 0.0;
+                    for &(y, ky) in &ty {
+                        for &(x, kx) in &tx {
+                            let v = img.get_pixel(x, y)[spec.source[c] as usize];
+                            sum += ky * kx * f64::from(v);
+                        }
+                    }
+                    let v = sum / (wx * wy);
+                    out[((c as u32 * s + oy) * s + ox) as usize] =
+                        (v - f64::from(spec.mean[c])) * f64::from(spec.scale[c]);
+                }
+            }
+        }
+        out
+    }
+
     #[test]
-    fn grouped_filter_equals_the_plain_dot_products() {
-        // Down (the bench's 512 -> 224, a large photo), same size, and up.
-        for (src, dst) in [(512, 224), (4000, 227), (227, 227), (100, 227), (9, 4)] {
-            let taps: Vec<Taps> = (0..dst).map(|o| normalised_taps(o, src, dst)).collect();
-            let plane: Vec<f32> = (0..src).map(|i| ((i * 37) % 256) as f32).collect();
-            let mut got = vec![0.0f32; dst as usize];
-            filter_row_fast(&plane, &tap_groups(&taps), &mut got);
-            for (o, t) in taps.iter().enumerate() {
-                let run = &plane[t.start..t.start + t.weights.len()];
-                let want: f32 = run.iter().zip(&t.weights).map(|(v, k)| v * k).sum();
-                assert_eq!(
-                    got[o].to_bits(),
-                    want.to_bits(),
-                    "{src} -> {dst}, output {o}"
+    fn matches_the_two_dimensional_definition() {
+        let spec = InputSpec {
+            size: 23,
+            source: [2, 1, 0],
+            mean: [103.9, 116.8, 123.7],
+            scale: [0.017, 0.018, 0.019],
+        };
+        // Down (non-integer, anisotropic), same size, up, and a one-pixel-high strip.
+        for (w, h) in [(97, 61), (23, 23), (9, 14), (40, 1)] {
+            let img = RgbaImage::from_fn(w, h, |x, y| {
+                let n = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)) % 251;
+                image::Rgba([
+                    (x * 255 / w) as u8,
+                    ((x / 3 + y / 2) % 2 * 200) as u8,
+                    n as u8,
+                    9,
+                ])
+            });
+            let got = preprocess(&img, &spec);
+            let want = reference(&img, &spec);
+            for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (f64::from(*g) - r).abs() <= 1e-4 * r.abs().max(1.0),
+                    "{w}x{h}: value {i} is {g}, want {r}"
                 );
             }
         }
