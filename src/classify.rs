@@ -228,6 +228,9 @@ impl ClassifyPipeline {
 
 /// Softmax (on the GPU for GPU tensors), then reads the `[1, 1000]` probabilities back.
 pub fn read_probabilities(gpu: &GpuContext, logits: Tensor<2>) -> Result<Vec<f32>> {
+    if crate::gpu::burn_buffer::is_wgpu(&logits) {
+        crate::gpu::readback::count_wait();
+    }
     let probabilities = probabilities_of(logits);
     gpu.health.check()?;
     probabilities

@@ -8,6 +8,7 @@ use image::GrayImage;
 use crate::Result;
 use crate::editor::{CamMethod, Editor, ViewSettings};
 use crate::engine::Engine;
+use crate::explain::batches::ErasedBatches;
 use crate::explain::curves::{self, Curve, Direction};
 use crate::explain::evaluate::{self, MethodCurves};
 use crate::explain::gradcam;
@@ -73,9 +74,8 @@ pub struct Curves {
 pub struct CurveRun {
     /// What they will answer.
     pub key: CurveKey,
-    eraser: Eraser,
     masks: Vec<GrayImage>,
-    probabilities: Vec<f32>,
+    batches: ErasedBatches,
 }
 
 impl CurveRun {
@@ -96,7 +96,7 @@ impl CurveRun {
             curves::order_by_map(&map, &place, size),
             curves::random_order(size, evaluate::random_block(size), 0),
         ];
-        let masks = orders
+        let masks: Vec<GrayImage> = orders
             .iter()
             .flat_map(|order| {
                 [Direction::Deletion, Direction::Insertion]
@@ -105,50 +105,51 @@ impl CurveRun {
             })
             .collect();
         let eraser = Eraser::new(gpu, pipeline, &view)?;
+        let total = masks.len();
         Ok(Self {
+            batches: ErasedBatches::new(eraser, key.class, total),
             key,
-            eraser,
             masks,
-            probabilities: Vec::new(),
         })
     }
 
     /// (variants done, variants in all).
     pub fn progress(&self) -> (usize, usize) {
-        (self.probabilities.len(), self.masks.len())
+        self.batches.progress()
     }
 
-    /// Classifies the next variants (a batch on the GPU, a time slice on the CPU); the curves
-    /// once all are done.
+    /// Takes the batch the GPU has finished and starts the next (on the CPU, classifies
+    /// variants for a time slice); never waits for the GPU. The curves once all are done.
     pub fn step(&mut self, engine: &Engine) -> Result<Option<Curves>> {
         let Some(pipeline) = engine.loaded(self.key.model) else {
             return Ok(None);
         };
         let started = std::time::Instant::now();
-        while self.probabilities.len() < self.masks.len() {
-            let start = self.probabilities.len();
+        loop {
             let n = if pipeline.on_gpu { GPU_BATCH } else { 1 };
-            let end = (start + n).min(self.masks.len());
-            let probs = self.eraser.probabilities(
+            let masks = &self.masks;
+            self.batches.step(
                 &engine.gpu,
                 &engine.inpainter,
                 pipeline,
-                &self.masks[start..end],
                 &self.key.fill,
+                n,
+                |range| masks[range].to_vec(),
             )?;
-            self.probabilities
-                .extend(probs.iter().map(|p| p[self.key.class]));
-            if pipeline.on_gpu || started.elapsed() >= CPU_SLICE {
+            let (done, total) = self.batches.progress();
+            if pipeline.on_gpu || done == total || started.elapsed() >= CPU_SLICE {
                 break;
             }
         }
-        if self.probabilities.len() < self.masks.len() {
+        let (done, total) = self.batches.progress();
+        if done < total {
             return Ok(None);
         }
+        let probabilities = self.batches.done();
         let per = STEPS as usize + 1;
         let curve = |i: usize| Curve {
             fractions: curves::fractions(STEPS),
-            probabilities: self.probabilities[i * per..(i + 1) * per].to_vec(),
+            probabilities: probabilities[i * per..(i + 1) * per].to_vec(),
         };
         Ok(Some(Curves {
             key: self.key.clone(),

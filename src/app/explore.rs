@@ -1,6 +1,6 @@
-//! The viewer's "beyond the paper" tools: occlusion maps by inpainting (computed a batch per
-//! frame), suggested masks, the other model's answer, the three fills side by side, and the
-//! probability history of pinned classes across the edit.
+//! The viewer's "beyond the paper" tools: occlusion maps by inpainting (a batch in flight at a
+//! time, polled per frame), suggested masks, the other model's answer, the three fills side by
+//! side, and the probability history of pinned classes across the edit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,12 +13,14 @@ use crate::editor::side::{PendingScores, Which};
 use crate::editor::{EditKey, Editor};
 use crate::engine::Engine;
 use crate::explain::evaluate::DEFAULT_WINDOW;
+use crate::explain::variants::{Batching, Eraser, PendingRows};
 use crate::explain::{Map, OcclusionRun, Score, Windows};
 use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
 use crate::{Error, Result, cpu};
 
-/// Cells per batch of an occlusion run in the viewer on the GPU (one batch per frame).
+/// Cells per batch of an occlusion run in the viewer on the GPU (one batch in flight, polled per
+/// frame).
 const BATCH: usize = 8;
 
 /// How long one frame's slice of an occlusion map may take on the CPU path, where each cell is
@@ -54,6 +56,8 @@ pub struct Explore {
     pub both: Option<(EditKey, Vec<Comparison>)>,
     /// The other model's background classifications.
     pub other: OtherModel,
+    /// A suggested mask waiting for its CAM.
+    pub suggestion: Option<PendingSuggestion>,
     /// Classes whose probability is plotted across the edit.
     pub pinned: Vec<usize>,
     /// (state, probabilities of the pinned classes) per settled state.
@@ -181,13 +185,17 @@ impl Explore {
     }
 }
 
-/// The top-5 of `img` with `pipeline`.
-fn top5_of(
-    engine: &Engine,
-    pipeline: &ClassifyPipeline,
-    img: &RgbaImage,
-) -> Result<Vec<Prediction>> {
-    pipeline.classify_image(&engine.gpu, img, 5)
+/// A suggested mask whose CAM is on its way: applied when it arrives, if the image and the model
+/// are still the ones it was asked for.
+pub struct PendingSuggestion {
+    /// The model whose CAM it is.
+    pub model: ModelKind,
+    /// The image it was asked for ([`Editor::image_id`]).
+    pub image: u64,
+    /// The threshold chosen when it was asked for.
+    pub threshold: f32,
+    /// The CAM.
+    pub map: crate::explain::PendingMap,
 }
 
 /// The model that is not `model`.
@@ -279,7 +287,7 @@ impl OtherModel {
 /// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
 /// known pixels), each classified — does a change come from the object, or from the fill? For
 /// the state it was started on; a changed state cancels it (dropping it). On the GPU one variant
-/// runs per frame; on the CPU path (a full-size CPU PatchMatch takes over a second) all run on a
+/// is in flight at a time, polled per frame; on the CPU path (a full-size CPU PatchMatch takes over a second) all run on a
 /// worker thread, polled per frame, and dropping the comparison stops it after its variant.
 pub struct FillComparison {
     /// The state compared.
@@ -288,6 +296,10 @@ pub struct FillComparison {
     done: Vec<Comparison>,
     /// CPU path: the variants arriving from the worker, and its stop flag.
     worker: Option<(Receiver<Result<Comparison>>, Arc<AtomicBool>)>,
+    /// GPU path: the original and its scratch texture, made on the first step.
+    eraser: Option<Eraser>,
+    /// GPU path: the variant in flight, with its title.
+    pending: Option<(String, PendingRows)>,
 }
 
 /// How many variants Fill A/B classifies.
@@ -309,6 +321,8 @@ impl FillComparison {
             params,
             done: Vec::new(),
             worker: None,
+            eraser: None,
+            pending: None,
         }
     }
 
@@ -317,8 +331,10 @@ impl FillComparison {
         (self.done.len(), FILL_VARIANTS)
     }
 
-    /// Advances the comparison (fills and classifies the next variant on the GPU, collects what
-    /// the worker finished on the CPU path); the comparisons once all are done.
+    /// Advances the comparison, never waiting: on the GPU it takes the variant in flight when
+    /// the GPU has finished it and records the next (fill, preprocessing and forward pass on the
+    /// queue, its scores on their way back); on the CPU path it collects what the worker
+    /// finished. The comparisons once all are done.
     pub fn step(
         &mut self,
         engine: &mut Engine,
@@ -329,34 +345,63 @@ impl FillComparison {
         if !engine.inference_on_gpu {
             return self.collect_cpu(engine, editor);
         }
-        let (img, mask) = (editor.original_image(), editor.mask_image());
         let pipeline = engine.require(model)?;
-        let i = self.done.len();
-        let comparison = match Method::ALL.get(i) {
+        let gpu = &engine.gpu;
+        if let Some((title, pending)) = &self.pending {
+            let Some(rows) = pending.try_take(gpu) else {
+                return Ok(None);
+            };
+            let rows = rows?;
+            let row = rows
+                .first()
+                .ok_or_else(|| Error::Gpu("no class scores came back".into()))?;
+            self.done.push(Comparison {
+                title: title.clone(),
+                top5: top(row, &pipeline.labels),
+            });
+            self.pending = None;
+        }
+        if self.done.len() == FILL_VARIANTS {
+            return Ok(Some(self.done.clone()));
+        }
+        let (img, mask) = (editor.original_image(), editor.mask_image());
+        let eraser = match &mut self.eraser {
+            Some(e) => e,
+            none => none.insert(Eraser::new(gpu, pipeline, img)?),
+        };
+        let (title, started) = match Method::ALL.get(self.done.len()) {
+            // Each fill alone through the live edit's passes (not the occlusion map's atlas).
             Some(&method) => {
                 let p = InpaintParams {
                     method,
                     ..self.params
                 };
-                let title = method.display_name().to_owned();
-                match engine.inpainter.inpaint_image(&engine.gpu, img, mask, &p) {
-                    Ok(f) => Comparison {
-                        title,
-                        top5: top5_of(engine, pipeline, &f)?,
-                    },
-                    Err(e) => Comparison {
-                        title: format!("{title}: {e}"),
-                        top5: Vec::new(),
-                    },
-                }
+                let masks = std::slice::from_ref(mask);
+                let started = eraser.start(
+                    gpu,
+                    &engine.inpainter,
+                    pipeline,
+                    masks,
+                    &p,
+                    Batching::Single,
+                );
+                (method.display_name().to_owned(), started)
             }
-            None => Comparison {
-                title: "flat mean colour".into(),
-                top5: top5_of(engine, pipeline, &mean_fill(img, mask))?,
-            },
+            None => {
+                let input = pipeline.input_from_image(&mean_fill(img, mask));
+                let started = PendingRows::start(gpu, pipeline, vec![input], vec![0]);
+                ("flat mean colour".to_owned(), started)
+            }
         };
-        self.done.push(comparison);
-        Ok((self.done.len() == FILL_VARIANTS).then(|| self.done.clone()))
+        match started {
+            Ok(pending) => self.pending = Some((title, pending)),
+            // A fill that cannot run is a row of its own, not the end of the comparison.
+            Err(e) => self.done.push(Comparison {
+                title: format!("{title}: {e}"),
+                top5: Vec::new(),
+            }),
+        }
+        Ok(None)
     }
 
     /// The CPU path: starts the worker on the first call, then takes what it has finished.

@@ -154,6 +154,7 @@ impl Viewer {
                 self.explore.record(key, &scores.probabilities);
             }
         }
+        self.poll_suggestion();
         self.save_when_settled();
         if let Some(answer) = self.dialog.as_ref().and_then(dialog::OpenDialog::poll) {
             self.dialog = None;

@@ -423,6 +423,7 @@ impl Viewer {
             || self.other_model_due()
             || self.explore.fill_ab.is_some()
             || self.explore.curve_run.is_some()
+            || self.explore.suggestion.is_some()
             || self.explore.progress().is_some()
             || self
                 .editor
@@ -818,28 +819,71 @@ impl Viewer {
     }
 
     /// Erases where the CAM (or the occlusion map) reaches the threshold, as one undoable step.
+    /// The occlusion map is at hand; the CAM is started here and applied by
+    /// [`Viewer::poll_suggestion`] when it arrives (no frame waits for it).
     fn suggest(&mut self, from_occlusion: bool) -> anyhow::Result<()> {
         let model = self.state.settings.model;
+        let threshold = self.state.suggest_threshold;
         let editor = self.editor.as_mut().context("no image is open")?;
-        let map = if from_occlusion {
-            self.explore
+        if from_occlusion {
+            let map = self
+                .explore
                 .occlusion
                 .as_ref()
                 .map(|o| o.1.clone())
-                .context("no occlusion map yet")?
-        } else {
-            let class = self
-                .state
-                .settings
-                .cam_class
-                .context("click a class first")?;
-            self.engine.pipeline(model)?;
-            let pipeline = self.engine.loaded(model).context("model")?;
-            crate::explain::cam_map(&self.engine.gpu, pipeline, editor.original_image(), class)?
-        };
-        let mask = crate::explain::suggested_mask(&map, editor.size, self.state.suggest_threshold);
-        editor.apply_mask(&mask)?;
+                .context("no occlusion map yet")?;
+            let mask = crate::explain::suggested_mask(&map, editor.size, threshold);
+            editor.apply_mask(&mask)?;
+            return Ok(());
+        }
+        let class = self
+            .state
+            .settings
+            .cam_class
+            .context("click a class first")?;
+        self.engine.pipeline(model)?;
+        let pipeline = self.engine.loaded(model).context("model")?;
+        let map = crate::explain::start_cam_map(
+            &self.engine.gpu,
+            pipeline,
+            editor.original_image(),
+            class,
+        )?;
+        self.explore.suggestion = Some(explore::PendingSuggestion {
+            model,
+            image: editor.image_id(),
+            threshold,
+            map,
+        });
         Ok(())
+    }
+
+    /// Applies the suggested mask whose CAM has arrived, if it still answers the open image and
+    /// the model; never waits.
+    pub(crate) fn poll_suggestion(&mut self) {
+        let Some(pending) = &self.explore.suggestion else {
+            return;
+        };
+        let Some(editor) = &mut self.editor else {
+            self.explore.suggestion = None;
+            return;
+        };
+        if pending.model != self.state.settings.model || pending.image != editor.image_id() {
+            self.explore.suggestion = None;
+            return;
+        }
+        let Some(map) = pending.map.try_take(&self.engine.gpu) else {
+            return;
+        };
+        let threshold = pending.threshold;
+        self.explore.suggestion = None;
+        let applied = map.map_err(anyhow::Error::from).and_then(|map| {
+            let mask = crate::explain::suggested_mask(&map, editor.size, threshold);
+            editor.apply_mask(&mask).map_err(anyhow::Error::from)
+        });
+        if let Err(e) = applied {
+            self.state.error = Some(format!("suggested mask: {e:#}"));
+        }
     }
 }
 

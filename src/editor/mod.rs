@@ -138,6 +138,8 @@ pub struct Stats {
 pub struct Editor {
     /// Image size.
     pub size: (u32, u32),
+    /// This editor's photo among all opened in this process (see [`Editor::image_id`]).
+    image_id: u64,
     /// The original in CPU memory, for fills and inference on the CPU (software adapters).
     original_cpu: std::sync::Arc<RgbaImage>,
     /// What the modified texture holds, in CPU memory, on the CPU path (a model switch
@@ -313,6 +315,10 @@ impl Editor {
         let compose_original =
             ComposeTarget::new(device, &original, &modified, &mask, &display_original);
         Ok(Self {
+            image_id: {
+                static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             size,
             original_cpu: std::sync::Arc::new(img.clone()),
             filled_cpu: None,
@@ -513,6 +519,12 @@ impl Editor {
     /// What the pictures redrew since the last call (the window repaints only that).
     pub fn take_picture_damage(&mut self) -> PictureDamage {
         std::mem::take(&mut self.picture_damage)
+    }
+
+    /// Names this editor's photo: unique among the editors made in this process (a result
+    /// asked for one photo is never applied to the next one opened).
+    pub fn image_id(&self) -> u64 {
+        self.image_id
     }
 
     /// The state `settings` and the strokes define now: what the tables must answer.

@@ -8,6 +8,7 @@
 //! - [`curves`]: deletion and insertion curves, removal by inpainting (as in ROAD).
 //! - [`colormap`]: diverging and sequential colour maps, overlays with a colour bar.
 
+pub mod batches;
 pub mod colormap;
 pub mod curves;
 pub mod evaluate;
@@ -23,6 +24,7 @@ pub use occlusion::{OcclusionRun, Score, Windows, occlusion_map};
 
 use crate::classify::ClassifyPipeline;
 use crate::cpu::compose::cam_sample;
+use crate::gpu::readback::Readback;
 use crate::gpu::{GpuContext, burn_buffer, texture};
 use crate::{Error, Result, cam};
 
@@ -105,13 +107,24 @@ pub fn cell_rect((w, h): (u32, u32), grid: (u32, u32), (cx, cy): (u32, u32)) -> 
     ]
 }
 
-/// The class activation map of `class` for `img` as a grid, normalised to 0..1.
+/// The class activation map of `class` on `img`, normalised to 0..1, as a grid (waits for it;
+/// [`start_cam_map`] does not).
 pub fn cam_map(
     gpu: &GpuContext,
     pipeline: &ClassifyPipeline,
     img: &RgbaImage,
     class: usize,
 ) -> Result<Map> {
+    start_cam_map(gpu, pipeline, img, class)?.wait(gpu)
+}
+
+/// [`cam_map`] without waiting: the forward pass is recorded and the map starts on its way back.
+pub fn start_cam_map(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    img: &RgbaImage,
+    class: usize,
+) -> Result<PendingMap> {
     check_class(class)?;
     let input = if pipeline.on_gpu {
         let tex = texture::upload_rgba(&gpu.device, &gpu.queue, img, "explain.image")?;
@@ -123,18 +136,51 @@ pub fn cam_map(
     let map = pipeline.class_activation(&out.features, class);
     let [h, w] = map.dims();
     let normed = cam::normalize(vec![map], false).remove(0);
-    if burn_buffer::is_wgpu(&normed) {
-        gpu.health.check()?;
-    }
-    let values = normed
-        .try_into_data()
-        .map_err(|e| Error::Gpu(format!("reading the CAM: {e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Gpu(format!("CAM has an unexpected type: {e:?}")))?;
-    Ok(Map {
+    Ok(PendingMap {
         grid: (w as u32, h as u32),
-        values,
+        on_gpu: burn_buffer::is_wgpu(&normed),
+        readback: Readback::start(gpu, &normed)?,
     })
+}
+
+/// A class activation map on its way back from the GPU.
+pub struct PendingMap {
+    grid: (u32, u32),
+    /// Computed on the GPU (whose health then vouches for the values).
+    on_gpu: bool,
+    readback: Readback,
+}
+
+impl PendingMap {
+    /// The map if the GPU has finished it (never waits).
+    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Map>> {
+        let values = self.readback.try_take(&gpu.device)?;
+        Some(self.map(gpu, values))
+    }
+
+    /// The map, waiting for the GPU.
+    pub fn wait(&self, gpu: &GpuContext) -> Result<Map> {
+        let values = self.readback.wait(&gpu.device);
+        self.map(gpu, values)
+    }
+
+    fn map(&self, gpu: &GpuContext, values: Result<Vec<f32>>) -> Result<Map> {
+        if self.on_gpu {
+            gpu.health.check()?;
+        }
+        let values = values?;
+        let (w, h) = self.grid;
+        if values.len() != w as usize * h as usize {
+            return Err(Error::Gpu(format!(
+                "{} CAM values for a {w}x{h} grid",
+                values.len()
+            )));
+        }
+        Ok(Map {
+            grid: self.grid,
+            values,
+        })
+    }
 }
 
 /// A suggested mask: the pixels where the (normalised) map is at least `threshold`.

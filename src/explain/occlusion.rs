@@ -5,6 +5,7 @@
 use image::{GrayImage, RgbaImage};
 
 use super::Map;
+use super::batches::ErasedBatches;
 use super::variants::Eraser;
 use crate::classify::ClassifyPipeline;
 use crate::gpu::GpuContext;
@@ -158,8 +159,9 @@ impl Windows {
     }
 }
 
-/// An occlusion map being computed, one batch of windows at a time (so a window can show
-/// progress between batches, and drop the run when the state changes).
+/// An occlusion map being computed, one batch of windows at a time with one batch in flight
+/// (so a window can show progress between batches, never waits on the GPU inside a frame, and
+/// drops the run when the state changes).
 pub struct OcclusionRun {
     /// The class whose score is watched.
     pub class: usize,
@@ -168,8 +170,7 @@ pub struct OcclusionRun {
     /// The scale of the drops.
     pub score: Score,
     base: f32,
-    drops: Vec<f32>,
-    eraser: Eraser,
+    batches: ErasedBatches,
 }
 
 impl OcclusionRun {
@@ -189,30 +190,42 @@ impl OcclusionRun {
             pipeline,
             vec![pipeline.input_from_image(img)],
         )?[0][class];
+        let total = windows.rects.len();
         Ok(Self {
             class,
             windows,
             score,
             base: score.of(base),
-            drops: Vec::new(),
-            eraser,
+            batches: ErasedBatches::new(eraser, class, total),
         })
     }
 
     /// (windows done, windows in all).
     pub fn progress(&self) -> (usize, usize) {
-        (self.drops.len(), self.windows.rects.len())
+        self.batches.progress()
+    }
+
+    /// Whether a batch is on the GPU.
+    pub fn busy(&self) -> bool {
+        self.batches.busy()
     }
 
     /// The map, once every window is done.
     pub fn finished(&self) -> Option<Map> {
-        (self.drops.len() == self.windows.rects.len()).then(|| {
-            self.windows
-                .map(self.eraser.image().dimensions(), &self.drops)
+        let (done, total) = self.progress();
+        (done == total).then(|| {
+            let drops: Vec<f32> = self
+                .batches
+                .done()
+                .iter()
+                .map(|&p| self.base - self.score.of(p))
+                .collect();
+            self.windows.map(self.batches.image().dimensions(), &drops)
         })
     }
 
-    /// Erases and classifies the next `batch` windows.
+    /// Takes the batch in flight if the GPU has finished it, and starts erasing and classifying
+    /// the next `batch` windows when none is in flight; never waits for the GPU.
     pub fn step(
         &mut self,
         gpu: &GpuContext,
@@ -221,24 +234,25 @@ impl OcclusionRun {
         fill: &InpaintParams,
         batch: usize,
     ) -> Result<()> {
-        let (w, h) = self.eraser.image().dimensions();
-        let start = self.drops.len();
-        let end = (start + batch.max(1)).min(self.windows.rects.len());
-        let masks: Vec<GrayImage> = self.windows.rects[start..end]
-            .iter()
-            .map(|&[x0, y0, x1, y1]| {
-                GrayImage::from_fn(w, h, |x, y| {
-                    image::Luma([u8::from((x0..x1).contains(&x) && (y0..y1).contains(&y)) * 255])
-                })
+        let (w, h) = self.batches.image().dimensions();
+        let rects = &self.windows.rects;
+        self.batches
+            .step(gpu, inpainter, pipeline, fill, batch, |range| {
+                rects[range]
+                    .iter()
+                    .map(|&[x0, y0, x1, y1]| {
+                        GrayImage::from_fn(w, h, |x, y| {
+                            let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
+                            image::Luma([u8::from(inside) * 255])
+                        })
+                    })
+                    .collect()
             })
-            .collect();
-        let probs = self
-            .eraser
-            .probabilities(gpu, inpainter, pipeline, &masks, fill)?;
-        let (base, class, score) = (self.base, self.class, self.score);
-        self.drops
-            .extend(probs.iter().map(|p| base - score.of(p[class])));
-        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any.
+    pub fn wait(&mut self, gpu: &GpuContext) -> Result<()> {
+        self.batches.wait(gpu)
     }
 }
 
@@ -263,6 +277,7 @@ pub fn occlusion_map(
             return Ok(map);
         }
         run.step(gpu, inpainter, pipeline, fill, batch)?;
+        run.wait(gpu)?;
         let (done, total) = run.progress();
         progress(done, total);
     }

@@ -6,6 +6,7 @@ use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
 use crate::classify::ClassifyPipeline;
+use crate::gpu::readback::Readback;
 use crate::gpu::{GpuContext, texture};
 use crate::inpaint::{InpaintParams, Inpainter, Method};
 use crate::passes::preprocess::Item;
@@ -98,7 +99,8 @@ impl Eraser {
 
     /// Class probabilities of the image with each mask's pixels removed, in mask order. An empty
     /// mask leaves the image as it is; a mask over every pixel leaves nothing to inpaint from, so
-    /// that variant is the image's mean colour everywhere (the fully removed image).
+    /// that variant is the image's mean colour everywhere (the fully removed image). Waits for
+    /// the batch ([`Eraser::start`] does not).
     pub fn probabilities(
         &self,
         gpu: &GpuContext,
@@ -107,6 +109,22 @@ impl Eraser {
         masks: &[GrayImage],
         fill: &InpaintParams,
     ) -> Result<Vec<Vec<f32>>> {
+        self.start(gpu, inpainter, pipeline, masks, fill, Batching::Atlas)?
+            .wait(gpu)
+    }
+
+    /// [`Eraser::probabilities`] without waiting: the batch's fills, preprocessing and forward
+    /// pass are recorded on the GPU's queue (on the CPU path, computed) and its rows start on
+    /// their way back. `batching` says whether Telea variants share an atlas.
+    pub fn start(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &ClassifyPipeline,
+        masks: &[GrayImage],
+        fill: &InpaintParams,
+        batching: Batching,
+    ) -> Result<PendingRows> {
         let size = self.img.dimensions();
         // With debug logging on (RUST_LOG=unsee::explain=debug), each phase is waited for and
         // timed: where a batch's time goes, on any device.
@@ -163,7 +181,7 @@ impl Eraser {
                 continue;
             };
             match &self.textures {
-                Some(_) if fill.method == Method::Telea => {
+                Some(_) if fill.method == Method::Telea && batching == Batching::Atlas => {
                     tiled.push((i, mask, hole));
                     inputs.push(None);
                 }
@@ -230,13 +248,9 @@ impl Eraser {
                 order.extend(chunk.iter().map(|(i, _, _)| *i));
             }
         }
-        let rows = probabilities_of_inputs(gpu, pipeline, batch)?;
-        phases.end("classification and readback")?;
-        let mut out = vec![Vec::new(); masks.len()];
-        for (row, i) in rows.into_iter().zip(order) {
-            out[i] = row;
-        }
-        Ok(out)
+        let pending = PendingRows::start(gpu, pipeline, batch, order)?;
+        phases.end("classification")?;
+        Ok(pending)
     }
 
     /// Fills up to one atlas of variants by Telea in one dispatch chain, then preprocesses every
@@ -341,6 +355,83 @@ impl<'a> Phases<'a> {
         log::debug!("{what}: {:.2} ms", (now - self.last).as_secs_f64() * 1e3);
         self.last = now;
         Ok(())
+    }
+}
+
+/// How [`Eraser::start`] fills a batch's Telea variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batching {
+    /// Side by side in one atlas, one dispatch chain for all (the fastest for many variants).
+    Atlas,
+    /// Each on its own, through the same passes as the live edit's fill.
+    Single,
+}
+
+/// A batch's class probabilities on their way back from the GPU (on the CPU path, there
+/// already). Dropping it abandons the batch.
+pub struct PendingRows {
+    readback: Option<Readback>,
+    /// `order[k]`: the variant behind row k.
+    order: Vec<usize>,
+}
+
+impl PendingRows {
+    /// Classifies `inputs` (each `[k, 3, s, s]`) in one forward pass and starts reading the
+    /// softmax back; row k answers variant `order[k]`.
+    pub fn start(
+        gpu: &GpuContext,
+        pipeline: &ClassifyPipeline,
+        inputs: Vec<Tensor<4>>,
+        order: Vec<usize>,
+    ) -> Result<Self> {
+        let rows: usize = inputs.iter().map(|t| t.dims()[0]).sum();
+        if rows != order.len() {
+            return Err(Error::Invalid(format!(
+                "{rows} rows for {} variants",
+                order.len()
+            )));
+        }
+        let readback = if inputs.is_empty() {
+            None
+        } else {
+            let logits = pipeline.forward(Tensor::cat(inputs, 0)).logits;
+            let probabilities = burn::tensor::activation::softmax(logits, 1);
+            Some(Readback::start(gpu, &probabilities)?)
+        };
+        Ok(Self { readback, order })
+    }
+
+    /// The rows, in variant order, if the GPU has finished (never waits).
+    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Vec<Vec<f32>>>> {
+        match &self.readback {
+            None => Some(Ok(Vec::new())),
+            Some(r) => Some(r.try_take(&gpu.device)?.and_then(|v| self.arrange(gpu, v))),
+        }
+    }
+
+    /// The rows, in variant order, waiting for the GPU.
+    pub fn wait(&self, gpu: &GpuContext) -> Result<Vec<Vec<f32>>> {
+        match &self.readback {
+            None => Ok(Vec::new()),
+            Some(r) => r.wait(&gpu.device).and_then(|v| self.arrange(gpu, v)),
+        }
+    }
+
+    /// Splits the read values into rows and puts each at its variant's place.
+    fn arrange(&self, gpu: &GpuContext, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+        gpu.health.check()?;
+        let n = self.order.len();
+        if n == 0 || values.is_empty() || !values.len().is_multiple_of(n) {
+            return Err(Error::Gpu(format!(
+                "{} class scores for {n} variants",
+                values.len()
+            )));
+        }
+        let mut out = vec![Vec::new(); self.order.len()];
+        for (row, &i) in values.chunks(values.len() / n).zip(&self.order) {
+            out[i] = row.to_vec();
+        }
+        Ok(out)
     }
 }
 

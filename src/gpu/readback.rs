@@ -68,6 +68,23 @@ impl StagingPool {
     }
 }
 
+thread_local! {
+    /// GPU readbacks this thread has waited for.
+    static WAITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many GPU readbacks this thread has waited for so far ([`Readback::wait`] on values not
+/// yet there, texture and buffer reads, burn tensors read back from the GPU): what a frame must
+/// never do, counted so that tests can say so.
+pub fn waits_on_this_thread() -> usize {
+    WAITS.with(std::cell::Cell::get)
+}
+
+/// Counts a blocking GPU readback on this thread (see [`waits_on_this_thread`]).
+pub(crate) fn count_wait() {
+    WAITS.with(|w| w.set(w.get() + 1));
+}
+
 /// An f32 tensor on its way to the CPU.
 pub struct Readback {
     buffer: Option<wgpu::Buffer>,
@@ -154,6 +171,7 @@ impl Readback {
         if let Some(values) = self.take_ready() {
             return Ok(values);
         }
+        count_wait();
         device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(e.to_string()))?;

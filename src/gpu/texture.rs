@@ -133,6 +133,7 @@ pub fn read_rgba(
 
 /// Maps a `MAP_READ` buffer and copies its contents out (blocking).
 pub fn read_buffer(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+    super::readback::count_wait();
     let (tx, rx) = std::sync::mpsc::channel();
     buffer.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);

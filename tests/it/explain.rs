@@ -119,6 +119,68 @@ fn occlusion_by_inpainting_finds_the_dog() {
     }
 }
 
+/// On the GPU an occlusion run's step records a batch and returns without waiting for its
+/// readback: the batch is taken by a later step once the GPU has finished it, and the map equals
+/// the one made waiting for every batch.
+#[test]
+fn occlusion_steps_on_the_gpu_never_wait_and_give_the_same_map() {
+    let Some(gpu) = common::gpu() else { return };
+    let img = dog();
+    let inpainter = Inpainter::new(&gpu.device).unwrap();
+    let pipeline = ClassifyPipeline::new(
+        gpu,
+        ModelKind::SqueezeNet,
+        Preset::Default,
+        &common::models_dir(),
+    )
+    .unwrap();
+    let class = 0;
+    let windows = || Windows::grid(img.dimensions(), 2).unwrap();
+    let fill = InpaintParams::default();
+    let mut run =
+        explain::OcclusionRun::new(gpu, &pipeline, &img, class, windows(), Score::Probability)
+            .unwrap();
+    let waits = unsee::gpu::readback::waits_on_this_thread();
+    let started = std::time::Instant::now();
+    let mut seen = vec![0];
+    let map = loop {
+        if let Some(map) = run.finished() {
+            break map;
+        }
+        run.step(gpu, &inpainter, &pipeline, &fill, 2).unwrap();
+        if seen.last() != Some(&run.progress().0) {
+            seen.push(run.progress().0);
+        }
+        assert!(started.elapsed().as_secs() < 300, "no progress: {seen:?}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    // Whole batches only (a step may take one and, when the GPU is already done with the
+    // next, that one too).
+    assert!(
+        seen.iter().all(|d| d % 2 == 0) && seen.last() == Some(&4),
+        "{seen:?}"
+    );
+    assert_eq!(
+        unsee::gpu::readback::waits_on_this_thread(),
+        waits,
+        "a step waited for a readback"
+    );
+    let waited = explain::occlusion_map(
+        gpu,
+        &inpainter,
+        &pipeline,
+        &img,
+        class,
+        windows(),
+        Score::Probability,
+        &fill,
+        2,
+        |_, _| (),
+    )
+    .unwrap();
+    assert_eq!(map, waited);
+}
+
 #[test]
 fn cam_maps_and_suggested_masks() {
     let Some(gpu) = common::gpu() else { return };
@@ -157,5 +219,14 @@ fn cam_maps_and_suggested_masks() {
         }
         let covered = mask.pixels().filter(|m| m[0] != 0).count();
         assert!(covered > 0 && covered < mask.len() / 2, "{covered} pixels");
+        // The viewer's suggestion polls for the map instead of waiting: the same map.
+        let pending = explain::start_cam_map(gpu, &pipeline, &img, class).unwrap();
+        let polled = loop {
+            if let Some(map) = pending.try_take(gpu) {
+                break map.unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        assert_eq!(polled, map);
     }
 }
