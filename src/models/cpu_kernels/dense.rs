@@ -160,6 +160,16 @@ fn im2col(image: &[f32], shape: DenseShape, p0: usize, p1: usize, cols: &mut [f3
                         } else if sw == 1 {
                             let start = a + kx - pl;
                             inside.copy_from_slice(&row[start..start + inside.len()]);
+                        } else if sw == 2 {
+                            // Every other input column (a first layer's stride 2): as pairs,
+                            // the first of each kept, which vectorizes; the last on its own.
+                            let start = a * 2 + kx - pl;
+                            let body = inside.len() - 1;
+                            let pairs = row[start..start + 2 * body].chunks_exact(2);
+                            for (v, pair) in inside[..body].iter_mut().zip(pairs) {
+                                *v = pair[0];
+                            }
+                            inside[body] = row[start + 2 * body];
                         } else {
                             for (i, v) in inside.iter_mut().enumerate() {
                                 *v = row[(a + i) * sw + kx - pl];

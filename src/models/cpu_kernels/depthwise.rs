@@ -3,8 +3,9 @@
 //! all nine taps, the epilogue fused.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
-use super::epilogue::Epilogue;
+use super::epilogue::{Act, Epilogue};
 
 /// The geometry of a 3x3 depthwise convolution over `[c, h, w]` images.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +55,6 @@ pub fn depthwise(
         assert_eq!(residual.len(), out.len(), "depthwise residual");
     }
     super::tiles::for_each_chunk(out, oh * ow, n * c * oh * ow * 9, |plane_index, dst| {
-        let dst = super::tiles::zeroed(dst);
         let ch = plane_index % c;
         let src = &x[plane_index * h * w..(plane_index + 1) * h * w];
         let taps: &[f32; 9] = weight[ch * 9..ch * 9 + 9].try_into().unwrap_or(&[0.0; 9]);
@@ -78,7 +78,7 @@ super::simd::multiversion!(
         shape: DepthwiseShape,
         k: &[f32; 9],
         scratch: &mut Vec<f32>,
-        dst: &mut [f32],
+        dst: &mut [MaybeUninit<f32>],
         epilogue: &Epilogue,
         channel: usize,
         offset: usize,
@@ -92,7 +92,7 @@ super::simd::multiversion!(
         shape: DepthwiseShape,
         k: &[f32; 9],
         scratch: &mut Vec<f32>,
-        dst: &mut [f32],
+        dst: &mut [MaybeUninit<f32>],
         epilogue: &Epilogue,
         channel: usize,
         offset: usize,
@@ -113,7 +113,7 @@ fn plane<const S: usize>(
     shape: DepthwiseShape,
     k: &[f32; 9],
     scratch: &mut Vec<f32>,
-    dst: &mut [f32],
+    dst: &mut [MaybeUninit<f32>],
     epilogue: &Epilogue,
     channel: usize,
     offset: usize,
@@ -194,23 +194,50 @@ fn plane<const S: usize>(
         tap(2, 2),
     ];
     let acc = &mut acc[..n];
-    for i in 0..n {
-        acc[i] = k[0] * t0[i]
-            + k[1] * t1[i]
-            + k[2] * t2[i]
-            + k[3] * t3[i]
-            + k[4] * t4[i]
-            + k[5] * t5[i]
-            + k[6] * t6[i]
-            + k[7] * t7[i]
-            + k[8] * t8[i];
+    let taps = [t0, t1, t2, t3, t4, t5, t6, t7, t8];
+    // Bias and activation in the taps' own loop (the same arithmetic, in the same order, as
+    // after it): a pass of its own per output row cost more than the taps on narrow planes.
+    // A residual is laid out by output rows, so it keeps the per-row epilogue.
+    let b = epilogue.bias.map_or(0.0, |b| b[channel]);
+    match (epilogue.residual, epilogue.act) {
+        (None, Act::Linear) => sum_taps(acc, &taps, k, |v| v + b),
+        (None, Act::Relu) => sum_taps(acc, &taps, k, |v| Act::Relu.of(v + b)),
+        (None, Act::Relu6) => sum_taps(acc, &taps, k, |v| Act::Relu6.of(v + b)),
+        (Some(_), _) => sum_taps(acc, &taps, k, |v| v),
     }
-    for (oy, (out, row)) in dst
-        .chunks_exact_mut(ow)
-        .zip(acc.chunks_exact(pw))
-        .enumerate()
-    {
-        out.copy_from_slice(&row[..ow]);
-        super::epilogue::finish_row(epilogue, out, channel, offset + oy * ow);
+    // The valid columns of each row into `dst`, written once (never zeroed first).
+    assert_eq!(dst.len(), oh * ow, "depthwise plane output");
+    for (out, row) in dst.chunks_exact_mut(ow).zip(acc.chunks_exact(pw)) {
+        for (d, &v) in out.iter_mut().zip(&row[..ow]) {
+            d.write(v);
+        }
+    }
+    if epilogue.residual.is_some() {
+        // SAFETY: every element was written just above (`oh` rows of `ow`), and
+        // `MaybeUninit<f32>` has `f32`'s layout.
+        let dst = unsafe { &mut *(dst as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            super::epilogue::finish_row(epilogue, out, channel, offset + oy * ow);
+        }
+    }
+}
+
+/// `acc[i] = finish(Σ_t k[t] · taps[t][i])`, the taps summed in order.
+#[inline(always)]
+fn sum_taps(acc: &mut [f32], taps: &[&[f32]; 9], k: &[f32; 9], finish: impl Fn(f32) -> f32) {
+    let n = acc.len();
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8] = taps.map(|t| &t[..n]);
+    for i in 0..n {
+        acc[i] = finish(
+            k[0] * t0[i]
+                + k[1] * t1[i]
+                + k[2] * t2[i]
+                + k[3] * t3[i]
+                + k[4] * t4[i]
+                + k[5] * t5[i]
+                + k[6] * t6[i]
+                + k[7] * t7[i]
+                + k[8] * t8[i],
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! plane, the rows of each window reduced element-wise (vectorized), then each window's columns.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 thread_local! {
     /// Each worker's row of column maxima.
@@ -18,14 +19,13 @@ pub fn max_pool(
     [kh, kw]: [usize; 2],
     [sh, sw]: [usize; 2],
     [oh, ow]: [usize; 2],
-    out: &mut [std::mem::MaybeUninit<f32>],
+    out: &mut [MaybeUninit<f32>],
 ) {
     assert_eq!(x.len(), planes * h * w, "max pool input");
     assert_eq!(out.len(), planes * oh * ow, "max pool output");
     assert!(oh == 0 || (oh - 1) * sh < h, "max pool rows");
     assert!(ow == 0 || (ow - 1) * sw < w, "max pool columns");
     super::tiles::for_each_chunk(out, oh * ow, planes * oh * ow * kh * kw, |p, dst| {
-        let dst = super::tiles::zeroed(dst);
         let src = &x[p * h * w..(p + 1) * h * w];
         ROW.with(|row| {
             let mut vmax = row.borrow_mut();
@@ -38,7 +38,7 @@ pub fn max_pool(
 super::simd::multiversion!(
     fn plane_fast => plane(
         src: &[f32],
-        dst: &mut [f32],
+        dst: &mut [MaybeUninit<f32>],
         vmax: &mut [f32],
         hw: [usize; 2],
         k: [usize; 2],
@@ -47,41 +47,60 @@ super::simd::multiversion!(
     )
 );
 
-/// One channel plane.
+/// One channel plane, each output written once.
 #[inline(always)]
 fn plane(
     src: &[f32],
-    dst: &mut [f32],
+    dst: &mut [MaybeUninit<f32>],
     vmax: &mut [f32],
     [h, w]: [usize; 2],
     [kh, kw]: [usize; 2],
     [sh, sw]: [usize; 2],
     ow: usize,
 ) {
+    let max = |a: f32, b: f32| if b > a { b } else { a };
     for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
         let r0 = oy * sh;
         let r1 = (r0 + kh).min(h);
-        vmax.copy_from_slice(&src[r0 * w..(r0 + 1) * w]);
-        for r in r0 + 1..r1 {
-            for (m, &v) in vmax.iter_mut().zip(&src[r * w..(r + 1) * w]) {
-                *m = if v > *m { v } else { *m };
+        let row = |r: usize| &src[r * w..(r + 1) * w];
+        if r1 - r0 == 3 {
+            // Three whole rows at once: each maximum written once (an update in place became a
+            // masked store per vector).
+            for (((m, &a), &b), &c) in vmax
+                .iter_mut()
+                .zip(row(r0))
+                .zip(row(r0 + 1))
+                .zip(row(r0 + 2))
+            {
+                *m = max(max(a, b), c);
+            }
+        } else {
+            vmax.copy_from_slice(row(r0));
+            for r in r0 + 1..r1 {
+                for (m, &v) in vmax.iter_mut().zip(row(r)) {
+                    *m = max(*m, v);
+                }
             }
         }
-        // The usual window (3 wide, stride 2, inside the row): no bounds to check, so the
-        // compiler vectorizes it.
-        let inside = if [kw, sw] == [3, 2] { (w - 1) / 2 } else { 0 }.min(ow);
-        for (o, v) in out[..inside].iter_mut().zip(vmax.windows(3).step_by(2)) {
-            let m = if v[1] > v[0] { v[1] } else { v[0] };
-            *o = if v[2] > m { v[2] } else { m };
+        // The usual window (3 wide, stride 2, inside the row): output o is the maximum of
+        // columns 2o, 2o + 1 and 2o + 2 — pairs of columns side by side, which the compiler
+        // loads as even and odd lanes and vectorizes.
+        // Outputs whose window and the next pair lie in the row: 2o + 3 < w.
+        let inside = if [kw, sw] == [3, 2] {
+            w.saturating_sub(2) / 2
+        } else {
+            0
+        }
+        .min(ow);
+        let pairs = vmax.chunks_exact(2).zip(vmax[2..].chunks_exact(2));
+        for (o, (p, q)) in out[..inside].iter_mut().zip(pairs) {
+            o.write(max(max(p[0], p[1]), q[0]));
         }
         for (ox, o) in out.iter_mut().enumerate().skip(inside) {
             let c0 = ox * sw;
             let c1 = (c0 + kw).min(w);
-            let mut best = vmax[c0];
-            for &v in &vmax[c0 + 1..c1] {
-                best = if v > best { v } else { best };
-            }
-            *o = best;
+            let best = vmax[c0 + 1..c1].iter().fold(vmax[c0], |b, &v| max(b, v));
+            o.write(best);
         }
     }
 }

@@ -73,13 +73,6 @@ pub fn for_each_chunk(
     }
 }
 
-/// Zeroes `out` and returns it as the floats it now holds.
-pub fn zeroed(out: &mut [MaybeUninit<f32>]) -> &mut [f32] {
-    out.fill(MaybeUninit::new(0.0));
-    // SAFETY: every element was just initialised, and `MaybeUninit<f32>` has `f32`'s layout.
-    unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) }
-}
-
 /// Tiles covering an `[n, m, pixels]` output: pixel blocks of at most `max_pixels` (equal sizes,
 /// multiples of 16 where possible), as many as a multiple of the threads where blocks of 64
 /// pixels or more allow (3 tiles on 2 threads left one idle a third of the layer), and the
