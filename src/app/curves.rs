@@ -1,7 +1,8 @@
 //! The viewer's deletion and insertion curves of the chosen class: how fast removing what the
 //! overlay (CAM, or a gradient map at its layer) ranks first takes the class away, against a
-//! random order. Computed on the original as the classifier sees it, a batch of variants per
-//! frame in the background; a change of model, class, method, layer or fill cancels the run.
+//! random order. Computed on the original as the classifier sees it, in the background with one
+//! batch of variants in flight (polled per frame); a change of model, class, method, layer or
+//! fill cancels the run. Starting a run computes the map of the original once, waiting for it.
 
 use image::GrayImage;
 
@@ -18,7 +19,7 @@ use crate::models::ModelKind;
 
 /// Steps of each curve in the viewer (fewer than `unsee evaluate`'s 20: it runs while you look).
 const STEPS: u32 = 10;
-/// Variants per frame on the GPU.
+/// Variants per batch on the GPU (one batch in flight).
 const GPU_BATCH: usize = 8;
 /// Time a frame may spend on variants on the CPU path.
 const CPU_SLICE: std::time::Duration = std::time::Duration::from_millis(12);

@@ -114,7 +114,8 @@ impl Explore {
         Ok(())
     }
 
-    /// One batch of the running occlusion map; true when the shown map changed (a map just
+    /// One step of the running occlusion map (takes a finished batch, starts the next); true
+    /// when the shown map changed (a map just
     /// finished, or one made with another model or fill was dropped). A run whose model or fill
     /// is no longer the current one is cancelled: one map never mixes two. While `live` (the
     /// live fill + classify has work in flight) no batch runs: the live answer goes first.
@@ -287,8 +288,9 @@ impl OtherModel {
 /// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
 /// known pixels), each classified — does a change come from the object, or from the fill? For
 /// the state it was started on; a changed state cancels it (dropping it). On the GPU one variant
-/// is in flight at a time, polled per frame; on the CPU path (a full-size CPU PatchMatch takes over a second) all run on a
-/// worker thread, polled per frame, and dropping the comparison stops it after its variant.
+/// is in flight at a time, polled per frame; on the CPU path (a full-size CPU PatchMatch takes
+/// over a second) all run on a worker thread, polled per frame, and dropping the comparison
+/// stops it after its variant.
 pub struct FillComparison {
     /// The state compared.
     pub key: EditKey,
@@ -347,19 +349,20 @@ impl FillComparison {
         }
         let pipeline = engine.require(model)?;
         let gpu = &engine.gpu;
-        if let Some((title, pending)) = &self.pending {
+        if let Some((_, pending)) = &self.pending {
             let Some(rows) = pending.try_take(gpu) else {
                 return Ok(None);
             };
+            // Taken before anything can fail: its readback is spent either way.
+            let title = self.pending.take().map(|(t, _)| t).unwrap_or_default();
             let rows = rows?;
             let row = rows
                 .first()
                 .ok_or_else(|| Error::Gpu("no class scores came back".into()))?;
             self.done.push(Comparison {
-                title: title.clone(),
+                title,
                 top5: top(row, &pipeline.labels),
             });
-            self.pending = None;
         }
         if self.done.len() == FILL_VARIANTS {
             return Ok(Some(self.done.clone()));

@@ -76,7 +76,7 @@ impl Viewer {
                 Ok(false) => {}
                 Err(e) => self.state.error = Some(format!("occlusion map: {e}")),
             }
-            // Fill A/B: a variant per frame once the live job has settled; a changed state
+            // Fill A/B: one variant in flight once the live job has settled; a changed state
             // cancels it.
             if let Some(run) = &mut self.explore.fill_ab {
                 if run.key != editor.key(&settings) {

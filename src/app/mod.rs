@@ -825,6 +825,8 @@ impl Viewer {
         let model = self.state.settings.model;
         let threshold = self.state.suggest_threshold;
         let editor = self.editor.as_mut().context("no image is open")?;
+        // A newer request replaces one still on its way.
+        self.explore.suggestion = None;
         if from_occlusion {
             let map = self
                 .explore

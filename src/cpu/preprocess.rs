@@ -56,7 +56,7 @@ crate::models::cpu_kernels::simd::multiversion!(
         horizontal: &[Taps],
         spec: &InputSpec,
         acc: &mut [f32],
-        out: [&mut [f32]; 3],
+        out: [&mut [MaybeUninit<f32>]; 3],
     )
 );
 
@@ -73,7 +73,7 @@ fn output_row(
     horizontal: &[Taps],
     spec: &InputSpec,
     acc: &mut [f32],
-    out: [&mut [f32]; 3],
+    out: [&mut [MaybeUninit<f32>]; 3],
 ) {
     let line = 4 * width;
     for (j, &k) in vertical.weights.iter().enumerate() {
@@ -109,7 +109,7 @@ fn output_row(
     for (c, out) in out.into_iter().enumerate() {
         let (lane, mean, scale) = (spec.source[c] as usize & 3, spec.mean[c], spec.scale[c]);
         for (o, px) in out.iter_mut().zip(pixels.chunks_exact(4)) {
-            *o = (px[lane] - mean) * scale;
+            o.write((px[lane] - mean) * scale);
         }
     }
 }
@@ -133,7 +133,7 @@ pub fn preprocess(img: &RgbaImage, spec: &InputSpec) -> Vec<f32> {
             let mut acc = acc.borrow_mut();
             acc.resize(4 * (w + s), 0.0);
             // SAFETY: output row oy of each channel is this task's alone.
-            let rows = [0, 1, 2].map(|c| zeroed(unsafe { shared.uninit(c * s * s + oy * s, s) }));
+            let rows = [0, 1, 2].map(|c| unsafe { shared.uninit(c * s * s + oy * s, s) });
             output_row_fast(raw, w, &ys[oy], xs, spec, &mut acc, rows);
         });
     });
@@ -193,13 +193,6 @@ thread_local! {
     /// Each thread's vertically filtered source row, then its output row (both interleaved
     /// RGBA), kept between rows.
     static ACC: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Zeroes `out` and returns it as the floats it now holds.
-fn zeroed(out: &mut [MaybeUninit<f32>]) -> &mut [f32] {
-    out.fill(MaybeUninit::new(0.0));
-    // SAFETY: every element was just initialised, and `MaybeUninit<f32>` has `f32`'s layout.
-    unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 #[cfg(test)]

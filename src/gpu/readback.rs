@@ -1,5 +1,6 @@
 //! Reading a burn tensor back without blocking: copy it into a staging buffer, map it, and let the
-//! caller poll once a frame. This is the viewer's only per-frame readback (1000 class scores).
+//! caller poll once a frame: the live job's class scores, and the background tools' batches, CAMs
+//! and the other model's scores.
 //! Staging buffers come from a pool kept on the device, so a job creates none at steady state.
 
 use std::sync::{Arc, Mutex};
@@ -12,8 +13,9 @@ use crate::{Error, Result};
 
 type MapState = Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>>;
 
-/// Staging buffers of finished readbacks (unmapped), waiting to be reused. A few are enough: the
-/// viewer has at most one live job and one side job reading back at a time.
+/// Staging buffers of finished readbacks (unmapped), waiting to be reused, by exact size. The
+/// viewer has a few readbacks in flight at most (the live job, the other model, one batch of an
+/// occlusion map or curve, a Fill A/B variant, a CAM), of a few sizes.
 #[derive(Clone, Default)]
 pub struct StagingPool {
     kept: Arc<Mutex<Vec<wgpu::Buffer>>>,
@@ -21,7 +23,7 @@ pub struct StagingPool {
 }
 
 /// Buffers the pool keeps.
-const POOL_SIZE: usize = 4;
+const POOL_SIZE: usize = 8;
 
 impl StagingPool {
     /// A buffer of `size` bytes: a kept one if there is one, else a new one.
@@ -73,9 +75,10 @@ thread_local! {
     static WAITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// How many GPU readbacks this thread has waited for so far ([`Readback::wait`] on values not
-/// yet there, texture and buffer reads, burn tensors read back from the GPU): what a frame must
-/// never do, counted so that tests can say so.
+/// How many blocking GPU readbacks this thread has made so far ([`Readback::wait`] of a GPU
+/// readback, texture and buffer reads, [`crate::classify::read_probabilities`] of GPU scores):
+/// what a frame's background work must not do, counted so that tests can say so. Other reads
+/// of burn tensors (e.g. a gradient map's) are not counted.
 pub fn waits_on_this_thread() -> usize {
     WAITS.with(std::cell::Cell::get)
 }

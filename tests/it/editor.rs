@@ -262,15 +262,12 @@ fn compare_fills_and_models(inference: Inference) {
         0,
         "{inference:?}: a variant was waited for"
     );
-    let mut polls = 0;
     let fills = loop {
         if let Some(done) = run.step(&mut engine, &editor).unwrap() {
             break done;
         }
-        polls += 1;
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    assert!(polls > 0, "{inference:?}");
     assert_eq!(
         unsee::gpu::readback::waits_on_this_thread(),
         waits,

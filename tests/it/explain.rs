@@ -178,7 +178,16 @@ fn occlusion_steps_on_the_gpu_never_wait_and_give_the_same_map() {
         |_, _| (),
     )
     .unwrap();
-    assert_eq!(map, waited);
+    // The same passes on the same device; a tolerance in case two runs pick different kernels.
+    assert_eq!(map.grid, waited.grid);
+    for (a, b) in map.values.iter().zip(&waited.values) {
+        assert!(
+            (a - b).abs() <= 1e-5,
+            "{:?} vs {:?}",
+            map.values,
+            waited.values
+        );
+    }
 }
 
 #[test]

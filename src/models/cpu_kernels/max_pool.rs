@@ -92,7 +92,8 @@ fn plane(
             0
         }
         .min(ow);
-        let pairs = vmax.chunks_exact(2).zip(vmax[2..].chunks_exact(2));
+        let next = vmax.get(2..).unwrap_or(&[]);
+        let pairs = vmax.chunks_exact(2).zip(next.chunks_exact(2));
         for (o, (p, q)) in out[..inside].iter_mut().zip(pairs) {
             o.write(max(max(p[0], p[1]), q[0]));
         }
@@ -102,5 +103,36 @@ fn plane(
             let best = vmax[c0 + 1..c1].iter().fold(vmax[c0], |b, &v| max(b, v));
             o.write(best);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_planes_and_other_windows_are_pooled() {
+        // A 1-wide plane with a 1x1 window, and a 2x2 stride-2 window (no 3-wide fast path).
+        let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
+        let mut out = vec![MaybeUninit::new(f32::NAN); 6];
+        max_pool(&x, 1, [6, 1], [1, 1], [1, 1], [6, 1], &mut out);
+        // SAFETY: every element was initialised (to NaN) when the buffer was made.
+        let got: Vec<f32> = out.iter().map(|v| unsafe { v.assume_init() }).collect();
+        assert_eq!(got, x);
+        let x: Vec<f32> = (0..16).map(|v| ((v * 7) % 16) as f32).collect();
+        let mut out = vec![MaybeUninit::new(f32::NAN); 4];
+        max_pool(&x, 1, [4, 4], [2, 2], [2, 2], [2, 2], &mut out);
+        // SAFETY: every element was initialised (to NaN) when the buffer was made.
+        let got: Vec<f32> = out.iter().map(|v| unsafe { v.assume_init() }).collect();
+        let want: Vec<f32> = [(0, 0), (0, 2), (2, 0), (2, 2)]
+            .iter()
+            .map(|&(y, x0)| {
+                [0, 1, 4, 5]
+                    .iter()
+                    .map(|d| x[y * 4 + x0 + d])
+                    .fold(f32::MIN, f32::max)
+            })
+            .collect();
+        assert_eq!(got, want);
     }
 }
