@@ -145,12 +145,11 @@ fn same_state_same_bytes(inference: Inference, s: &ViewSettings) {
         Inference::Gpu => "gpu",
         _ => "cpu",
     };
-    let replay = Command::new(env!("CARGO_BIN_EXE_unsee"))
-        .arg("replay")
-        .arg(&dir)
-        .env("UNSEE_MODELS", common::models_dir())
-        .output()
-        .unwrap();
+    let models = common::models_dir();
+    let replay = crate::cli_errors::unsee(
+        &["replay", &dir.to_string_lossy()],
+        &[("UNSEE_MODELS", &models.to_string_lossy())],
+    );
     let out = String::from_utf8_lossy(&replay.stdout);
     assert!(
         out.contains(&format!("\"replayed_on\": \"{path}\"")),

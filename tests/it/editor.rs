@@ -340,12 +340,11 @@ fn a_lost_device_still_saves_the_strokes_and_replay_computes_the_tables() {
     );
     assert!(painted > 1000, "the strokes are in the saved mask");
 
-    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_unsee"))
-        .arg("replay")
-        .arg(&dir)
-        .env("UNSEE_MODELS", common::models_dir())
-        .output()
-        .unwrap();
+    let models = common::models_dir();
+    let replay = crate::cli_errors::unsee(
+        &["replay", &dir.to_string_lossy()],
+        &[("UNSEE_MODELS", &models.to_string_lossy())],
+    );
     let out = String::from_utf8_lossy(&replay.stdout);
     assert!(
         replay.status.success(),
