@@ -61,6 +61,25 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    // The host's planning of a live job's fill: the hole's box and depth, and PatchMatch's
+    // pyramid levels, on the standard strokes plus the next one.
+    let mut group = c.benchmark_group("plan");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    for &size in sizes() {
+        let mask = bench::added_stroke_mask(size, size);
+        group.bench_function(format!("hole/{size}"), |b| {
+            b.iter(|| unsee::plan::HoleBounds::from_mask(&mask))
+        });
+        let depth = unsee::plan::HoleBounds::from_mask(&mask).map_or(1, |h| h.depth);
+        let params = unsee::plan::PatchMatchParams::default();
+        group.bench_function(format!("levels/{size}"), |b| {
+            b.iter(|| unsee::plan::patchmatch::plan_levels(&mask, depth, &params).unwrap())
+        });
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("classify");
     group
         .sample_size(10)

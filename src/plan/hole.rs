@@ -53,40 +53,72 @@ impl HoleBounds {
         // nothing known. Only hole pixels are visited; their neighbours all lie in the grown box,
         // so no visit needs a bounds check.
         let (bw, bh) = (x1 - x0 + 3, y1 - y0 + 3);
-        // The grid is reused between calls (a fresh one would be page-faulted in every job).
+        // The grid is reused between calls (a fresh one would be page-faulted in every job), and
+        // only the cells the passes read are set: each run and the rows above and below it, one
+        // pixel wider on each side. The rest of the box (most of it for strokes across the
+        // image) is never touched, so the cost follows the hole's area, not its box's.
         let mut d = SCRATCH.take();
-        d.clear();
-        d.resize(bw * bh, INF);
-        for by in 0..bh {
-            let Some(y) = (y0 + by).checked_sub(1).filter(|&y| y < h) else {
-                continue;
-            };
-            let (xs, xe) = (x0.saturating_sub(1), (x1 + 1).min(w - 1));
-            let src = &raw[y * w + xs..=y * w + xe];
-            let dst = &mut d[by * bw + xs + 1 - x0..=by * bw + xe + 1 - x0];
-            for (o, &m) in dst.iter_mut().zip(src) {
-                *o = if m == 0 { 0 } else { INF };
+        if d.len() < bw * bh {
+            d.resize(bw * bh, INF);
+        }
+        for &(y, s, e) in &runs {
+            // Box row `by` is image row `by + y0 - 1`; cell `k` of `cells` is image column
+            // `s - 1 + k`, for columns s-1..=e.
+            for by in y - y0..=y + 2 - y0 {
+                let at = by * bw + s + 1 - x0;
+                let cells = &mut d[at - 1..=at + e - s];
+                match (by + y0).checked_sub(1).filter(|&row| row < h) {
+                    None => cells.fill(INF),
+                    Some(row) => {
+                        // Columns beyond the image's left or right edge: nothing known there.
+                        let lo = usize::from(s == 0);
+                        let hi = cells.len() - usize::from(e == w);
+                        let src = &raw[row * w + s + lo - 1..row * w + s + hi - 1];
+                        for (o, &m) in cells[lo..hi].iter_mut().zip(src) {
+                            *o = if m == 0 { 0 } else { INF };
+                        }
+                        cells[..lo].fill(INF);
+                        cells[hi..].fill(INF);
+                    }
+                }
             }
         }
         let at = |y: usize, x: usize| (y + 1 - y0) * bw + (x + 1 - x0);
+        // Each pass splits a run's update in two: the neighbours of the row before (above, then
+        // below), independent for every pixel, so the loop vectorizes; then the neighbour along
+        // the row, a running minimum kept in a register.
         for &(y, s, e) in &runs {
-            for i in at(y, s)..at(y, e) {
-                let m = (d[i - 1] + 3)
-                    .min(d[i - bw] + 3)
-                    .min(d[i - bw - 1] + 4)
-                    .min(d[i - bw + 1] + 4);
-                d[i] = d[i].min(m);
+            let (before, rest) = d.split_at_mut(at(y, s));
+            let run = &mut rest[..e - s];
+            let above = &before[at(y, s) - bw - 1..at(y, e) - bw + 1];
+            for (k, o) in run.iter_mut().enumerate() {
+                *o = (*o)
+                    .min(above[k + 1] + 3)
+                    .min(above[k] + 4)
+                    .min(above[k + 2] + 4);
+            }
+            let mut left = before[at(y, s) - 1];
+            for o in run.iter_mut() {
+                left = (*o).min(left + 3);
+                *o = left;
             }
         }
         let mut max = 0;
         for &(y, s, e) in runs.iter().rev() {
-            for i in (at(y, s)..at(y, e)).rev() {
-                let m = (d[i + 1] + 3)
-                    .min(d[i + bw] + 3)
-                    .min(d[i + bw + 1] + 4)
-                    .min(d[i + bw - 1] + 4);
-                d[i] = d[i].min(m);
-                max = max.max(d[i]);
+            let (upto, after) = d.split_at_mut(at(y, e));
+            let run = &mut upto[at(y, s)..];
+            let below = &after[at(y, s) + bw - 1 - at(y, e)..bw + 1];
+            for (k, o) in run.iter_mut().enumerate() {
+                *o = (*o)
+                    .min(below[k + 1] + 3)
+                    .min(below[k] + 4)
+                    .min(below[k + 2] + 4);
+            }
+            let mut right = after[0];
+            for o in run.iter_mut().rev() {
+                right = (*o).min(right + 3);
+                *o = right;
+                max = max.max(right);
             }
         }
         SCRATCH.set(d);
@@ -107,9 +139,19 @@ impl HoleBounds {
 }
 
 /// The first index at or after `from` whose byte is non-zero (`hole`) or zero (`!hole`).
-/// Stretches of the other kind are skipped eight bytes at a time.
+/// Stretches of the other kind are skipped eight bytes at a time (known ones 64 at a time first).
 fn next_where(row: &[u8], from: usize, hole: bool) -> Option<usize> {
     let mut x = from;
+    if hole {
+        // Known stretches are most of a row: skip them 64 bytes at a time (an OR that
+        // vectorizes) before the word steps below.
+        while let Some(block) = row.get(x..x + 64) {
+            if block.iter().fold(0u8, |a, &b| a | b) != 0 {
+                break;
+            }
+            x += 64;
+        }
+    }
     while x < row.len() {
         if let Some(word) = row.get(x..x + 8) {
             let v = u64::from_ne_bytes(word.try_into().ok()?);
@@ -257,5 +299,13 @@ mod tests {
         assert_eq!(next_where(&row, 9, false), Some(30));
         assert_eq!(next_where(&row, 30, true), None);
         assert_eq!(next_where(&[1u8; 20], 0, false), None);
+        // Long known stretches go by in 64-byte blocks: holes at, just before and after a block's
+        // edge, and in the tail shorter than a block.
+        for at in [0, 63, 64, 65, 127, 128, 190, 199] {
+            let mut row = vec![0u8; 200];
+            row[at] = 1;
+            assert_eq!(next_where(&row, 0, true), Some(at), "hole at {at}");
+            assert_eq!(next_where(&row, at + 1, true), None);
+        }
     }
 }
