@@ -9,7 +9,7 @@ use image::GrayImage;
 use crate::Result;
 use crate::editor::{CamMethod, Editor, ViewSettings};
 use crate::engine::Engine;
-use crate::explain::batches::ErasedBatches;
+use crate::explain::batches::{ErasedBatches, window_batch};
 use crate::explain::curves::{self, Curve, Direction};
 use crate::explain::evaluate::{self, MethodCurves};
 use crate::explain::gradcam;
@@ -19,10 +19,6 @@ use crate::models::ModelKind;
 
 /// Steps of each curve in the viewer (fewer than `unsee evaluate`'s 20: it runs while you look).
 const STEPS: u32 = 10;
-/// Variants per batch on the GPU (one batch in flight).
-const GPU_BATCH: usize = 8;
-/// Time a frame may spend on variants on the CPU path.
-const CPU_SLICE: std::time::Duration = std::time::Duration::from_millis(12);
 
 /// What a set of curves answers.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,29 +115,22 @@ impl CurveRun {
         self.batches.progress()
     }
 
-    /// Takes the batch the GPU has finished and starts the next (on the CPU, classifies
-    /// variants for a time slice); never waits for the GPU. The curves once all are done.
+    /// Takes the batch that is done (on the GPU, or on the CPU path's worker thread) and starts
+    /// the next; never waits, never computes a batch on the calling thread. The curves once all
+    /// are done.
     pub fn step(&mut self, engine: &Engine) -> Result<Option<Curves>> {
-        let Some(pipeline) = engine.loaded(self.key.model) else {
+        let Some(pipeline) = engine.loaded_shared(self.key.model) else {
             return Ok(None);
         };
-        let started = std::time::Instant::now();
-        loop {
-            let n = if pipeline.on_gpu { GPU_BATCH } else { 1 };
-            let masks = &self.masks;
-            self.batches.step(
-                &engine.gpu,
-                &engine.inpainter,
-                pipeline,
-                &self.key.fill,
-                n,
-                |range| masks[range].to_vec(),
-            )?;
-            let (done, total) = self.batches.progress();
-            if pipeline.on_gpu || done == total || started.elapsed() >= CPU_SLICE {
-                break;
-            }
-        }
+        let masks = &self.masks;
+        self.batches.step(
+            &engine.gpu,
+            &engine.inpainter,
+            &pipeline,
+            &self.key.fill,
+            window_batch(&pipeline),
+            |range| masks[range].to_vec(),
+        )?;
         let (done, total) = self.batches.progress();
         if done < total {
             return Ok(None);

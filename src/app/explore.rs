@@ -19,14 +19,6 @@ use crate::inpaint::{InpaintParams, Method};
 use crate::models::{ModelKind, Prediction, top_k};
 use crate::{Error, Result, cpu};
 
-/// Cells per batch of an occlusion run in the viewer on the GPU (one batch in flight, polled per
-/// frame).
-const BATCH: usize = 8;
-
-/// How long one frame's slice of an occlusion map may take on the CPU path, where each cell is
-/// a CPU fill and classification (a cell at a time until this is spent).
-const CPU_SLICE: std::time::Duration = std::time::Duration::from_millis(12);
-
 /// A top-5 under some condition (another model, another fill).
 #[derive(Clone, Debug)]
 pub struct Comparison {
@@ -135,21 +127,15 @@ impl Explore {
             self.occlusion_made_with = None;
             return Ok(true);
         }
-        let (Some((_, _, run)), Some(pipeline)) = (&mut self.run, engine.loaded(model)) else {
+        let (Some((_, _, run)), Some(pipeline)) = (&mut self.run, engine.loaded_shared(model))
+        else {
             return Ok(false);
         };
         if live {
             return Ok(false);
         }
-        let slice = std::time::Instant::now();
-        loop {
-            let batch = if pipeline.on_gpu { BATCH } else { 1 };
-            run.step(&engine.gpu, &engine.inpainter, pipeline, fill, batch)?;
-            let (done, total) = run.progress();
-            if pipeline.on_gpu || done == total || slice.elapsed() >= CPU_SLICE {
-                break;
-            }
-        }
+        let batch = crate::explain::batches::window_batch(&pipeline);
+        run.step(&engine.gpu, &engine.inpainter, &pipeline, fill, batch)?;
         if let Some(map) = run.finished() {
             self.occlusion = Some((run.class, map));
             self.occlusion_made_with = Some(now);

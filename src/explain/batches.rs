@@ -1,8 +1,10 @@
 //! Many erased variants of one image classified a batch at a time, one batch in flight: a step
-//! takes the batch the GPU has finished (never waiting for it) and starts the next, so a
-//! window's frame only records work. Occlusion maps and the viewer's deletion curves run on it.
+//! takes the batch the GPU (or, on the CPU path, a worker thread) has finished, never waiting
+//! for it, and starts the next, so a window's frame only records work. Occlusion maps and the
+//! viewer's deletion curves run on it.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use image::{GrayImage, RgbaImage};
 
@@ -11,6 +13,19 @@ use crate::classify::ClassifyPipeline;
 use crate::gpu::GpuContext;
 use crate::inpaint::{InpaintParams, Inpainter};
 use crate::{Error, Result};
+
+/// Variants per batch for a window's background work: 8 on the GPU (one batch in flight, polled
+/// per frame); on the CPU path one per core but one, so the window and the live edit keep a core
+/// while the worker fills (each variant a sequential CPU fill, tens of ms at photo sizes).
+pub fn window_batch(pipeline: &ClassifyPipeline) -> usize {
+    if pipeline.on_gpu {
+        8
+    } else {
+        crate::models::cpu_layers::threads()
+            .saturating_sub(1)
+            .max(1)
+    }
+}
 
 /// The watched class's probability for each of `total` variants, computed in batches.
 pub struct ErasedBatches {
@@ -53,15 +68,16 @@ impl ErasedBatches {
         self.pending.is_some()
     }
 
-    /// Takes the batch in flight if the GPU has finished it; then, with none in flight, starts
-    /// the next `batch` variants, whose masks `masks` makes for their index range. Never waits
-    /// for the GPU (on the CPU path a batch is computed here, so keep it small).
+    /// Takes the batch in flight if it is done (on the GPU, or on the CPU path's worker
+    /// thread); then, with none in flight, starts the next `batch` variants, whose masks `masks`
+    /// makes for their index range. Never waits, and on neither path computes the batch on the
+    /// calling thread: a window's frame only records or hands over work.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
         gpu: &GpuContext,
         inpainter: &Inpainter,
-        pipeline: &ClassifyPipeline,
+        pipeline: &Arc<ClassifyPipeline>,
         fill: &InpaintParams,
         batch: usize,
         masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
@@ -73,9 +89,52 @@ impl ErasedBatches {
             self.pending = None;
             self.take(rows?)?;
         }
+        let Some(masks) = self.next_masks(batch, masks)? else {
+            return Ok(());
+        };
+        let pending =
+            self.eraser
+                .start_detached(gpu, inpainter, pipeline, masks, fill, Batching::Atlas)?;
+        match pending.try_take(gpu) {
+            Some(rows) => self.take(rows?),
+            None => {
+                self.pending = Some(pending);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next `batch` variants, computed and waited for here (after the batch in flight, if
+    /// any): for callers with no frames to keep, such as the command line.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step_waiting(
+        &mut self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &ClassifyPipeline,
+        fill: &InpaintParams,
+        batch: usize,
+        masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
+    ) -> Result<()> {
+        self.wait(gpu)?;
+        let Some(masks) = self.next_masks(batch, masks)? else {
+            return Ok(());
+        };
+        let rows = self
+            .eraser
+            .probabilities(gpu, inpainter, pipeline, &masks, fill)?;
+        self.take(rows)
+    }
+
+    /// The masks of the next `batch` variants (`None` when all are done).
+    fn next_masks(
+        &self,
+        batch: usize,
+        masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
+    ) -> Result<Option<Vec<GrayImage>>> {
         let start = self.done.len();
         if start >= self.total {
-            return Ok(());
+            return Ok(None);
         }
         let range = start..(start + batch.max(1)).min(self.total);
         let count = range.len();
@@ -86,17 +145,7 @@ impl ErasedBatches {
                 masks.len()
             )));
         }
-        let pending = self
-            .eraser
-            .start(gpu, inpainter, pipeline, &masks, fill, Batching::Atlas)?;
-        // On the CPU path the rows are there already.
-        match pending.try_take(gpu) {
-            Some(rows) => self.take(rows?),
-            None => {
-                self.pending = Some(pending);
-                Ok(())
-            }
-        }
+        Ok(Some(masks))
     }
 
     /// Waits for the batch in flight, if any, and takes it.

@@ -2,6 +2,8 @@
 //! erase a window, reclassify, score the drop; windows slide with their own size and stride, and
 //! each cell of the map averages the windows that cover it.
 
+use std::sync::Arc;
+
 use image::{GrayImage, RgbaImage};
 
 use super::Map;
@@ -224,9 +226,24 @@ impl OcclusionRun {
         })
     }
 
-    /// Takes the batch in flight if the GPU has finished it, and starts erasing and classifying
-    /// the next `batch` windows when none is in flight; never waits for the GPU.
+    /// Takes the batch in flight if it is done, and starts erasing and classifying the next
+    /// `batch` windows when none is in flight; never waits (on the CPU path the batch runs on
+    /// a worker thread).
     pub fn step(
+        &mut self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &Arc<ClassifyPipeline>,
+        fill: &InpaintParams,
+        batch: usize,
+    ) -> Result<()> {
+        let masks = window_masks(&self.windows.rects, self.batches.image().dimensions());
+        self.batches
+            .step(gpu, inpainter, pipeline, fill, batch, masks)
+    }
+
+    /// The next `batch` windows, erased, classified and waited for.
+    pub fn step_waiting(
         &mut self,
         gpu: &GpuContext,
         inpainter: &Inpainter,
@@ -234,25 +251,32 @@ impl OcclusionRun {
         fill: &InpaintParams,
         batch: usize,
     ) -> Result<()> {
-        let (w, h) = self.batches.image().dimensions();
-        let rects = &self.windows.rects;
+        let masks = window_masks(&self.windows.rects, self.batches.image().dimensions());
         self.batches
-            .step(gpu, inpainter, pipeline, fill, batch, |range| {
-                rects[range]
-                    .iter()
-                    .map(|&[x0, y0, x1, y1]| {
-                        GrayImage::from_fn(w, h, |x, y| {
-                            let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
-                            image::Luma([u8::from(inside) * 255])
-                        })
-                    })
-                    .collect()
-            })
+            .step_waiting(gpu, inpainter, pipeline, fill, batch, masks)
     }
 
     /// Waits for the batch in flight, if any.
     pub fn wait(&mut self, gpu: &GpuContext) -> Result<()> {
         self.batches.wait(gpu)
+    }
+}
+
+/// The masks of a range of `rects` over an image of `(w, h)`: each window's pixels set.
+fn window_masks(
+    rects: &[[u32; 4]],
+    (w, h): (u32, u32),
+) -> impl FnOnce(std::ops::Range<usize>) -> Vec<GrayImage> + '_ {
+    move |range| {
+        rects[range]
+            .iter()
+            .map(|&[x0, y0, x1, y1]| {
+                GrayImage::from_fn(w, h, |x, y| {
+                    let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
+                    image::Luma([u8::from(inside) * 255])
+                })
+            })
+            .collect()
     }
 }
 
@@ -276,8 +300,7 @@ pub fn occlusion_map(
         if let Some(map) = run.finished() {
             return Ok(map);
         }
-        run.step(gpu, inpainter, pipeline, fill, batch)?;
-        run.wait(gpu)?;
+        run.step_waiting(gpu, inpainter, pipeline, fill, batch)?;
         let (done, total) = run.progress();
         progress(done, total);
     }

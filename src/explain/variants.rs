@@ -2,6 +2,9 @@
 //! inpainting (on the GPU when the classifier runs there), then one forward pass takes them all.
 //! Occlusion maps and deletion/insertion curves are both made of such batches.
 
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
 use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
 
@@ -18,7 +21,7 @@ use crate::{Error, Result, cpu};
 /// in at once (one dispatch chain for all, instead of one per variant). Made once and kept for the
 /// image's lifetime, not per variant.
 pub struct Eraser {
-    img: RgbaImage,
+    img: Arc<RgbaImage>,
     textures: Option<(wgpu::Texture, wgpu::Texture)>,
     atlas: std::cell::OnceCell<Atlas>,
 }
@@ -86,7 +89,7 @@ impl Eraser {
             None
         };
         Ok(Self {
-            img: img.clone(),
+            img: Arc::new(img.clone()),
             textures,
             atlas: std::cell::OnceCell::new(),
         })
@@ -113,6 +116,34 @@ impl Eraser {
             .wait(gpu)
     }
 
+    /// [`Eraser::start`] for a window's frame: on the GPU path the same; on the CPU path the
+    /// batch (fills and forward pass, a few tens of ms a variant) runs on a worker thread
+    /// instead of the caller's, so the frame that starts it does not compute it.
+    pub fn start_detached(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &Arc<ClassifyPipeline>,
+        masks: Vec<GrayImage>,
+        fill: &InpaintParams,
+        batching: Batching,
+    ) -> Result<PendingRows> {
+        if self.textures.is_some() {
+            return self.start(gpu, inpainter, pipeline, &masks, fill, batching);
+        }
+        check_masks(self.img.dimensions(), &masks)?;
+        let (img, pipeline, fill) = (Arc::clone(&self.img), Arc::clone(pipeline), *fill);
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            // A dropped receiver (the run was cancelled) only means nobody wants the rows.
+            let _ = tx.send(probabilities_cpu(&img, &pipeline, &masks, &fill));
+        });
+        Ok(PendingRows {
+            source: Source::Worker(rx),
+            order: Vec::new(),
+        })
+    }
+
     /// [`Eraser::probabilities`] without waiting: the batch's fills, preprocessing and forward
     /// pass are recorded on the GPU's queue (on the CPU path, computed) and its rows start on
     /// their way back. `batching` says whether Telea variants share an atlas.
@@ -126,66 +157,35 @@ impl Eraser {
         batching: Batching,
     ) -> Result<PendingRows> {
         let size = self.img.dimensions();
+        check_masks(size, masks)?;
+        let Some((original, scratch)) = &self.textures else {
+            return Ok(PendingRows::ready(probabilities_cpu(
+                &self.img, pipeline, masks, fill,
+            )?));
+        };
         // With debug logging on (RUST_LOG=unsee::explain=debug), each phase is waited for and
         // timed: where a batch's time goes, on any device.
         let mut phases = Phases::new(gpu);
         let mut inputs: Vec<Option<Tensor<4>>> = Vec::with_capacity(masks.len());
         // Variants left for the atlas: (index, mask).
         let mut tiled = Vec::new();
-        if let Some(mask) = masks.iter().find(|m| m.dimensions() != size) {
-            return Err(Error::Invalid(format!(
-                "a {}x{} mask for a {}x{} image",
-                mask.width(),
-                mask.height(),
-                size.0,
-                size.1
-            )));
-        }
-        // Each mask's hole count and bounds (a chamfer pass): independent, so on every core.
-        let bounds: Vec<(usize, Option<HoleBounds>)> = {
-            use rayon::prelude::*;
-            masks
-                .par_iter()
-                .map(|m| {
-                    let holes = m.as_raw().iter().filter(|&&v| v != 0).count();
-                    (holes, HoleBounds::from_mask(m))
-                })
-                .collect()
-        };
+        let bounds = hole_bounds(masks);
         phases.end("mask bounds")?;
-        // On the CPU path the fills are independent sequential Telea runs: one per core.
-        let mut cpu_fills: Vec<Option<Result<RgbaImage>>> = if self.textures.is_none() {
-            use rayon::prelude::*;
-            let all = size.0 as usize * size.1 as usize;
-            let img = &self.img;
-            masks
-                .par_iter()
-                .zip(&bounds)
-                .map(|(m, (holes, hole))| {
-                    (*holes != all && hole.is_some()).then(|| fill_cpu(img, m, fill))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
         for (i, (mask, &(holes, hole))) in masks.iter().zip(&bounds).enumerate() {
             if holes == mask.as_raw().len() {
                 inputs.push(Some(pipeline.input_from_image(&mean_colour(&self.img))));
                 continue;
             }
             let Some(hole) = hole else {
-                inputs.push(Some(match &self.textures {
-                    Some((original, _)) => pipeline.input_from_texture(gpu, original)?,
-                    None => pipeline.input_from_image(&self.img),
-                }));
+                inputs.push(Some(pipeline.input_from_texture(gpu, original)?));
                 continue;
             };
-            match &self.textures {
-                Some(_) if fill.method == Method::Telea && batching == Batching::Atlas => {
+            match fill.method {
+                Method::Telea if batching == Batching::Atlas => {
                     tiled.push((i, mask, hole));
                     inputs.push(None);
                 }
-                Some((original, scratch)) => {
+                _ => {
                     let mask_tex =
                         texture::upload_mask(&gpu.device, &gpu.queue, mask, "erase.mask");
                     let mut encoder = gpu.device.create_command_encoder(&Default::default());
@@ -210,13 +210,6 @@ impl Eraser {
                     // Preprocessed into burn's buffer before the next variant's fill reuses
                     // the scratch texture (the queue keeps the order).
                     inputs.push(Some(pipeline.input_from_texture(gpu, scratch)?));
-                }
-                None => {
-                    let filled = match cpu_fills.get_mut(i).and_then(Option::take) {
-                        Some(done) => done?,
-                        None => fill_cpu(&self.img, mask, fill)?,
-                    };
-                    inputs.push(Some(pipeline.input_from_image(&filled)));
                 }
             }
         }
@@ -367,12 +360,23 @@ pub enum Batching {
     Single,
 }
 
-/// A batch's class probabilities on their way back from the GPU (on the CPU path, there
-/// already). Dropping it abandons the batch.
+/// A batch's class probabilities on their way: back from the GPU, from a worker thread (CPU
+/// path, [`Eraser::start_detached`]), or there already. Dropping it abandons the batch.
 pub struct PendingRows {
-    readback: Option<Readback>,
-    /// `order[k]`: the variant behind row k.
+    source: Source,
+    /// `order[k]`: the variant behind row k of a GPU batch (a worker's rows come in variant
+    /// order).
     order: Vec<usize>,
+}
+
+/// Where a batch's rows come from.
+enum Source {
+    /// The softmax's readback (none for an empty batch), rows in `order`.
+    Gpu(Option<Readback>),
+    /// The worker's answer, rows in variant order.
+    Worker(Receiver<Result<Vec<Vec<f32>>>>),
+    /// Computed already (the CPU path's blocking start); taken once.
+    Ready(std::cell::Cell<Option<Result<Vec<Vec<f32>>>>>),
 }
 
 impl PendingRows {
@@ -398,22 +402,44 @@ impl PendingRows {
             let probabilities = burn::tensor::activation::softmax(logits, 1);
             Some(Readback::start(gpu, &probabilities)?)
         };
-        Ok(Self { readback, order })
+        Ok(Self {
+            source: Source::Gpu(readback),
+            order,
+        })
     }
 
-    /// The rows, in variant order, if the GPU has finished (never waits).
-    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Vec<Vec<f32>>>> {
-        match &self.readback {
-            None => Some(Ok(Vec::new())),
-            Some(r) => Some(r.try_take(&gpu.device)?.and_then(|v| self.arrange(gpu, v))),
+    /// Rows computed already, in variant order.
+    fn ready(rows: Vec<Vec<f32>>) -> Self {
+        Self {
+            source: Source::Ready(std::cell::Cell::new(Some(Ok(rows)))),
+            order: Vec::new(),
         }
     }
 
-    /// The rows, in variant order, waiting for the GPU.
+    /// The rows, in variant order, if they are there (never waits). Once taken, a ready or
+    /// worker batch has nothing more to give.
+    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Vec<Vec<f32>>>> {
+        match &self.source {
+            Source::Gpu(None) => Some(Ok(Vec::new())),
+            Source::Gpu(Some(r)) => {
+                Some(r.try_take(&gpu.device)?.and_then(|v| self.arrange(gpu, v)))
+            }
+            Source::Worker(rx) => match rx.try_recv() {
+                Ok(rows) => Some(rows),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(Err(worker_stopped())),
+            },
+            Source::Ready(rows) => Some(rows.take().unwrap_or_else(|| Err(worker_stopped()))),
+        }
+    }
+
+    /// The rows, in variant order, waiting for the GPU or the worker.
     pub fn wait(&self, gpu: &GpuContext) -> Result<Vec<Vec<f32>>> {
-        match &self.readback {
-            None => Ok(Vec::new()),
-            Some(r) => r.wait(&gpu.device).and_then(|v| self.arrange(gpu, v)),
+        match &self.source {
+            Source::Gpu(None) => Ok(Vec::new()),
+            Source::Gpu(Some(r)) => r.wait(&gpu.device).and_then(|v| self.arrange(gpu, v)),
+            Source::Worker(rx) => rx.recv().unwrap_or_else(|_| Err(worker_stopped())),
+            Source::Ready(rows) => rows.take().unwrap_or_else(|| Err(worker_stopped())),
         }
     }
 
@@ -433,6 +459,82 @@ impl PendingRows {
         }
         Ok(out)
     }
+}
+
+/// A worker that ended without an answer (it panicked), or rows asked for twice.
+fn worker_stopped() -> Error {
+    Error::Invalid("the background classification stopped without an answer".into())
+}
+
+/// Refuses masks whose size is not the image's.
+fn check_masks(size: (u32, u32), masks: &[GrayImage]) -> Result<()> {
+    match masks.iter().find(|m| m.dimensions() != size) {
+        Some(mask) => Err(Error::Invalid(format!(
+            "a {}x{} mask for a {}x{} image",
+            mask.width(),
+            mask.height(),
+            size.0,
+            size.1
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Each mask's hole pixel count and bounds (a chamfer pass): independent, so on every core.
+fn hole_bounds(masks: &[GrayImage]) -> Vec<(usize, Option<HoleBounds>)> {
+    use rayon::prelude::*;
+    masks
+        .par_iter()
+        .map(|m| {
+            let holes = m.as_raw().iter().filter(|&&v| v != 0).count();
+            (holes, HoleBounds::from_mask(m))
+        })
+        .collect()
+}
+
+/// Class probabilities of `img` with each mask's pixels removed, in mask order, all on the CPU:
+/// the fills (independent sequential runs) one per core, then one forward pass of them all. As
+/// on the GPU path, an empty mask leaves the image as it is and a mask over every pixel gives
+/// the mean colour.
+pub fn probabilities_cpu(
+    img: &RgbaImage,
+    pipeline: &ClassifyPipeline,
+    masks: &[GrayImage],
+    fill: &InpaintParams,
+) -> Result<Vec<Vec<f32>>> {
+    use rayon::prelude::*;
+    check_masks(img.dimensions(), masks)?;
+    if masks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bounds = hole_bounds(masks);
+    let inputs = masks
+        .par_iter()
+        .zip(&bounds)
+        .map(|(mask, &(holes, hole))| {
+            Ok(if holes == mask.as_raw().len() {
+                pipeline.input_from_image(&mean_colour(img))
+            } else if hole.is_none() {
+                pipeline.input_from_image(img)
+            } else {
+                pipeline.input_from_image(&fill_cpu(img, mask, fill)?)
+            })
+        })
+        .collect::<Result<Vec<Tensor<4>>>>()?;
+    let n = inputs.len();
+    let logits =
+        crate::models::cpu_layers::on_pool(|| pipeline.forward(Tensor::cat(inputs, 0))).logits;
+    let probabilities = crate::classify::probabilities_of(logits)?;
+    if probabilities.is_empty() || !probabilities.len().is_multiple_of(n) {
+        return Err(Error::Invalid(format!(
+            "{} class scores for {n} variants",
+            probabilities.len()
+        )));
+    }
+    Ok(probabilities
+        .chunks(probabilities.len() / n)
+        .map(<[f32]>::to_vec)
+        .collect())
 }
 
 /// Class probabilities of a batch of model inputs (each `[k, 3, s, s]`), one row per image in
