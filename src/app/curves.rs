@@ -2,7 +2,8 @@
 //! overlay (CAM, or a gradient map at its layer) ranks first takes the class away, against a
 //! random order. Computed on the original as the classifier sees it, in the background with one
 //! batch of variants in flight (polled per frame); a change of model, class, method, layer or
-//! fill cancels the run. Starting a run computes the map of the original once, waiting for it.
+//! fill cancels the run. The map of the original that orders the pixels comes the same way:
+//! started with the run, taken by a later frame.
 
 use image::GrayImage;
 
@@ -12,8 +13,8 @@ use crate::engine::Engine;
 use crate::explain::batches::{ErasedBatches, window_batch};
 use crate::explain::curves::{self, Curve, Direction};
 use crate::explain::evaluate::{self, MethodCurves};
-use crate::explain::gradcam;
 use crate::explain::variants::Eraser;
+use crate::explain::{PendingMap, gradcam};
 use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
 
@@ -67,63 +68,104 @@ pub struct Curves {
     pub methods: Vec<MethodCurves>,
 }
 
-/// Curves being computed.
+/// Curves being computed: first the original's map (on its way back from the GPU, or from a
+/// worker on the CPU path), then the erased variants of both orders, a batch at a time.
 pub struct CurveRun {
     /// What they will answer.
     pub key: CurveKey,
-    masks: Vec<GrayImage>,
-    batches: ErasedBatches,
+    stage: Stage,
 }
 
+/// Where a run stands.
+enum Stage {
+    /// The map that orders the pixels, on its way; the eraser waits for its masks.
+    Map {
+        pending: PendingMap,
+        view: (u32, u32),
+        eraser: Box<Eraser>,
+    },
+    /// The variants, a batch at a time.
+    Variants {
+        masks: Vec<GrayImage>,
+        batches: Box<ErasedBatches>,
+    },
+    /// Between the two (only while the stage changes).
+    Moving,
+}
+
+/// Variants in a run: two orders (the map's, random), deletion and insertion, each step.
+const VARIANTS: usize = 2 * 2 * (STEPS as usize + 1);
+
 impl CurveRun {
-    /// Prepares the run: the map of the original at the model's input size, both pixel orders,
-    /// all the masks.
+    /// Starts the run: the map of the original at the model's input size is started, not
+    /// waited for (the masks follow from it in a later step).
     pub fn new(engine: &mut Engine, editor: &Editor, key: CurveKey) -> Result<Self> {
         engine.pipeline(key.model)?;
-        let pipeline = engine.require(key.model)?;
+        let pipeline = engine.require_shared(key.model)?;
         let gpu = &engine.gpu;
-        let view = evaluate::model_view(pipeline, editor.original_image());
-        let size = view.dimensions();
+        let view = evaluate::model_view(&pipeline, editor.original_image());
         let gradient = match key.method {
             CamMethod::Cam => None,
-            CamMethod::Gradient(method) => Some((method, key.layer)),
+            CamMethod::Gradient(method) => Some((method, key.layer.to_owned())),
         };
-        let (map, place) = evaluate::class_map(gpu, pipeline, &view, key.class, gradient)?;
-        let orders = [
-            curves::order_by_map(&map, &place, size),
-            curves::random_order(size, evaluate::random_block(size), 0),
-        ];
-        let masks: Vec<GrayImage> = orders
-            .iter()
-            .flat_map(|order| {
-                [Direction::Deletion, Direction::Insertion]
-                    .into_iter()
-                    .flat_map(move |d| curves::masks(order, size, STEPS, d))
-            })
-            .collect();
-        let eraser = Eraser::new(gpu, pipeline, &view)?;
-        let total = masks.len();
+        let pending = evaluate::start_class_map(gpu, &pipeline, &view, key.class, gradient)?;
+        let eraser = Box::new(Eraser::new(gpu, &pipeline, &view)?);
         Ok(Self {
-            batches: ErasedBatches::new(eraser, key.class, total),
             key,
-            masks,
+            stage: Stage::Map {
+                pending,
+                view: view.dimensions(),
+                eraser,
+            },
         })
     }
 
     /// (variants done, variants in all).
     pub fn progress(&self) -> (usize, usize) {
-        self.batches.progress()
+        match &self.stage {
+            Stage::Variants { batches, .. } => batches.progress(),
+            Stage::Map { .. } | Stage::Moving => (0, VARIANTS),
+        }
     }
 
-    /// Takes the batch that is done (on the GPU, or on the CPU path's worker thread) and starts
-    /// the next; never waits, never computes a batch on the calling thread. The curves once all
-    /// are done.
+    /// Takes what is done (the map, or a batch of variants, from the GPU or the CPU path's
+    /// workers) and starts the next batch; never waits, never computes a batch on the calling
+    /// thread. The curves once all are done.
     pub fn step(&mut self, engine: &Engine) -> Result<Option<Curves>> {
         let Some(pipeline) = engine.loaded_shared(self.key.model) else {
             return Ok(None);
         };
-        let masks = &self.masks;
-        self.batches.step(
+        if let Stage::Map { pending, .. } = &self.stage {
+            let Some(map) = pending.try_take(&engine.gpu) else {
+                return Ok(None);
+            };
+            let map = map?;
+            let Stage::Map { view, eraser, .. } = std::mem::replace(&mut self.stage, Stage::Moving)
+            else {
+                return Ok(None);
+            };
+            let layer = matches!(self.key.method, CamMethod::Gradient(_)).then_some(self.key.layer);
+            let place = evaluate::class_map_placement(&pipeline, view, layer, map.grid);
+            let orders = [
+                curves::order_by_map(&map, &place, view),
+                curves::random_order(view, evaluate::random_block(view), 0),
+            ];
+            let masks: Vec<GrayImage> = orders
+                .iter()
+                .flat_map(|order| {
+                    [Direction::Deletion, Direction::Insertion]
+                        .into_iter()
+                        .flat_map(move |d| curves::masks(order, view, STEPS, d))
+                })
+                .collect();
+            debug_assert_eq!(masks.len(), VARIANTS);
+            let batches = Box::new(ErasedBatches::new(*eraser, self.key.class, masks.len()));
+            self.stage = Stage::Variants { masks, batches };
+        }
+        let Stage::Variants { masks, batches } = &mut self.stage else {
+            return Ok(None);
+        };
+        batches.step(
             &engine.gpu,
             &engine.inpainter,
             &pipeline,
@@ -131,11 +173,11 @@ impl CurveRun {
             window_batch(&pipeline),
             |range| masks[range].to_vec(),
         )?;
-        let (done, total) = self.batches.progress();
+        let (done, total) = batches.progress();
         if done < total {
             return Ok(None);
         }
-        let probabilities = self.batches.done();
+        let probabilities = batches.done();
         let per = STEPS as usize + 1;
         let curve = |i: usize| Curve {
             fractions: curves::fractions(STEPS),

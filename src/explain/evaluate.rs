@@ -2,15 +2,18 @@
 //! CAM, Grad-CAM, sliding occlusion and a random order, all on the image the classifier sees
 //! (squashed to its input size, so every step is one fill at 224² or 227²).
 
+use std::sync::Arc;
+
+use burn::tensor::Tensor;
 use image::RgbaImage;
 
 use super::curves::{self, Curve, Direction};
 use super::gradcam::{self, GradMethod};
 use super::occlusion::{Score, Windows};
 use super::variants::Eraser;
-use super::{Map, cam_map};
+use super::{Map, PendingMap};
 use crate::classify::ClassifyPipeline;
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, texture};
 use crate::inpaint::{InpaintParams, Inpainter};
 use crate::models::receptive::Placement;
 use crate::{Error, Result};
@@ -102,7 +105,7 @@ pub fn model_view(pipeline: &ClassifyPipeline, img: &RgbaImage) -> RgbaImage {
 
 /// The class activation map of `class` on `img` (`gradient`: None), or a gradient map at a layer
 /// (ReLU'd: the evidence for the class), with where its cells sit: the last layer's at its
-/// receptive-field centres, an earlier layer's spread evenly.
+/// receptive-field centres, an earlier layer's spread evenly. Waits for it.
 pub fn class_map(
     gpu: &GpuContext,
     pipeline: &ClassifyPipeline,
@@ -110,26 +113,90 @@ pub fn class_map(
     class: usize,
     gradient: Option<(GradMethod, &str)>,
 ) -> Result<(Map, Placement)> {
-    let (size, input, kind) = (img.dimensions(), pipeline.spec.size, pipeline.kind);
-    let Some((method, layer)) = gradient else {
-        let map = cam_map(gpu, pipeline, img, class)?;
-        return Ok((map, Placement::receptive(kind, input, size)));
-    };
-    let map = gradcam::gradient_map(
-        gpu,
-        pipeline,
-        pipeline.input_from_image(img),
-        class,
-        layer,
-        method,
-    )?
-    .positive();
-    let place = if layer == gradcam::last_layer(kind) {
-        Placement::receptive(kind, input, size)
-    } else {
-        Placement::even(map.grid, size)
-    };
+    let input = class_map_input(gpu, pipeline, img, gradient.is_some())?;
+    let map =
+        PendingMap::start(gpu, class_map_tensor(pipeline, input, class, gradient)?)?.wait(gpu)?;
+    let place = class_map_placement(pipeline, img.dimensions(), gradient.map(|g| g.1), map.grid);
     Ok((map, place))
+}
+
+/// [`class_map`] without waiting (place it with [`class_map_placement`] when it arrives): on the
+/// GPU the passes are recorded and the map starts on its way back; on the CPU path the whole
+/// map is computed on a worker thread.
+pub fn start_class_map(
+    gpu: &GpuContext,
+    pipeline: &Arc<ClassifyPipeline>,
+    img: &RgbaImage,
+    class: usize,
+    gradient: Option<(GradMethod, String)>,
+) -> Result<PendingMap> {
+    let input = class_map_input(gpu, pipeline, img, gradient.is_some())?;
+    if pipeline.on_gpu {
+        let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));
+        return PendingMap::start(gpu, class_map_tensor(pipeline, input, class, layer)?);
+    }
+    let pipeline = Arc::clone(pipeline);
+    Ok(PendingMap::on_worker(move || {
+        let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));
+        let map = crate::models::cpu_layers::on_pool(|| {
+            class_map_tensor(&pipeline, input, class, layer)
+        })?;
+        let [h, w] = map.dims();
+        let values = map
+            .try_into_data()
+            .map_err(|e| Error::Invalid(format!("reading the map: {e:?}")))?
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Invalid(format!("the map has an unexpected type: {e:?}")))?;
+        super::map_of((w as u32, h as u32), values)
+    }))
+}
+
+/// The model's input for a class map of `img`: the CAM on the GPU preprocesses the uploaded
+/// image there; gradient maps (and the CPU path) preprocess on the CPU.
+fn class_map_input(
+    gpu: &GpuContext,
+    pipeline: &ClassifyPipeline,
+    img: &RgbaImage,
+    gradient: bool,
+) -> Result<Tensor<4>> {
+    if pipeline.on_gpu && !gradient {
+        let tex = texture::upload_rgba(&gpu.device, &gpu.queue, img, "explain.image")?;
+        pipeline.input_from_texture(gpu, &tex)
+    } else {
+        Ok(pipeline.input_from_image(img))
+    }
+}
+
+/// The map of [`class_map`] as an `[h, w]` tensor on the classifier's device.
+fn class_map_tensor(
+    pipeline: &ClassifyPipeline,
+    input: Tensor<4>,
+    class: usize,
+    gradient: Option<(GradMethod, &str)>,
+) -> Result<Tensor<2>> {
+    super::check_class(class)?;
+    Ok(match gradient {
+        None => super::cam_tensor(pipeline, input, class),
+        Some((method, layer)) => {
+            gradcam::gradient_tensor(pipeline, input, class, layer, method)?.clamp_min(0.0)
+        }
+    })
+}
+
+/// Where the cells of a class map of `grid` over an image of `size` sit: the last layer's at its
+/// receptive-field centres (the CAM's, or a gradient map's there: `layer`), an earlier layer's
+/// spread evenly.
+pub fn class_map_placement(
+    pipeline: &ClassifyPipeline,
+    size: (u32, u32),
+    layer: Option<&str>,
+    grid: (u32, u32),
+) -> Placement {
+    let (input, kind) = (pipeline.spec.size, pipeline.kind);
+    match layer {
+        Some(layer) if layer != gradcam::last_layer(kind) => Placement::even(grid, size),
+        _ => Placement::receptive(kind, input, size),
+    }
 }
 
 /// The importance map of `method` for `class` on `view` (an image at the model's input size),

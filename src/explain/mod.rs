@@ -132,55 +132,116 @@ pub fn start_cam_map(
     } else {
         pipeline.input_from_image(img)
     };
-    let out = pipeline.forward(input);
-    let map = pipeline.class_activation(&out.features, class);
-    let [h, w] = map.dims();
-    let normed = cam::normalize(vec![map], false).remove(0);
-    Ok(PendingMap {
-        grid: (w as u32, h as u32),
-        on_gpu: burn_buffer::is_wgpu(&normed),
-        readback: Readback::start(gpu, &normed)?,
-    })
+    PendingMap::start(gpu, cam_tensor(pipeline, input, class))
 }
 
-/// A class activation map on its way back from the GPU.
+/// The normalised class activation map of `class` for `input`, left on the classifier's device.
+pub fn cam_tensor(
+    pipeline: &ClassifyPipeline,
+    input: burn::tensor::Tensor<4>,
+    class: usize,
+) -> burn::tensor::Tensor<2> {
+    let out = pipeline.forward(input);
+    let map = pipeline.class_activation(&out.features, class);
+    cam::normalize(vec![map], false).remove(0)
+}
+
+/// A map on its way: back from the GPU, or from a worker thread on the CPU path.
 pub struct PendingMap {
-    grid: (u32, u32),
-    /// Computed on the GPU (whose health then vouches for the values).
-    on_gpu: bool,
-    readback: Readback,
+    source: MapSource,
+}
+
+enum MapSource {
+    /// A readback of an `[h, w]` tensor (on the CPU path, its values already).
+    Readback {
+        grid: (u32, u32),
+        /// Computed on the GPU (whose health then vouches for the values).
+        on_gpu: bool,
+        readback: Readback,
+    },
+    /// A worker thread's map.
+    Worker(std::sync::mpsc::Receiver<Result<Map>>),
 }
 
 impl PendingMap {
-    /// The map if the GPU has finished it (never waits).
-    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Map>> {
-        let values = self.readback.try_take(&gpu.device)?;
-        Some(self.map(gpu, values))
+    /// Starts reading the `[h, w]` map `tensor` back (on the CPU backend, reads it now).
+    pub fn start(gpu: &GpuContext, tensor: burn::tensor::Tensor<2>) -> Result<Self> {
+        let [h, w] = tensor.dims();
+        Ok(Self {
+            source: MapSource::Readback {
+                grid: (w as u32, h as u32),
+                on_gpu: burn_buffer::is_wgpu(&tensor),
+                readback: Readback::start(gpu, &tensor)?,
+            },
+        })
     }
 
-    /// The map, waiting for the GPU.
+    /// The map `work` computes on a new worker thread.
+    pub fn on_worker(work: impl FnOnce() -> Result<Map> + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // A dropped receiver (the run was cancelled) only means nobody wants the map.
+            let _ = tx.send(work());
+        });
+        Self {
+            source: MapSource::Worker(rx),
+        }
+    }
+
+    /// The map if it is there (never waits).
+    pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Map>> {
+        match &self.source {
+            MapSource::Readback { readback, .. } => {
+                let values = readback.try_take(&gpu.device)?;
+                Some(self.map(gpu, values))
+            }
+            MapSource::Worker(rx) => match rx.try_recv() {
+                Ok(map) => Some(map),
+                Err(std::sync::mpsc::TryRecvError::Empty) => None,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(map_stopped())),
+            },
+        }
+    }
+
+    /// The map, waiting for the GPU or the worker.
     pub fn wait(&self, gpu: &GpuContext) -> Result<Map> {
-        let values = self.readback.wait(&gpu.device);
-        self.map(gpu, values)
+        match &self.source {
+            MapSource::Readback { readback, .. } => {
+                let values = readback.wait(&gpu.device);
+                self.map(gpu, values)
+            }
+            MapSource::Worker(rx) => rx.recv().unwrap_or_else(|_| Err(map_stopped())),
+        }
     }
 
     fn map(&self, gpu: &GpuContext, values: Result<Vec<f32>>) -> Result<Map> {
-        if self.on_gpu {
+        let MapSource::Readback { grid, on_gpu, .. } = &self.source else {
+            return Err(map_stopped());
+        };
+        if *on_gpu {
             gpu.health.check()?;
         }
-        let values = values?;
-        let (w, h) = self.grid;
-        if values.len() != w as usize * h as usize {
-            return Err(Error::Gpu(format!(
-                "{} CAM values for a {w}x{h} grid",
-                values.len()
-            )));
-        }
-        Ok(Map {
-            grid: self.grid,
-            values,
-        })
+        map_of(*grid, values?)
     }
+}
+
+/// A map worker that ended without an answer (it panicked).
+fn map_stopped() -> Error {
+    Error::Invalid("the map's computation stopped without an answer".into())
+}
+
+/// `values` as a map over `grid` (checked to fit).
+pub fn map_of((w, h): (u32, u32), values: Vec<f32>) -> Result<Map> {
+    if values.len() != w as usize * h as usize {
+        return Err(Error::Gpu(format!(
+            "{} map values for a {w}x{h} grid",
+            values.len()
+        )));
+    }
+    Ok(Map {
+        grid: (w, h),
+        values,
+    })
 }
 
 /// A suggested mask: the pixels where the (normalised) map is at least `threshold`.
