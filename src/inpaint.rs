@@ -59,7 +59,9 @@ pub struct InpaintParams {
     pub patchmatch: PatchMatchParams,
 }
 
-/// The GPU inpainting passes, built once.
+/// The GPU inpainting passes, built once (a clone shares them: a worker thread records with its
+/// own handle).
+#[derive(Clone)]
 pub struct Inpainter {
     telea: TeleaPass,
     patchmatch: PatchMatchPass,

@@ -1,14 +1,15 @@
-//! Many erased variants of one image classified a batch at a time, one batch in flight: a step
-//! takes the batch the GPU (or, on the CPU path, a worker thread) has finished, never waiting
-//! for it, and starts the next, so a window's frame only records work. Occlusion maps and the
-//! viewer's deletion curves run on it.
+//! Many erased variants of one image classified a batch at a time, one batch in flight on a
+//! worker thread: a step takes the batch the worker has finished, never waiting for it, and
+//! hands over the next, so a window's frame neither computes nor records a batch. Occlusion maps
+//! and the viewer's deletion curves run on it.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
 
 use image::{GrayImage, RgbaImage};
 
-use super::variants::{Batching, Eraser, PendingRows};
+use super::variants::Eraser;
 use crate::classify::ClassifyPipeline;
 use crate::gpu::GpuContext;
 use crate::inpaint::{InpaintParams, Inpainter};
@@ -29,18 +30,22 @@ pub fn window_batch(pipeline: &ClassifyPipeline) -> usize {
 
 /// The watched class's probability for each of `total` variants, computed in batches.
 pub struct ErasedBatches {
-    eraser: Eraser,
+    /// Lent to the worker of the batch in flight (one at a time, so never contended).
+    eraser: Arc<Mutex<Eraser>>,
+    image: Arc<RgbaImage>,
     class: usize,
     total: usize,
     done: Vec<f32>,
-    pending: Option<PendingRows>,
+    /// The worker's rows for the batch in flight.
+    pending: Option<Receiver<Result<Vec<Vec<f32>>>>>,
 }
 
 impl ErasedBatches {
     /// `total` variants of `eraser`'s image, watching `class`.
     pub fn new(eraser: Eraser, class: usize, total: usize) -> Self {
         Self {
-            eraser,
+            image: eraser.shared_image(),
+            eraser: Arc::new(Mutex::new(eraser)),
             class,
             total,
             done: Vec::new(),
@@ -50,7 +55,7 @@ impl ErasedBatches {
 
     /// The image being erased.
     pub fn image(&self) -> &RgbaImage {
-        self.eraser.image()
+        &self.image
     }
 
     /// The class's probability for each variant done so far, in variant order.
@@ -68,10 +73,11 @@ impl ErasedBatches {
         self.pending.is_some()
     }
 
-    /// Takes the batch in flight if it is done (on the GPU, or on the CPU path's worker
-    /// thread); then, with none in flight, starts the next `batch` variants, whose masks `masks`
-    /// makes for their index range. Never waits, and on neither path computes the batch on the
-    /// calling thread: a window's frame only records or hands over work.
+    /// Takes the batch in flight if its worker is done; then, with none in flight, hands the
+    /// next `batch` variants (whose masks `masks` makes for their index range) to a new worker
+    /// thread, which fills, classifies and reads them back (on the GPU or the CPU path alike).
+    /// Never waits and never records GPU work on the calling thread: burn's queue throttles
+    /// itself by waiting for the GPU, and a window's frame must not be the thread that waits.
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
@@ -82,9 +88,11 @@ impl ErasedBatches {
         batch: usize,
         masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
     ) -> Result<()> {
-        if let Some(pending) = &self.pending {
-            let Some(rows) = pending.try_take(gpu) else {
-                return Ok(());
+        if let Some(rx) = &self.pending {
+            let rows = match rx.try_recv() {
+                Ok(rows) => rows,
+                Err(TryRecvError::Empty) => return Ok(()),
+                Err(TryRecvError::Disconnected) => Err(worker_stopped()),
             };
             self.pending = None;
             self.take(rows?)?;
@@ -92,16 +100,19 @@ impl ErasedBatches {
         let Some(masks) = self.next_masks(batch, masks)? else {
             return Ok(());
         };
-        let pending =
-            self.eraser
-                .start_detached(gpu, inpainter, pipeline, masks, fill, Batching::Atlas)?;
-        match pending.try_take(gpu) {
-            Some(rows) => self.take(rows?),
-            None => {
-                self.pending = Some(pending);
-                Ok(())
-            }
-        }
+        let (gpu, inpainter, pipeline) = (gpu.clone(), inpainter.clone(), Arc::clone(pipeline));
+        let (eraser, fill) = (Arc::clone(&self.eraser), *fill);
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let rows = match eraser.lock() {
+                Ok(eraser) => eraser.probabilities(&gpu, &inpainter, &pipeline, &masks, &fill),
+                Err(_) => Err(worker_stopped()),
+            };
+            // A dropped receiver (the run was cancelled) only means nobody wants the rows.
+            let _ = tx.send(rows);
+        });
+        self.pending = Some(rx);
+        Ok(())
     }
 
     /// The next `batch` variants, computed and waited for here (after the batch in flight, if
@@ -116,12 +127,14 @@ impl ErasedBatches {
         batch: usize,
         masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
     ) -> Result<()> {
-        self.wait(gpu)?;
+        self.wait()?;
         let Some(masks) = self.next_masks(batch, masks)? else {
             return Ok(());
         };
         let rows = self
             .eraser
+            .lock()
+            .map_err(|_| worker_stopped())?
             .probabilities(gpu, inpainter, pipeline, &masks, fill)?;
         self.take(rows)
     }
@@ -149,10 +162,10 @@ impl ErasedBatches {
     }
 
     /// Waits for the batch in flight, if any, and takes it.
-    pub fn wait(&mut self, gpu: &GpuContext) -> Result<()> {
+    pub fn wait(&mut self) -> Result<()> {
         match self.pending.take() {
-            Some(pending) => {
-                let rows = pending.wait(gpu)?;
+            Some(rx) => {
+                let rows = rx.recv().unwrap_or_else(|_| Err(worker_stopped()))?;
                 self.take(rows)
             }
             None => Ok(()),
@@ -173,4 +186,9 @@ impl ErasedBatches {
         }
         Ok(())
     }
+}
+
+/// A worker that ended without an answer (it panicked).
+fn worker_stopped() -> Error {
+    Error::Invalid("the background batch stopped without an answer".into())
 }

@@ -226,9 +226,8 @@ impl OcclusionRun {
         })
     }
 
-    /// Takes the batch in flight if it is done, and starts erasing and classifying the next
-    /// `batch` windows when none is in flight; never waits (on the CPU path the batch runs on
-    /// a worker thread).
+    /// Takes the batch in flight if it is done, and hands the next `batch` windows to a worker
+    /// thread when none is in flight; never waits, never records or computes a batch here.
     pub fn step(
         &mut self,
         gpu: &GpuContext,
@@ -257,8 +256,8 @@ impl OcclusionRun {
     }
 
     /// Waits for the batch in flight, if any.
-    pub fn wait(&mut self, gpu: &GpuContext) -> Result<()> {
-        self.batches.wait(gpu)
+    pub fn wait(&mut self) -> Result<()> {
+        self.batches.wait()
     }
 }
 

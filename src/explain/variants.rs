@@ -3,7 +3,6 @@
 //! Occlusion maps and deletion/insertion curves are both made of such batches.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use burn::tensor::Tensor;
 use image::{GrayImage, RgbaImage};
@@ -100,6 +99,11 @@ impl Eraser {
         &self.img
     }
 
+    /// The image being erased, shared.
+    pub fn shared_image(&self) -> Arc<RgbaImage> {
+        Arc::clone(&self.img)
+    }
+
     /// Class probabilities of the image with each mask's pixels removed, in mask order. An empty
     /// mask leaves the image as it is; a mask over every pixel leaves nothing to inpaint from, so
     /// that variant is the image's mean colour everywhere (the fully removed image). Waits for
@@ -114,34 +118,6 @@ impl Eraser {
     ) -> Result<Vec<Vec<f32>>> {
         self.start(gpu, inpainter, pipeline, masks, fill, Batching::Atlas)?
             .wait(gpu)
-    }
-
-    /// [`Eraser::start`] for a window's frame: on the GPU path the same; on the CPU path the
-    /// batch (fills and forward pass, a few tens of ms a variant) runs on a worker thread
-    /// instead of the caller's, so the frame that starts it does not compute it.
-    pub fn start_detached(
-        &self,
-        gpu: &GpuContext,
-        inpainter: &Inpainter,
-        pipeline: &Arc<ClassifyPipeline>,
-        masks: Vec<GrayImage>,
-        fill: &InpaintParams,
-        batching: Batching,
-    ) -> Result<PendingRows> {
-        if self.textures.is_some() {
-            return self.start(gpu, inpainter, pipeline, &masks, fill, batching);
-        }
-        check_masks(self.img.dimensions(), &masks)?;
-        let (img, pipeline, fill) = (Arc::clone(&self.img), Arc::clone(pipeline), *fill);
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            // A dropped receiver (the run was cancelled) only means nobody wants the rows.
-            let _ = tx.send(probabilities_cpu(&img, &pipeline, &masks, &fill));
-        });
-        Ok(PendingRows {
-            source: Source::Worker(rx),
-            order: Vec::new(),
-        })
     }
 
     /// [`Eraser::probabilities`] without waiting: the batch's fills, preprocessing and forward
@@ -360,12 +336,11 @@ pub enum Batching {
     Single,
 }
 
-/// A batch's class probabilities on their way: back from the GPU, from a worker thread (CPU
-/// path, [`Eraser::start_detached`]), or there already. Dropping it abandons the batch.
+/// A batch's class probabilities on their way back from the GPU, or there already (CPU path).
+/// Dropping it abandons the batch.
 pub struct PendingRows {
     source: Source,
-    /// `order[k]`: the variant behind row k of a GPU batch (a worker's rows come in variant
-    /// order).
+    /// `order[k]`: the variant behind row k of a GPU batch (ready rows come in variant order).
     order: Vec<usize>,
 }
 
@@ -373,8 +348,6 @@ pub struct PendingRows {
 enum Source {
     /// The softmax's readback (none for an empty batch), rows in `order`.
     Gpu(Option<Readback>),
-    /// The worker's answer, rows in variant order.
-    Worker(Receiver<Result<Vec<Vec<f32>>>>),
     /// Computed already (the CPU path's blocking start); taken once.
     Ready(std::cell::Cell<Option<Result<Vec<Vec<f32>>>>>),
 }
@@ -416,30 +389,24 @@ impl PendingRows {
         }
     }
 
-    /// The rows, in variant order, if they are there (never waits). Once taken, a ready or
-    /// worker batch has nothing more to give.
+    /// The rows, in variant order, if they are there (never waits). Once taken, ready rows are
+    /// gone.
     pub fn try_take(&self, gpu: &GpuContext) -> Option<Result<Vec<Vec<f32>>>> {
         match &self.source {
             Source::Gpu(None) => Some(Ok(Vec::new())),
             Source::Gpu(Some(r)) => {
                 Some(r.try_take(&gpu.device)?.and_then(|v| self.arrange(gpu, v)))
             }
-            Source::Worker(rx) => match rx.try_recv() {
-                Ok(rows) => Some(rows),
-                Err(TryRecvError::Empty) => None,
-                Err(TryRecvError::Disconnected) => Some(Err(worker_stopped())),
-            },
-            Source::Ready(rows) => Some(rows.take().unwrap_or_else(|| Err(worker_stopped()))),
+            Source::Ready(rows) => Some(rows.take().unwrap_or_else(|| Err(rows_taken()))),
         }
     }
 
-    /// The rows, in variant order, waiting for the GPU or the worker.
+    /// The rows, in variant order, waiting for the GPU.
     pub fn wait(&self, gpu: &GpuContext) -> Result<Vec<Vec<f32>>> {
         match &self.source {
             Source::Gpu(None) => Ok(Vec::new()),
             Source::Gpu(Some(r)) => r.wait(&gpu.device).and_then(|v| self.arrange(gpu, v)),
-            Source::Worker(rx) => rx.recv().unwrap_or_else(|_| Err(worker_stopped())),
-            Source::Ready(rows) => rows.take().unwrap_or_else(|| Err(worker_stopped())),
+            Source::Ready(rows) => rows.take().unwrap_or_else(|| Err(rows_taken())),
         }
     }
 
@@ -461,9 +428,9 @@ impl PendingRows {
     }
 }
 
-/// A worker that ended without an answer (it panicked), or rows asked for twice.
-fn worker_stopped() -> Error {
-    Error::Invalid("the background classification stopped without an answer".into())
+/// Ready rows asked for twice.
+fn rows_taken() -> Error {
+    Error::Invalid("the batch's rows were taken already".into())
 }
 
 /// Refuses masks whose size is not the image's.

@@ -68,6 +68,9 @@ impl GpuHealth {
 }
 
 /// The process's GPU: wgpu handles plus the burn device registered on the same `wgpu::Device`.
+/// A clone is another handle to the same device, queue, health and staging pool (for a worker
+/// thread that records background work).
+#[derive(Clone)]
 pub struct GpuContext {
     /// The wgpu instance (needed to create window surfaces).
     pub instance: wgpu::Instance,

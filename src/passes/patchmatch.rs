@@ -154,7 +154,8 @@ impl PatchMatchCache {
     }
 }
 
-/// The PatchMatch pipelines.
+/// The PatchMatch pipelines (a clone shares them).
+#[derive(Clone)]
 pub struct PatchMatchPass {
     pipelines: Vec<(&'static str, wgpu::ComputePipeline)>,
     params_layout: wgpu::BindGroupLayout,

@@ -52,7 +52,9 @@ fn chain(depth: u32, radius: u32) -> (u32, u32) {
     (steps, (depth + 1) * BANDS_PER_PIXEL)
 }
 
-/// Fills the masked pixels of an RGBA8 texture by Telea's method, on the GPU.
+/// Fills the masked pixels of an RGBA8 texture by Telea's method, on the GPU (a clone shares
+/// the pipelines).
+#[derive(Clone)]
 pub struct TeleaPass {
     init: wgpu::ComputePipeline,
     eikonal: wgpu::ComputePipeline,
