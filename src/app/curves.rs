@@ -97,8 +97,8 @@ enum Stage {
 const VARIANTS: usize = 2 * 2 * (STEPS as usize + 1);
 
 impl CurveRun {
-    /// Starts the run: the map of the original at the model's input size is started, not
-    /// waited for (the masks follow from it in a later step).
+    /// Starts the run: the map of the original at the model's input size is handed to a worker,
+    /// not waited for (the masks follow from it in a later step).
     pub fn new(engine: &mut Engine, editor: &Editor, key: CurveKey) -> Result<Self> {
         engine.pipeline(key.model)?;
         let pipeline = engine.require_shared(key.model)?;
@@ -108,13 +108,14 @@ impl CurveRun {
             CamMethod::Cam => None,
             CamMethod::Gradient(method) => Some((method, key.layer.to_owned())),
         };
-        let pending = evaluate::start_class_map(gpu, &pipeline, &view, key.class, gradient)?;
         let eraser = Box::new(Eraser::new(gpu, &pipeline, &view)?);
+        let size = view.dimensions();
+        let pending = evaluate::start_class_map(gpu, &pipeline, view, key.class, gradient);
         Ok(Self {
             key,
             stage: Stage::Map {
                 pending,
-                view: view.dimensions(),
+                view: size,
                 eraser,
             },
         })

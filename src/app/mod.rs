@@ -819,8 +819,8 @@ impl Viewer {
     }
 
     /// Erases where the CAM (or the occlusion map) reaches the threshold, as one undoable step.
-    /// The occlusion map is at hand; the CAM is started here and applied by
-    /// [`Viewer::poll_suggestion`] when it arrives (no frame waits for it).
+    /// The occlusion map is at hand; the CAM is handed to a worker here and applied by
+    /// [`Viewer::poll_suggestion`] when it arrives (no frame records or waits for it).
     fn suggest(&mut self, from_occlusion: bool) -> anyhow::Result<()> {
         let model = self.state.settings.model;
         let threshold = self.state.suggest_threshold;
@@ -844,13 +844,13 @@ impl Viewer {
             .cam_class
             .context("click a class first")?;
         self.engine.pipeline(model)?;
-        let pipeline = self.engine.loaded(model).context("model")?;
-        let map = crate::explain::start_cam_map(
+        let pipeline = self.engine.require_shared(model)?;
+        let map = crate::explain::cam_map_on_worker(
             &self.engine.gpu,
-            pipeline,
-            editor.original_image(),
+            &pipeline,
+            editor.original_shared(),
             class,
-        )?;
+        );
         self.explore.suggestion = Some(explore::PendingSuggestion {
             model,
             image: editor.image_id(),

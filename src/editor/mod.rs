@@ -390,6 +390,11 @@ impl Editor {
         &self.original_cpu
     }
 
+    /// The original image in CPU memory, shared (for work on other threads).
+    pub fn original_shared(&self) -> std::sync::Arc<RgbaImage> {
+        std::sync::Arc::clone(&self.original_cpu)
+    }
+
     /// The stroke history.
     pub fn history(&self) -> &History {
         &self.history

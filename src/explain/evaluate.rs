@@ -120,35 +120,27 @@ pub fn class_map(
     Ok((map, place))
 }
 
-/// [`class_map`] without waiting (place it with [`class_map_placement`] when it arrives): on the
-/// GPU the passes are recorded and the map starts on its way back; on the CPU path the whole
-/// map is computed on a worker thread.
+/// [`class_map`] computed on a worker thread (with its own handles to the device), for a window's
+/// frame: the frame neither records the passes (burn may wait for the GPU while it records) nor
+/// waits for the map. Place the map with [`class_map_placement`] when it arrives.
 pub fn start_class_map(
     gpu: &GpuContext,
     pipeline: &Arc<ClassifyPipeline>,
-    img: &RgbaImage,
+    img: RgbaImage,
     class: usize,
     gradient: Option<(GradMethod, String)>,
-) -> Result<PendingMap> {
-    let input = class_map_input(gpu, pipeline, img, gradient.is_some())?;
-    if pipeline.on_gpu {
+) -> PendingMap {
+    let (gpu, pipeline) = (gpu.clone(), Arc::clone(pipeline));
+    PendingMap::on_worker(move || {
         let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));
-        return PendingMap::start(gpu, class_map_tensor(pipeline, input, class, layer)?);
-    }
-    let pipeline = Arc::clone(pipeline);
-    Ok(PendingMap::on_worker(move || {
-        let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));
-        let map = crate::models::cpu_layers::on_pool(|| {
-            class_map_tensor(&pipeline, input, class, layer)
-        })?;
-        let [h, w] = map.dims();
-        let values = map
-            .try_into_data()
-            .map_err(|e| Error::Invalid(format!("reading the map: {e:?}")))?
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::Invalid(format!("the map has an unexpected type: {e:?}")))?;
-        super::map_of((w as u32, h as u32), values)
-    }))
+        let map = || class_map(&gpu, &pipeline, &img, class, layer).map(|(map, _)| map);
+        if pipeline.on_gpu {
+            map()
+        } else {
+            // The CPU kernels' threads woken once for the whole pass.
+            crate::models::cpu_layers::on_pool(map)
+        }
+    })
 }
 
 /// The model's input for a class map of `img`: the CAM on the GPU preprocesses the uploaded

@@ -108,23 +108,13 @@ pub fn cell_rect((w, h): (u32, u32), grid: (u32, u32), (cx, cy): (u32, u32)) -> 
 }
 
 /// The class activation map of `class` on `img`, normalised to 0..1, as a grid (waits for it;
-/// [`start_cam_map`] does not).
+/// [`cam_map_on_worker`] does not).
 pub fn cam_map(
     gpu: &GpuContext,
     pipeline: &ClassifyPipeline,
     img: &RgbaImage,
     class: usize,
 ) -> Result<Map> {
-    start_cam_map(gpu, pipeline, img, class)?.wait(gpu)
-}
-
-/// [`cam_map`] without waiting: the forward pass is recorded and the map starts on its way back.
-pub fn start_cam_map(
-    gpu: &GpuContext,
-    pipeline: &ClassifyPipeline,
-    img: &RgbaImage,
-    class: usize,
-) -> Result<PendingMap> {
     check_class(class)?;
     let input = if pipeline.on_gpu {
         let tex = texture::upload_rgba(&gpu.device, &gpu.queue, img, "explain.image")?;
@@ -132,7 +122,20 @@ pub fn start_cam_map(
     } else {
         pipeline.input_from_image(img)
     };
-    PendingMap::start(gpu, cam_tensor(pipeline, input, class))
+    PendingMap::start(gpu, cam_tensor(pipeline, input, class))?.wait(gpu)
+}
+
+/// [`cam_map`] computed on a worker thread (with its own handles to the device), for a window's
+/// frame: the frame neither records the forward pass (burn may wait for the GPU while it
+/// records) nor waits for the map; a later frame takes it.
+pub fn cam_map_on_worker(
+    gpu: &GpuContext,
+    pipeline: &std::sync::Arc<ClassifyPipeline>,
+    img: std::sync::Arc<RgbaImage>,
+    class: usize,
+) -> PendingMap {
+    let (gpu, pipeline) = (gpu.clone(), std::sync::Arc::clone(pipeline));
+    PendingMap::on_worker(move || cam_map(&gpu, &pipeline, &img, class))
 }
 
 /// The normalised class activation map of `class` for `input`, left on the classifier's device.

@@ -243,8 +243,11 @@ fn cam_maps_and_suggested_masks() {
         }
         let covered = mask.pixels().filter(|m| m[0] != 0).count();
         assert!(covered > 0 && covered < mask.len() / 2, "{covered} pixels");
-        // The viewer's suggestion polls for the map instead of waiting: the same map.
-        let pending = explain::start_cam_map(gpu, &pipeline, &img, class).unwrap();
+        // The viewer's suggestion polls for the map from a worker instead of waiting: the same
+        // map.
+        let pipeline = std::sync::Arc::new(pipeline);
+        let pending =
+            explain::cam_map_on_worker(gpu, &pipeline, std::sync::Arc::new(img.clone()), class);
         let polled = loop {
             if let Some(map) = pending.try_take(gpu) {
                 break map.unwrap();
