@@ -225,7 +225,7 @@ impl OtherModel {
             self.pending = None;
         }
         if let Some((which, k, pending)) = &self.pending {
-            let Some(result) = pending.try_take(&engine.gpu.device) else {
+            let Some(result) = pending.try_take() else {
                 return Ok(None);
             };
             let (which, k) = (*which, *k);
@@ -273,21 +273,17 @@ impl OtherModel {
 
 /// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
 /// known pixels), each classified — does a change come from the object, or from the fill? For
-/// the state it was started on; a changed state cancels it (dropping it). On the GPU one variant
-/// is in flight at a time, polled per frame; on the CPU path (a full-size CPU PatchMatch takes
-/// over a second) all run on a worker thread, polled per frame, and dropping the comparison
-/// stops it after its variant.
+/// the state it was started on; a changed state cancels it (dropping it). The variants run one
+/// after another on a worker thread (on the GPU, or on the CPU path, where a full-size CPU
+/// PatchMatch takes over a second), polled per frame; dropping the comparison stops the worker
+/// after its variant.
 pub struct FillComparison {
     /// The state compared.
     pub key: EditKey,
     params: InpaintParams,
     done: Vec<Comparison>,
-    /// CPU path: the variants arriving from the worker, and its stop flag.
+    /// The variants arriving from the worker, and its stop flag.
     worker: Option<(Receiver<Result<Comparison>>, Arc<AtomicBool>)>,
-    /// GPU path: the original and its scratch texture, made on the first step.
-    eraser: Option<Eraser>,
-    /// GPU path: the variant in flight, with its title.
-    pending: Option<(String, PendingRows)>,
 }
 
 /// How many variants Fill A/B classifies.
@@ -309,8 +305,6 @@ impl FillComparison {
             params,
             done: Vec::new(),
             worker: None,
-            eraser: None,
-            pending: None,
         }
     }
 
@@ -319,96 +313,47 @@ impl FillComparison {
         (self.done.len(), FILL_VARIANTS)
     }
 
-    /// Advances the comparison, never waiting: on the GPU it takes the variant in flight when
-    /// the GPU has finished it and records the next (fill, preprocessing and forward pass on the
-    /// queue, its scores on their way back); on the CPU path it collects what the worker
+    /// Advances the comparison, never waiting: the first step hands the state's original and
+    /// mask to a worker thread, which fills and classifies each variant in turn (on the GPU
+    /// through the live edit's passes, or on the CPU path), and each step collects what it has
     /// finished. The comparisons once all are done.
     pub fn step(
         &mut self,
         engine: &mut Engine,
         editor: &Editor,
     ) -> Result<Option<Vec<Comparison>>> {
-        let model = self.key.model;
-        engine.pipeline(model)?;
-        if !engine.inference_on_gpu {
-            return self.collect_cpu(engine, editor);
-        }
-        let pipeline = engine.require(model)?;
-        let gpu = &engine.gpu;
-        if let Some((_, pending)) = &self.pending {
-            let Some(rows) = pending.try_take(gpu) else {
-                return Ok(None);
-            };
-            // Taken before anything can fail: its readback is spent either way.
-            let title = self.pending.take().map(|(t, _)| t).unwrap_or_default();
-            let rows = rows?;
-            let row = rows
-                .first()
-                .ok_or_else(|| Error::Gpu("no class scores came back".into()))?;
-            self.done.push(Comparison {
-                title,
-                top5: top(row, &pipeline.labels),
-            });
-        }
-        if self.done.len() == FILL_VARIANTS {
-            return Ok(Some(self.done.clone()));
-        }
-        let (img, mask) = (editor.original_image(), editor.mask_image());
-        let eraser = match &mut self.eraser {
-            Some(e) => e,
-            none => none.insert(Eraser::new(gpu, pipeline, img)?),
-        };
-        let (title, started) = match Method::ALL.get(self.done.len()) {
-            // Each fill alone through the live edit's passes (not the occlusion map's atlas).
-            Some(&method) => {
-                let p = InpaintParams {
-                    method,
-                    ..self.params
-                };
-                let masks = std::slice::from_ref(mask);
-                let started = eraser.start(
-                    gpu,
-                    &engine.inpainter,
-                    pipeline,
-                    masks,
-                    &p,
-                    Batching::Single,
-                );
-                (method.display_name().to_owned(), started)
-            }
-            None => {
-                let input = pipeline.input_from_image(&mean_fill(img, mask));
-                let started = PendingRows::start(gpu, pipeline, vec![input], vec![0]);
-                ("flat mean colour".to_owned(), started)
-            }
-        };
-        match started {
-            Ok(pending) => self.pending = Some((title, pending)),
-            // A fill that cannot run is a row of its own, not the end of the comparison.
-            Err(e) => self.done.push(Comparison {
-                title: format!("{title}: {e}"),
-                top5: Vec::new(),
-            }),
-        }
-        Ok(None)
-    }
-
-    /// The CPU path: starts the worker on the first call, then takes what it has finished.
-    fn collect_cpu(&mut self, engine: &Engine, editor: &Editor) -> Result<Option<Vec<Comparison>>> {
+        engine.pipeline(self.key.model)?;
         if self.worker.is_none() {
             let pipeline = engine.require_shared(self.key.model)?;
-            let (img, mask) = (editor.original_image().clone(), editor.mask_image().clone());
+            let (gpu, inpainter) = (engine.gpu.clone(), engine.inpainter.clone());
+            let (img, mask) = (editor.original_shared(), editor.mask_image().clone());
             let params = self.params;
             let (tx, rx) = channel();
             let stop = Arc::new(AtomicBool::new(false));
             let stopped = Arc::clone(&stop);
             std::thread::spawn(move || {
+                let on = Variants {
+                    gpu: &gpu,
+                    inpainter: &inpainter,
+                    pipeline: &pipeline,
+                    img: &img,
+                    mask: &mask,
+                    params,
+                    stop: &stopped,
+                };
+                // On the GPU path the original is uploaded once, on this thread.
+                let eraser = match pipeline.on_gpu {
+                    true => match Eraser::new(&gpu, &pipeline, &img) {
+                        Ok(e) => Some(e),
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    },
+                    false => None,
+                };
                 for i in 0..FILL_VARIANTS {
-                    if stopped.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let variant = cpu_variant(&pipeline, &img, &mask, params, i, &stopped);
-                    if tx.send(variant).is_err() {
+                    if stopped.load(Ordering::Relaxed) || tx.send(on.variant(&eraser, i)).is_err() {
                         return;
                     }
                 }
@@ -434,47 +379,94 @@ impl FillComparison {
     }
 }
 
-/// Variant `i` of Fill A/B on the CPU: the hole filled by the `i`-th method (the mean colour
-/// past them), classified on burn's CPU backend; given up between the two when `stop` is set.
-fn cpu_variant(
-    pipeline: &ClassifyPipeline,
-    img: &RgbaImage,
-    mask: &image::GrayImage,
+/// What Fill A/B's worker computes its variants from.
+struct Variants<'a> {
+    gpu: &'a crate::gpu::GpuContext,
+    inpainter: &'a crate::inpaint::Inpainter,
+    pipeline: &'a ClassifyPipeline,
+    img: &'a RgbaImage,
+    mask: &'a image::GrayImage,
     params: InpaintParams,
-    i: usize,
-    stop: &AtomicBool,
-) -> Result<Comparison> {
-    let top5 = |filled: &RgbaImage| -> Result<Vec<Prediction>> {
-        if stop.load(Ordering::Relaxed) {
-            return Err(Error::Invalid("the fill comparison was cancelled".into()));
-        }
-        let probabilities =
-            crate::classify::probabilities_of(pipeline.forward_image(filled).logits)?;
-        Ok(top_k(&probabilities, &pipeline.labels, 5))
-    };
-    let Some(&method) = Method::ALL.get(i) else {
-        return Ok(Comparison {
-            title: "flat mean colour".into(),
-            top5: top5(&mean_fill(img, mask))?,
-        });
-    };
-    let title = method.display_name().to_owned();
-    let filled = match method {
-        Method::Telea => cpu::telea::telea(img, mask, params.telea.radius),
-        Method::PatchMatch => {
-            cpu::patchmatch::patchmatch(img, mask, &params.patchmatch).map(|r| r.image)
-        }
-    };
-    Ok(match filled {
-        Ok(f) => Comparison {
-            title,
-            top5: top5(&f)?,
-        },
-        Err(e) => Comparison {
+    stop: &'a AtomicBool,
+}
+
+impl Variants<'_> {
+    /// Variant `i`: the hole filled by the `i`-th method (the mean colour past them) and
+    /// classified; on the GPU path (`eraser` given) each fill alone through the live edit's
+    /// passes, not the occlusion map's atlas, so its Telea row equals the Modified table. A fill
+    /// that cannot run is a row of its own, not the end of the comparison.
+    fn variant(&self, eraser: &Option<Eraser>, i: usize) -> Result<Comparison> {
+        let Some(&method) = Method::ALL.get(i) else {
+            return Ok(Comparison {
+                title: "flat mean colour".into(),
+                top5: self.top5(&mean_fill(self.img, self.mask))?,
+            });
+        };
+        let title = method.display_name().to_owned();
+        let params = InpaintParams {
+            method,
+            ..self.params
+        };
+        let row = |e: Error| Comparison {
             title: format!("{title}: {e}"),
             top5: Vec::new(),
-        },
-    })
+        };
+        if let Some(eraser) = eraser {
+            let masks = std::slice::from_ref(self.mask);
+            let started = eraser.start(
+                self.gpu,
+                self.inpainter,
+                self.pipeline,
+                masks,
+                &params,
+                Batching::Single,
+            );
+            return Ok(match started {
+                Ok(pending) => Comparison {
+                    top5: self.top(pending.wait(self.gpu)?)?,
+                    title,
+                },
+                Err(e) => row(e),
+            });
+        }
+        let filled = match method {
+            Method::Telea => cpu::telea::telea(self.img, self.mask, params.telea.radius),
+            Method::PatchMatch => {
+                cpu::patchmatch::patchmatch(self.img, self.mask, &params.patchmatch)
+                    .map(|r| r.image)
+            }
+        };
+        Ok(match filled {
+            Ok(f) => Comparison {
+                top5: self.top5(&f)?,
+                title,
+            },
+            Err(e) => row(e),
+        })
+    }
+
+    /// The top 5 of `img`, given up when the comparison was cancelled.
+    fn top5(&self, img: &RgbaImage) -> Result<Vec<Prediction>> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(Error::Invalid("the fill comparison was cancelled".into()));
+        }
+        let rows = if self.pipeline.on_gpu {
+            let input = self.pipeline.input_from_image(img);
+            PendingRows::start(self.gpu, self.pipeline, vec![input], vec![0])?.wait(self.gpu)?
+        } else {
+            let logits = self.pipeline.forward_image(img).logits;
+            vec![crate::classify::probabilities_of(logits)?]
+        };
+        self.top(rows)
+    }
+
+    /// The top 5 of a batch of one.
+    fn top(&self, rows: Vec<Vec<f32>>) -> Result<Vec<Prediction>> {
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::Gpu("no class scores came back".into()))?;
+        Ok(top_k(row, &self.pipeline.labels, 5))
+    }
 }
 
 /// The hole filled with the mean colour of the known pixels.

@@ -147,6 +147,10 @@ pub struct Editor {
     filled_cpu: Option<std::sync::Arc<RgbaImage>>,
     original: wgpu::Texture,
     modified: wgpu::Texture,
+    /// A copy of `modified` for the other model's classification on a worker thread, made in
+    /// queue order when it is asked for (so a later job's refill cannot reach it); made on first
+    /// use and kept for the image.
+    modified_copy: std::cell::OnceCell<wgpu::Texture>,
     mask: wgpu::Texture,
     display: wgpu::Texture,
     display_original: wgpu::Texture,
@@ -268,7 +272,7 @@ struct CamKey {
     model: ModelKind,
 }
 
-fn make_texture(
+pub(super) fn make_texture(
     gpu: &wgpu::Device,
     (w, h): (u32, u32),
     format: wgpu::TextureFormat,
@@ -324,6 +328,7 @@ impl Editor {
             filled_cpu: None,
             original,
             modified,
+            modified_copy: std::cell::OnceCell::new(),
             mask,
             display,
             display_original,

@@ -1,6 +1,6 @@
-//! Classifications beside the live job (another model on the same edit): started without
-//! waiting, on the GPU straight from the edit's textures (no image readback), or on a worker
-//! thread on the CPU path; polled once a frame.
+//! Classifications beside the live job (another model on the same edit): on a worker thread,
+//! on the GPU straight from the edit's textures (no image readback) or on the CPU path; polled
+//! once a frame.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
@@ -20,34 +20,32 @@ pub enum Which {
     Modified,
 }
 
-/// Class probabilities on their way.
-pub enum PendingScores {
-    /// A GPU readback of the softmax.
-    Gpu(Readback),
-    /// A worker thread (CPU path).
-    Cpu(Receiver<Result<Vec<f32>>>),
-}
+/// Test seam: milliseconds a GPU classification's worker sleeps before it records anything, so
+/// a test can make it late on purpose (0, the default, in the program).
+#[doc(hidden)]
+pub static WORKER_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Class probabilities on their way from a worker thread.
+pub struct PendingScores(Receiver<Result<Vec<f32>>>);
 
 impl PendingScores {
     /// The probabilities when they are there; never waits.
-    pub fn try_take(&self, device: &wgpu::Device) -> Option<Result<Vec<f32>>> {
-        match self {
-            PendingScores::Gpu(r) => r.try_take(device),
-            PendingScores::Cpu(rx) => match rx.try_recv() {
-                Ok(r) => Some(r),
-                Err(TryRecvError::Empty) => None,
-                Err(TryRecvError::Disconnected) => Some(Err(Error::Invalid(
-                    "the CPU classification stopped unexpectedly".into(),
-                ))),
-            },
+    pub fn try_take(&self) -> Option<Result<Vec<f32>>> {
+        match self.0.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(Error::Invalid(
+                "the background classification stopped unexpectedly".into(),
+            ))),
         }
     }
 }
 
 impl Editor {
-    /// Starts classifying `which` image with `model` (loaded by the caller). The GPU records the
-    /// work now, so it reads the texture as it is at this point of the queue even if a later job
-    /// refills it.
+    /// Starts classifying `which` image with `model` (loaded by the caller) on a worker thread.
+    /// On the GPU the modified image is first copied in queue order (a copy, recorded here
+    /// without burn), so the worker classifies it as it is now even if a later job refills it;
+    /// the original never changes. The frame records no burn work and waits for nothing.
     pub fn classify_async(
         &self,
         engine: &Engine,
@@ -55,18 +53,45 @@ impl Editor {
         which: Which,
     ) -> Result<PendingScores> {
         let pipeline = engine.require_shared(model)?;
+        let (tx, rx) = channel();
         if engine.inference_on_gpu {
+            let gpu = engine.gpu.clone();
             let texture = match which {
-                Which::Original => &self.original,
-                Which::Modified => &self.modified,
+                Which::Original => self.original.clone(),
+                Which::Modified => {
+                    let copy = self.modified_copy.get_or_init(|| {
+                        super::make_texture(
+                            &gpu.device,
+                            self.size,
+                            crate::gpu::texture::IMAGE_FORMAT,
+                            "editor.modified_copy",
+                        )
+                    });
+                    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                    encoder.copy_texture_to_texture(
+                        self.modified.as_image_copy(),
+                        copy.as_image_copy(),
+                        crate::gpu::texture::extent(self.size.0, self.size.1),
+                    );
+                    gpu.queue.submit([encoder.finish()]);
+                    copy.clone()
+                }
             };
-            let input = pipeline.input_from_texture(&engine.gpu, texture)?;
-            let probabilities =
-                burn::tensor::activation::softmax(pipeline.forward(input).logits, 1);
-            return Ok(PendingScores::Gpu(Readback::start(
-                &engine.gpu,
-                &probabilities,
-            )?));
+            let delay = WORKER_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);
+            std::thread::spawn(move || {
+                if delay > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(delay));
+                }
+                let scores = || -> Result<Vec<f32>> {
+                    let input = pipeline.input_from_texture(&gpu, &texture)?;
+                    let probabilities =
+                        burn::tensor::activation::softmax(pipeline.forward(input).logits, 1);
+                    Readback::start(&gpu, &probabilities)?.wait(&gpu.device)
+                };
+                // A dropped receiver (the state moved on) only means nobody wants them.
+                let _ = tx.send(scores());
+            });
+            return Ok(PendingScores(rx));
         }
         let image = match which {
             Which::Original => Arc::clone(&self.original_cpu),
@@ -75,10 +100,9 @@ impl Editor {
                 .clone()
                 .unwrap_or_else(|| Arc::clone(&self.original_cpu)),
         };
-        let (tx, rx) = channel();
         std::thread::spawn(move || {
             let _ = tx.send(super::cpu_path::classify(&pipeline, &image).map(|(p, _)| p));
         });
-        Ok(PendingScores::Cpu(rx))
+        Ok(PendingScores(rx))
     }
 }

@@ -249,10 +249,9 @@ fn compare_fills_and_models(inference: Inference) {
     let settings = ViewSettings::default();
     paint_dog(&mut editor);
     editor.settle(&mut engine, &settings).unwrap();
-    // Fill A/B runs for the state it was started on, polled per frame: on the CPU path on a
-    // worker, on the GPU one variant in flight at a time. The first poll only starts it (a
-    // frame never waits for a fill: on the software adapter a variant takes far longer than
-    // recording it).
+    // Fill A/B runs for the state it was started on, on a worker thread polled per frame (on
+    // either path). The first poll only starts it (a frame never waits for a fill: on the
+    // software adapter a variant takes far longer than handing it over).
     let key = editor.key(&settings);
     let mut run = unsee::app::explore::FillComparison::new(key, settings.inpaint);
     let waits = unsee::gpu::readback::waits_on_this_thread();
@@ -303,6 +302,55 @@ fn compare_fills_and_models(inference: Inference) {
         "{}",
         other[0].title
     );
+}
+
+/// The other model classifies the modified image on a worker thread; on the GPU it reads a copy
+/// made in queue order when asked, so a job that refills the modified texture right after (before
+/// the worker has recorded anything) does not change its answer.
+#[test]
+fn the_other_model_answers_the_image_as_it_was_when_asked() {
+    use unsee::editor::side::Which;
+    let Some((mut engine, mut editor)) = setup(Inference::Gpu) else {
+        return;
+    };
+    let settings = ViewSettings::default();
+    paint_dog(&mut editor);
+    editor.settle(&mut engine, &settings).unwrap();
+    let other = unsee::models::ModelKind::MobileNetV2;
+    engine.pipeline(other).unwrap();
+    let pipeline = engine.require(other).unwrap();
+    let gpu = &engine.gpu;
+    let before = read_rgba(&gpu.device, &gpu.queue, editor.modified()).unwrap();
+    let expected = pipeline.classify_image(gpu, &before, 5).unwrap();
+    // Asked for, then a new stroke's job refills the texture before the worker (made late on
+    // purpose) records anything.
+    unsee::editor::side::WORKER_DELAY_MS.store(300, std::sync::atomic::Ordering::Relaxed);
+    let pending = editor
+        .classify_async(&engine, other, Which::Modified)
+        .unwrap();
+    unsee::editor::side::WORKER_DELAY_MS.store(0, std::sync::atomic::Ordering::Relaxed);
+    editor.begin_stroke(false, 20.0, (150.0, 40.0));
+    editor.extend_stroke((230.0, 60.0));
+    editor.end_stroke();
+    editor.update(&mut engine, &settings).unwrap();
+    let probabilities = loop {
+        if let Some(p) = pending.try_take() {
+            break p.unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    editor.settle(&mut engine, &settings).unwrap();
+    let after = read_rgba(&engine.gpu.device, &engine.gpu.queue, editor.modified()).unwrap();
+    assert_ne!(before, after, "the new stroke changed the modified image");
+    for p in &expected {
+        assert!(
+            (probabilities[p.index] - p.probability).abs() <= 1e-5,
+            "class {}: {} from the worker, {} for the image when asked",
+            p.index,
+            probabilities[p.index],
+            p.probability
+        );
+    }
 }
 
 /// With the device lost, Save still writes the strokes and settings (CPU data), without tables
