@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod background;
 pub mod bench;
 pub mod cam;
 pub mod classify;

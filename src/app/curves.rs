@@ -5,6 +5,8 @@
 //! fill cancels the run. The map of the original that orders the pixels comes the same way:
 //! started with the run, taken by a later frame.
 
+use std::sync::Arc;
+
 use image::GrayImage;
 
 use crate::Result;
@@ -68,8 +70,8 @@ pub struct Curves {
     pub methods: Vec<MethodCurves>,
 }
 
-/// Curves being computed: first the original's map (on its way back from the GPU, or from a
-/// worker on the CPU path), then the erased variants of both orders, a batch at a time.
+/// Curves being computed: first the original's map, then the erased variants of both orders, a
+/// batch at a time, all on the background thread.
 pub struct CurveRun {
     /// What they will answer.
     pub key: CurveKey,
@@ -86,7 +88,7 @@ enum Stage {
     },
     /// The variants, a batch at a time.
     Variants {
-        masks: Vec<GrayImage>,
+        masks: Arc<Vec<GrayImage>>,
         batches: Box<ErasedBatches>,
     },
     /// Between the two (only while the stage changes).
@@ -110,7 +112,7 @@ impl CurveRun {
         };
         let eraser = Box::new(Eraser::new(gpu, &pipeline, &view)?);
         let size = view.dimensions();
-        let pending = evaluate::start_class_map(gpu, &pipeline, view, key.class, gradient);
+        let pending = evaluate::start_class_map(gpu, &pipeline, view, key.class, gradient)?;
         Ok(Self {
             key,
             stage: Stage::Map {
@@ -129,9 +131,9 @@ impl CurveRun {
         }
     }
 
-    /// Takes what is done (the map, or a batch of variants, from the GPU or the CPU path's
-    /// workers) and starts the next batch; never waits, never computes a batch on the calling
-    /// thread. The curves once all are done.
+    /// Takes what the background thread has done (the map, or a batch of variants) and hands
+    /// it the next batch; never waits, never computes a batch on the calling thread. The curves
+    /// once all are done.
     pub fn step(&mut self, engine: &Engine) -> Result<Option<Curves>> {
         let Some(pipeline) = engine.loaded_shared(self.key.model) else {
             return Ok(None);
@@ -161,7 +163,10 @@ impl CurveRun {
                 .collect();
             debug_assert_eq!(masks.len(), VARIANTS);
             let batches = Box::new(ErasedBatches::new(*eraser, self.key.class, masks.len()));
-            self.stage = Stage::Variants { masks, batches };
+            self.stage = Stage::Variants {
+                masks: Arc::new(masks),
+                batches,
+            };
         }
         let Stage::Variants { masks, batches } = &mut self.stage else {
             return Ok(None);
@@ -172,7 +177,10 @@ impl CurveRun {
             &pipeline,
             &self.key.fill,
             window_batch(&pipeline),
-            |range| masks[range].to_vec(),
+            {
+                let masks = Arc::clone(masks);
+                move |range| masks[range].to_vec()
+            },
         )?;
         let (done, total) = batches.progress();
         if done < total {

@@ -2,12 +2,11 @@
 //! time, polled per frame), suggested masks, the other model's answer, the three fills side by
 //! side, and the probability history of pinned classes across the edit.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use image::RgbaImage;
 
+use crate::background::Task;
 use crate::classify::ClassifyPipeline;
 use crate::editor::side::{PendingScores, Which};
 use crate::editor::{EditKey, Editor};
@@ -110,7 +109,8 @@ impl Explore {
     /// when the shown map changed (a map just
     /// finished, or one made with another model or fill was dropped). A run whose model or fill
     /// is no longer the current one is cancelled: one map never mixes two. While `live` (the
-    /// live fill + classify has work in flight) no batch runs: the live answer goes first.
+    /// live fill + classify has work in flight) no batch is started: the live answer goes
+    /// first. A batch that fails ends the run.
     pub fn step(
         &mut self,
         engine: &Engine,
@@ -135,7 +135,11 @@ impl Explore {
             return Ok(false);
         }
         let batch = crate::explain::batches::window_batch(&pipeline);
-        run.step(&engine.gpu, &engine.inpainter, &pipeline, fill, batch)?;
+        if let Err(e) = run.step(&engine.gpu, &engine.inpainter, &pipeline, fill, batch) {
+            // A failed batch would fail again: the run ends (a new one starts it over).
+            self.run = None;
+            return Err(e);
+        }
         if let Some(map) = run.finished() {
             self.occlusion = Some((run.class, map));
             self.occlusion_made_with = Some(now);
@@ -194,8 +198,9 @@ pub fn other_model(model: ModelKind) -> ModelKind {
 }
 
 /// Both models, live: the other model classifies the original once and the modified image of
-/// each settled state, in the background (one classification in flight, polled per frame, no
-/// image readback). Its tables are shown only for the state they answer.
+/// each settled state, on the background thread (one classification asked at a time, polled per
+/// frame, no image readback; one for a state left behind is dropped). Its tables are shown only
+/// for the state they answer; a state whose classification failed is not asked again.
 #[derive(Default)]
 pub struct OtherModel {
     /// The other model's probabilities on the original.
@@ -203,12 +208,36 @@ pub struct OtherModel {
     /// Its probabilities on the modified image of a state.
     modified: Option<(EditKey, Vec<f32>)>,
     pending: Option<(Which, EditKey, PendingScores)>,
+    /// The state whose classification failed: not asked again until the state changes.
+    failed: Option<EditKey>,
 }
 
 impl OtherModel {
+    /// Whether the classification for state `key` failed (it is not retried).
+    pub fn failed(&self, key: EditKey) -> bool {
+        self.failed == Some(key)
+    }
+
     /// One frame's step for the state `key` the editor has settled on (the live job goes first:
     /// call only when the editor is current). Returns the tables when they answer `key`.
     pub fn step(
+        &mut self,
+        engine: &mut Engine,
+        editor: &Editor,
+        key: EditKey,
+    ) -> Result<Option<Vec<Comparison>>> {
+        if self.failed(key) {
+            return Ok(None);
+        }
+        let result = self.advance(engine, editor, key);
+        if result.is_err() {
+            self.failed = Some(key);
+            self.pending = None;
+        }
+        result
+    }
+
+    fn advance(
         &mut self,
         engine: &mut Engine,
         editor: &Editor,
@@ -274,28 +303,21 @@ impl OtherModel {
 /// Fill A/B: the current mask filled three ways (Telea, PatchMatch, the mean colour of the
 /// known pixels), each classified — does a change come from the object, or from the fill? For
 /// the state it was started on; a changed state cancels it (dropping it). The variants run one
-/// after another on a worker thread (on the GPU, or on the CPU path, where a full-size CPU
-/// PatchMatch takes over a second), polled per frame; dropping the comparison stops the worker
+/// after another on the background thread (on the GPU, or on the CPU path, where a full-size CPU
+/// PatchMatch takes over a second), polled per frame; dropping the comparison stops the task
 /// after its variant.
 pub struct FillComparison {
     /// The state compared.
     pub key: EditKey,
     params: InpaintParams,
     done: Vec<Comparison>,
-    /// The variants arriving from the worker, and its stop flag.
-    worker: Option<(Receiver<Result<Comparison>>, Arc<AtomicBool>)>,
+    /// The variants arriving from the background task (dropping the task stops it after its
+    /// variant).
+    worker: Option<(Receiver<Result<Comparison>>, Task<()>)>,
 }
 
 /// How many variants Fill A/B classifies.
 const FILL_VARIANTS: usize = Method::ALL.len() + 1;
-
-impl Drop for FillComparison {
-    fn drop(&mut self) {
-        if let Some((_, stop)) = &self.worker {
-            stop.store(true, Ordering::Relaxed);
-        }
-    }
-}
 
 impl FillComparison {
     /// Starts comparing the fills of state `key`.
@@ -314,7 +336,7 @@ impl FillComparison {
     }
 
     /// Advances the comparison, never waiting: the first step hands the state's original and
-    /// mask to a worker thread, which fills and classifies each variant in turn (on the GPU
+    /// mask to the background thread, which fills and classifies each variant in turn (on the GPU
     /// through the live edit's passes, or on the CPU path), and each step collects what it has
     /// finished. The comparisons once all are done.
     pub fn step(
@@ -329,9 +351,7 @@ impl FillComparison {
             let (img, mask) = (editor.original_shared(), editor.mask_image().clone());
             let params = self.params;
             let (tx, rx) = channel();
-            let stop = Arc::new(AtomicBool::new(false));
-            let stopped = Arc::clone(&stop);
-            std::thread::spawn(move || {
+            let task = crate::background::spawn(move |cancel| {
                 let on = Variants {
                     gpu: &gpu,
                     inpainter: &inpainter,
@@ -339,7 +359,7 @@ impl FillComparison {
                     img: &img,
                     mask: &mask,
                     params,
-                    stop: &stopped,
+                    cancel,
                 };
                 // On the GPU path the original is uploaded once, on this thread.
                 let eraser = match pipeline.on_gpu {
@@ -353,12 +373,12 @@ impl FillComparison {
                     false => None,
                 };
                 for i in 0..FILL_VARIANTS {
-                    if stopped.load(Ordering::Relaxed) || tx.send(on.variant(&eraser, i)).is_err() {
+                    if cancel.cancelled() || tx.send(on.variant(&eraser, i)).is_err() {
                         return;
                     }
                 }
-            });
-            self.worker = Some((rx, stop));
+            })?;
+            self.worker = Some((rx, task));
         }
         let Some((rx, _)) = &self.worker else {
             return Ok(None);
@@ -387,7 +407,7 @@ struct Variants<'a> {
     img: &'a RgbaImage,
     mask: &'a image::GrayImage,
     params: InpaintParams,
-    stop: &'a AtomicBool,
+    cancel: &'a crate::background::Cancel,
 }
 
 impl Variants<'_> {
@@ -447,7 +467,7 @@ impl Variants<'_> {
 
     /// The top 5 of `img`, given up when the comparison was cancelled.
     fn top5(&self, img: &RgbaImage) -> Result<Vec<Prediction>> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.cancel.cancelled() {
             return Err(Error::Invalid("the fill comparison was cancelled".into()));
         }
         let rows = if self.pipeline.on_gpu {

@@ -76,8 +76,8 @@ impl Viewer {
                 Ok(false) => {}
                 Err(e) => self.state.error = Some(format!("occlusion map: {e}")),
             }
-            // Fill A/B: one variant in flight once the live job has settled; a changed state
-            // cancels it.
+            // Fill A/B: its variants on the background thread, polled once the live job has
+            // settled; a changed state cancels it.
             if let Some(run) = &mut self.explore.fill_ab {
                 if run.key != editor.key(&settings) {
                     self.explore.fill_ab = None;

@@ -438,6 +438,8 @@ impl Viewer {
             && self.editor.as_ref().is_some_and(|e| {
                 e.is_current(settings)
                     && self.explore.both.as_ref().map(|(k, _)| *k) != e.answered_key()
+                    && e.answered_key()
+                        .is_none_or(|k| !self.explore.other.failed(k))
             })
     }
 
@@ -850,7 +852,7 @@ impl Viewer {
             &pipeline,
             editor.original_shared(),
             class,
-        );
+        )?;
         self.explore.suggestion = Some(explore::PendingSuggestion {
             model,
             image: editor.image_id(),

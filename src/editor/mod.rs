@@ -147,9 +147,10 @@ pub struct Editor {
     filled_cpu: Option<std::sync::Arc<RgbaImage>>,
     original: wgpu::Texture,
     modified: wgpu::Texture,
-    /// A copy of `modified` for the other model's classification on a worker thread, made in
-    /// queue order when it is asked for (so a later job's refill cannot reach it); made on first
-    /// use and kept for the image.
+    /// A copy of `modified` for the other model's classification on the background thread, made
+    /// in queue order when it is asked for (so a later job's refill cannot reach it); made on
+    /// first use and kept for the image. One copy: a new request rewrites it, so the request
+    /// before must have been dropped (`OtherModel` keeps one in flight and drops it first).
     modified_copy: std::cell::OnceCell<wgpu::Texture>,
     mask: wgpu::Texture,
     display: wgpu::Texture,

@@ -3,13 +3,13 @@
 //! once a frame.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use super::Editor;
+use crate::Result;
+use crate::background::{self, Task};
 use crate::engine::Engine;
 use crate::gpu::readback::Readback;
 use crate::models::ModelKind;
-use crate::{Error, Result};
 
 /// Which image of the edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,29 +20,25 @@ pub enum Which {
     Modified,
 }
 
-/// Test seam: milliseconds a GPU classification's worker sleeps before it records anything, so
-/// a test can make it late on purpose (0, the default, in the program).
+/// Test seam: milliseconds a GPU classification's task sleeps before it records anything, so a
+/// test can make it late on purpose (0, the default, in the program).
 #[doc(hidden)]
 pub static WORKER_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Class probabilities on their way from a worker thread.
-pub struct PendingScores(Receiver<Result<Vec<f32>>>);
+/// Class probabilities on their way from the background thread. Dropping it cancels a
+/// classification not started yet.
+pub struct PendingScores(Task<Result<Vec<f32>>>);
 
 impl PendingScores {
     /// The probabilities when they are there; never waits.
     pub fn try_take(&self) -> Option<Result<Vec<f32>>> {
-        match self.0.try_recv() {
-            Ok(r) => Some(r),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(Error::Invalid(
-                "the background classification stopped unexpectedly".into(),
-            ))),
-        }
+        Some(self.0.try_take()?.and_then(|scores| scores))
     }
 }
 
 impl Editor {
-    /// Starts classifying `which` image with `model` (loaded by the caller) on a worker thread.
+    /// Starts classifying `which` image with `model` (loaded by the caller) on the background
+    /// thread.
     /// On the GPU the modified image is first copied in queue order (a copy, recorded here
     /// without burn), so the worker classifies it as it is now even if a later job refills it;
     /// the original never changes. The frame records no burn work and waits for nothing.
@@ -53,7 +49,6 @@ impl Editor {
         which: Which,
     ) -> Result<PendingScores> {
         let pipeline = engine.require_shared(model)?;
-        let (tx, rx) = channel();
         if engine.inference_on_gpu {
             let gpu = engine.gpu.clone();
             let texture = match which {
@@ -78,20 +73,15 @@ impl Editor {
                 }
             };
             let delay = WORKER_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);
-            std::thread::spawn(move || {
+            return Ok(PendingScores(background::spawn(move |_| {
                 if delay > 0 {
                     std::thread::sleep(std::time::Duration::from_millis(delay));
                 }
-                let scores = || -> Result<Vec<f32>> {
-                    let input = pipeline.input_from_texture(&gpu, &texture)?;
-                    let probabilities =
-                        burn::tensor::activation::softmax(pipeline.forward(input).logits, 1);
-                    Readback::start(&gpu, &probabilities)?.wait(&gpu.device)
-                };
-                // A dropped receiver (the state moved on) only means nobody wants them.
-                let _ = tx.send(scores());
-            });
-            return Ok(PendingScores(rx));
+                let input = pipeline.input_from_texture(&gpu, &texture)?;
+                let probabilities =
+                    burn::tensor::activation::softmax(pipeline.forward(input).logits, 1);
+                Readback::start(&gpu, &probabilities)?.wait(&gpu.device)
+            })?));
         }
         let image = match which {
             Which::Original => Arc::clone(&self.original_cpu),
@@ -100,9 +90,8 @@ impl Editor {
                 .clone()
                 .unwrap_or_else(|| Arc::clone(&self.original_cpu)),
         };
-        std::thread::spawn(move || {
-            let _ = tx.send(super::cpu_path::classify(&pipeline, &image).map(|(p, _)| p));
-        });
-        Ok(PendingScores(rx))
+        Ok(PendingScores(background::spawn(move |_| {
+            super::cpu_path::classify(&pipeline, &image).map(|(p, _)| p)
+        })?))
     }
 }

@@ -1,23 +1,24 @@
-//! Many erased variants of one image classified a batch at a time, one batch in flight on a
-//! worker thread: a step takes the batch the worker has finished, never waiting for it, and
-//! hands over the next, so a window's frame neither computes nor records a batch. Occlusion maps
-//! and the viewer's deletion curves run on it.
+//! Many erased variants of one image classified a batch at a time, one batch in flight on the
+//! background thread (`crate::background`): a step takes the batch it has finished, never
+//! waiting for it, and hands over the next (masks included), so a window's frame neither
+//! computes nor records a batch. Occlusion maps and the viewer's deletion curves run on it.
 
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 
 use image::{GrayImage, RgbaImage};
 
 use super::variants::Eraser;
+use crate::background::Task;
 use crate::classify::ClassifyPipeline;
 use crate::gpu::GpuContext;
 use crate::inpaint::{InpaintParams, Inpainter};
 use crate::{Error, Result};
 
 /// Variants per batch for a window's background work: 8 on the GPU (one batch in flight, polled
-/// per frame); on the CPU path one per core but one, so the window and the live edit keep a core
-/// while the worker fills (each variant a sequential CPU fill, tens of ms at photo sizes).
+/// per frame); on the CPU path one per core but one, so the window keeps a core while the
+/// background thread fills (each variant a sequential CPU fill, tens of ms at photo sizes; the
+/// batch's forward pass, like the live one's, takes every pool thread for a few ms).
 pub fn window_batch(pipeline: &ClassifyPipeline) -> usize {
     if pipeline.on_gpu {
         8
@@ -36,8 +37,8 @@ pub struct ErasedBatches {
     class: usize,
     total: usize,
     done: Vec<f32>,
-    /// The worker's rows for the batch in flight.
-    pending: Option<Receiver<Result<Vec<Vec<f32>>>>>,
+    /// The rows of the batch in flight, from the background thread.
+    pending: Option<Task<Result<Vec<Vec<f32>>>>>,
 }
 
 impl ErasedBatches {
@@ -73,8 +74,8 @@ impl ErasedBatches {
         self.pending.is_some()
     }
 
-    /// Takes the batch in flight if its worker is done; then, with none in flight, hands the
-    /// next `batch` variants (whose masks `masks` makes for their index range) to a new worker
+    /// Takes the batch in flight if it is done; then, with none in flight, hands the next
+    /// `batch` variants (whose masks `masks` makes for their index range) to the background
     /// thread, which fills, classifies and reads them back (on the GPU or the CPU path alike).
     /// Never waits and never records GPU work on the calling thread: burn's queue throttles
     /// itself by waiting for the GPU, and a window's frame must not be the thread that waits.
@@ -86,32 +87,28 @@ impl ErasedBatches {
         pipeline: &Arc<ClassifyPipeline>,
         fill: &InpaintParams,
         batch: usize,
-        masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
+        masks: impl FnOnce(Range<usize>) -> Vec<GrayImage> + Send + 'static,
     ) -> Result<()> {
-        if let Some(rx) = &self.pending {
-            let rows = match rx.try_recv() {
-                Ok(rows) => rows,
-                Err(TryRecvError::Empty) => return Ok(()),
-                Err(TryRecvError::Disconnected) => Err(worker_stopped()),
+        if let Some(task) = &self.pending {
+            let Some(rows) = task.try_take() else {
+                return Ok(());
             };
             self.pending = None;
-            self.take(rows?)?;
+            self.take(rows??)?;
         }
-        let Some(masks) = self.next_masks(batch, masks)? else {
+        let Some(range) = self.next_range(batch) else {
             return Ok(());
         };
         let (gpu, inpainter, pipeline) = (gpu.clone(), inpainter.clone(), Arc::clone(pipeline));
         let (eraser, fill) = (Arc::clone(&self.eraser), *fill);
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let rows = match eraser.lock() {
+        // The masks are made there too (a batch of full-size masks is not a frame's work).
+        self.pending = Some(crate::background::spawn(move |_| {
+            let masks = counted(masks, range)?;
+            match eraser.lock() {
                 Ok(eraser) => eraser.probabilities(&gpu, &inpainter, &pipeline, &masks, &fill),
                 Err(_) => Err(worker_stopped()),
-            };
-            // A dropped receiver (the run was cancelled) only means nobody wants the rows.
-            let _ = tx.send(rows);
-        });
-        self.pending = Some(rx);
+            }
+        })?);
         Ok(())
     }
 
@@ -128,9 +125,10 @@ impl ErasedBatches {
         masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
     ) -> Result<()> {
         self.wait()?;
-        let Some(masks) = self.next_masks(batch, masks)? else {
+        let Some(range) = self.next_range(batch) else {
             return Ok(());
         };
+        let masks = counted(masks, range)?;
         let rows = self
             .eraser
             .lock()
@@ -139,33 +137,17 @@ impl ErasedBatches {
         self.take(rows)
     }
 
-    /// The masks of the next `batch` variants (`None` when all are done).
-    fn next_masks(
-        &self,
-        batch: usize,
-        masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
-    ) -> Result<Option<Vec<GrayImage>>> {
+    /// The index range of the next `batch` variants (`None` when all are done).
+    fn next_range(&self, batch: usize) -> Option<Range<usize>> {
         let start = self.done.len();
-        if start >= self.total {
-            return Ok(None);
-        }
-        let range = start..(start + batch.max(1)).min(self.total);
-        let count = range.len();
-        let masks = masks(range);
-        if masks.len() != count {
-            return Err(Error::Invalid(format!(
-                "{} masks for {count} variants",
-                masks.len()
-            )));
-        }
-        Ok(Some(masks))
+        (start < self.total).then(|| start..(start + batch.max(1)).min(self.total))
     }
 
     /// Waits for the batch in flight, if any, and takes it.
     pub fn wait(&mut self) -> Result<()> {
         match self.pending.take() {
-            Some(rx) => {
-                let rows = rx.recv().unwrap_or_else(|_| Err(worker_stopped()))?;
+            Some(task) => {
+                let rows = task.wait()??;
                 self.take(rows)
             }
             None => Ok(()),
@@ -188,7 +170,23 @@ impl ErasedBatches {
     }
 }
 
-/// A worker that ended without an answer (it panicked).
+/// The masks `masks` makes for `range`, checked to be one a variant.
+fn counted(
+    masks: impl FnOnce(Range<usize>) -> Vec<GrayImage>,
+    range: Range<usize>,
+) -> Result<Vec<GrayImage>> {
+    let count = range.len();
+    let masks = masks(range);
+    if masks.len() != count {
+        return Err(Error::Invalid(format!(
+            "{} masks for {count} variants",
+            masks.len()
+        )));
+    }
+    Ok(masks)
+}
+
+/// A batch whose eraser a panicked batch left poisoned.
 fn worker_stopped() -> Error {
     Error::Invalid("the background batch stopped without an answer".into())
 }

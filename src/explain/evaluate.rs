@@ -120,7 +120,7 @@ pub fn class_map(
     Ok((map, place))
 }
 
-/// [`class_map`] computed on a worker thread (with its own handles to the device), for a window's
+/// [`class_map`] computed on the background thread (with its own handles to the device), for a window's
 /// frame: the frame neither records the passes (burn may wait for the GPU while it records) nor
 /// waits for the map. Place the map with [`class_map_placement`] when it arrives.
 pub fn start_class_map(
@@ -129,7 +129,7 @@ pub fn start_class_map(
     img: RgbaImage,
     class: usize,
     gradient: Option<(GradMethod, String)>,
-) -> PendingMap {
+) -> Result<PendingMap> {
     let (gpu, pipeline) = (gpu.clone(), Arc::clone(pipeline));
     PendingMap::on_worker(move || {
         let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));

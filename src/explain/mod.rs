@@ -125,15 +125,15 @@ pub fn cam_map(
     PendingMap::start(gpu, cam_tensor(pipeline, input, class))?.wait(gpu)
 }
 
-/// [`cam_map`] computed on a worker thread (with its own handles to the device), for a window's
-/// frame: the frame neither records the forward pass (burn may wait for the GPU while it
-/// records) nor waits for the map; a later frame takes it.
+/// [`cam_map`] computed on the background thread (with its own handles to the device), for a
+/// window's frame: the frame neither records the forward pass (burn may wait for the GPU while
+/// it records) nor waits for the map; a later frame takes it.
 pub fn cam_map_on_worker(
     gpu: &GpuContext,
     pipeline: &std::sync::Arc<ClassifyPipeline>,
     img: std::sync::Arc<RgbaImage>,
     class: usize,
-) -> PendingMap {
+) -> Result<PendingMap> {
     let (gpu, pipeline) = (gpu.clone(), std::sync::Arc::clone(pipeline));
     PendingMap::on_worker(move || cam_map(&gpu, &pipeline, &img, class))
 }
@@ -149,7 +149,7 @@ pub fn cam_tensor(
     cam::normalize(vec![map], false).remove(0)
 }
 
-/// A map on its way: back from the GPU, or from a worker thread on the CPU path.
+/// A map on its way: back from the GPU, or from the background thread.
 pub struct PendingMap {
     source: MapSource,
 }
@@ -162,8 +162,8 @@ enum MapSource {
         on_gpu: bool,
         readback: Readback,
     },
-    /// A worker thread's map.
-    Worker(std::sync::mpsc::Receiver<Result<Map>>),
+    /// The background thread's map.
+    Worker(crate::background::Task<Result<Map>>),
 }
 
 impl PendingMap {
@@ -179,16 +179,11 @@ impl PendingMap {
         })
     }
 
-    /// The map `work` computes on a new worker thread.
-    pub fn on_worker(work: impl FnOnce() -> Result<Map> + Send + 'static) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // A dropped receiver (the run was cancelled) only means nobody wants the map.
-            let _ = tx.send(work());
-        });
-        Self {
-            source: MapSource::Worker(rx),
-        }
+    /// The map `work` computes on the background thread.
+    pub fn on_worker(work: impl FnOnce() -> Result<Map> + Send + 'static) -> Result<Self> {
+        Ok(Self {
+            source: MapSource::Worker(crate::background::spawn(move |_| work())?),
+        })
     }
 
     /// The map if it is there (never waits).
@@ -198,11 +193,7 @@ impl PendingMap {
                 let values = readback.try_take(&gpu.device)?;
                 Some(self.map(gpu, values))
             }
-            MapSource::Worker(rx) => match rx.try_recv() {
-                Ok(map) => Some(map),
-                Err(std::sync::mpsc::TryRecvError::Empty) => None,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(map_stopped())),
-            },
+            MapSource::Worker(task) => Some(task.try_take()?.and_then(|map| map)),
         }
     }
 
@@ -213,7 +204,7 @@ impl PendingMap {
                 let values = readback.wait(&gpu.device);
                 self.map(gpu, values)
             }
-            MapSource::Worker(rx) => rx.recv().unwrap_or_else(|_| Err(map_stopped())),
+            MapSource::Worker(task) => task.wait()?,
         }
     }
 
@@ -222,15 +213,15 @@ impl PendingMap {
             return Err(map_stopped());
         };
         if *on_gpu {
-            gpu.health.check()?;
+            gpu.health.peek()?;
         }
         map_of(*grid, values?)
     }
 }
 
-/// A map worker that ended without an answer (it panicked).
+/// A readback's map asked of a map that has none.
 fn map_stopped() -> Error {
-    Error::Invalid("the map's computation stopped without an answer".into())
+    Error::Invalid("the map has no readback".into())
 }
 
 /// `values` as a map over `grid` (checked to fit).

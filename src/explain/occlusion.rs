@@ -171,12 +171,14 @@ pub struct OcclusionRun {
     pub windows: Windows,
     /// The scale of the drops.
     pub score: Score,
-    base: f32,
+    /// Variant 0 is the untouched image (an empty mask: the score the drops are measured from),
+    /// variant `i + 1` erases window `i`.
     batches: ErasedBatches,
 }
 
 impl OcclusionRun {
-    /// Prepares the run: classifies the untouched image once.
+    /// Prepares the run (uploads the image on the GPU path; classifies nothing: the untouched
+    /// image is the first variant of the first batch).
     pub fn new(
         gpu: &GpuContext,
         pipeline: &ClassifyPipeline,
@@ -187,24 +189,19 @@ impl OcclusionRun {
     ) -> Result<Self> {
         super::check_class(class)?;
         let eraser = Eraser::new(gpu, pipeline, img)?;
-        let base = super::variants::probabilities_of_inputs(
-            gpu,
-            pipeline,
-            vec![pipeline.input_from_image(img)],
-        )?[0][class];
-        let total = windows.rects.len();
+        let total = windows.rects.len() + 1;
         Ok(Self {
             class,
             windows,
             score,
-            base: score.of(base),
             batches: ErasedBatches::new(eraser, class, total),
         })
     }
 
     /// (windows done, windows in all).
     pub fn progress(&self) -> (usize, usize) {
-        self.batches.progress()
+        let (done, total) = self.batches.progress();
+        (done.saturating_sub(1), total - 1)
     }
 
     /// Whether a batch is on the GPU.
@@ -214,14 +211,11 @@ impl OcclusionRun {
 
     /// The map, once every window is done.
     pub fn finished(&self) -> Option<Map> {
-        let (done, total) = self.progress();
+        let (done, total) = self.batches.progress();
+        let (&base, erased) = self.batches.done().split_first()?;
         (done == total).then(|| {
-            let drops: Vec<f32> = self
-                .batches
-                .done()
-                .iter()
-                .map(|&p| self.base - self.score.of(p))
-                .collect();
+            let base = self.score.of(base);
+            let drops: Vec<f32> = erased.iter().map(|&p| base - self.score.of(p)).collect();
             self.windows.map(self.batches.image().dimensions(), &drops)
         })
     }
@@ -236,9 +230,14 @@ impl OcclusionRun {
         fill: &InpaintParams,
         batch: usize,
     ) -> Result<()> {
-        let masks = window_masks(&self.windows.rects, self.batches.image().dimensions());
+        let (rects, size) = (
+            self.windows.rects.clone(),
+            self.batches.image().dimensions(),
+        );
         self.batches
-            .step(gpu, inpainter, pipeline, fill, batch, masks)
+            .step(gpu, inpainter, pipeline, fill, batch, move |range| {
+                window_masks(&rects, size)(range)
+            })
     }
 
     /// The next `batch` windows, erased, classified and waited for.
@@ -261,19 +260,20 @@ impl OcclusionRun {
     }
 }
 
-/// The masks of a range of `rects` over an image of `(w, h)`: each window's pixels set.
+/// The masks of a range of variants over an image of `(w, h)`: variant 0 none (the untouched
+/// image), variant `i + 1` window `rects[i]`'s pixels set.
 fn window_masks(
     rects: &[[u32; 4]],
     (w, h): (u32, u32),
 ) -> impl FnOnce(std::ops::Range<usize>) -> Vec<GrayImage> + '_ {
     move |range| {
-        rects[range]
-            .iter()
-            .map(|&[x0, y0, x1, y1]| {
-                GrayImage::from_fn(w, h, |x, y| {
+        range
+            .map(|i| match i.checked_sub(1).and_then(|i| rects.get(i)) {
+                None => GrayImage::new(w, h),
+                Some(&[x0, y0, x1, y1]) => GrayImage::from_fn(w, h, |x, y| {
                     let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
                     image::Luma([u8::from(inside) * 255])
-                })
+                }),
             })
             .collect()
     }

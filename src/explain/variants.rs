@@ -412,7 +412,7 @@ impl PendingRows {
 
     /// Splits the read values into rows and puts each at its variant's place.
     fn arrange(&self, gpu: &GpuContext, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
-        gpu.health.check()?;
+        gpu.health.peek()?;
         let n = self.order.len();
         if n == 0 || values.is_empty() || !values.len().is_multiple_of(n) {
             return Err(Error::Gpu(format!(
@@ -502,23 +502,6 @@ pub fn probabilities_cpu(
         .chunks(probabilities.len() / n)
         .map(<[f32]>::to_vec)
         .collect())
-}
-
-/// Class probabilities of a batch of model inputs (each `[k, 3, s, s]`), one row per image in
-/// order (one forward pass).
-pub fn probabilities_of_inputs(
-    gpu: &GpuContext,
-    pipeline: &ClassifyPipeline,
-    inputs: Vec<Tensor<4>>,
-) -> Result<Vec<Vec<f32>>> {
-    if inputs.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Rows, not tensors: an atlas's tiles come as one tensor of several.
-    let n: usize = inputs.iter().map(|t| t.dims()[0]).sum();
-    let logits = pipeline.forward(Tensor::cat(inputs, 0)).logits;
-    let probs = crate::classify::read_probabilities(gpu, logits)?;
-    Ok(probs.chunks(probs.len() / n).map(<[f32]>::to_vec).collect())
 }
 
 /// `img` with `mask`'s pixels inpainted on the CPU. A PatchMatch fill that cannot run (too few

@@ -53,6 +53,18 @@ impl GpuHealth {
         first
     }
 
+    /// Ok when nothing went wrong, otherwise the first recorded error, left recorded: for worker
+    /// threads, which must not take an error away from the window that reports it.
+    pub fn peek(&self) -> Result<()> {
+        if let Some(reason) = self.lost.lock().ok().and_then(|l| l.clone()) {
+            return Err(Error::Gpu(format!("the GPU device was lost: {reason}")));
+        }
+        match self.errors.lock().ok().and_then(|e| e.first().cloned()) {
+            Some(e) => Err(Error::Gpu(e)),
+            None => Ok(()),
+        }
+    }
+
     /// Ok when nothing went wrong, otherwise the recorded error.
     pub fn check(&self) -> Result<()> {
         match self.take_error() {

@@ -1,6 +1,6 @@
 //! Reading a burn tensor back without blocking: copy it into a staging buffer, map it, and let the
-//! caller poll once a frame: the live job's class scores, and the background tools' batches, CAMs
-//! and the other model's scores.
+//! caller poll: the live job's class scores once a frame; the background thread's batches, maps
+//! and other-model scores, which it waits for by polling (never a blocking poll: see `wait`).
 //! Staging buffers come from a pool kept on the device, so a job creates none at steady state.
 
 use std::sync::{Arc, Mutex};
@@ -169,22 +169,30 @@ impl Readback {
         Some(self.finish(state))
     }
 
-    /// Waits for the values.
+    /// Waits for the values: polls the device without blocking in it, a short sleep between
+    /// polls. A blocking poll would hold wgpu's device lock for the whole GPU wait, and the
+    /// window's `present` on another thread needs that lock: a worker waiting for a background
+    /// batch would stall the frame. Polling also never misses a map callback that another
+    /// thread's poll or submit runs.
     pub fn wait(&self, device: &wgpu::Device) -> Result<Vec<f32>> {
         if let Some(values) = self.take_ready() {
             return Ok(values);
         }
         count_wait();
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
-        let state = self
-            .state
-            .lock()
-            .ok()
-            .and_then(|mut s| s.take())
-            .ok_or_else(|| Error::Gpu("readback did not complete".into()))?;
-        self.finish(state)
+        loop {
+            device
+                .poll(wgpu::PollType::Poll)
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+            let state = self
+                .state
+                .lock()
+                .map_err(|_| Error::Gpu("readback state poisoned".into()))?
+                .take();
+            if let Some(state) = state {
+                return self.finish(state);
+            }
+            std::thread::sleep(std::time::Duration::from_micros(250));
+        }
     }
 
     fn finish(&self, state: std::result::Result<(), wgpu::BufferAsyncError>) -> Result<Vec<f32>> {

@@ -105,7 +105,7 @@ pub fn schedule(levels: usize, params: &PatchMatchParams, warm: bool) -> Vec<Ste
 }
 
 /// Halves a mask (non-zero = hole): a coarse pixel is hole if any of its (up to) four fine
-/// pixels is. Row pairs are OR-ed a byte at a time.
+/// pixels is. A cell's two bytes of each row are read as one 16-bit word.
 pub fn downsample_mask(mask: &[u8], (w, h): (u32, u32)) -> (Vec<u8>, (u32, u32)) {
     let (w, h) = (w as usize, h as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));

@@ -142,10 +142,11 @@ fn occlusion_steps_never_wait_and_give_the_same_map() {
         let class = 0;
         let windows = || Windows::grid(img.dimensions(), 2).unwrap();
         let fill = InpaintParams::default();
+        // Starting the run classifies nothing either (the untouched image is a variant).
+        let waits = unsee::gpu::readback::waits_on_this_thread();
         let mut run =
             explain::OcclusionRun::new(gpu, &pipeline, &img, class, windows(), Score::Probability)
                 .unwrap();
-        let waits = unsee::gpu::readback::waits_on_this_thread();
         let started = std::time::Instant::now();
         run.step(gpu, &inpainter, &pipeline, &fill, 2).unwrap();
         // Filling and classifying take milliseconds on any device: done on this thread, the
@@ -167,16 +168,16 @@ fn occlusion_steps_never_wait_and_give_the_same_map() {
             assert!(started.elapsed().as_secs() < 300, "no progress: {seen:?}");
             std::thread::sleep(std::time::Duration::from_millis(2));
         };
-        // Whole batches only (a step may take one and, when the next is already done, that one
-        // too).
+        // Whole batches only: the untouched image and the first window, then two windows a
+        // batch.
         assert!(
-            seen.iter().all(|d| d % 2 == 0) && seen.last() == Some(&4),
+            seen.iter().all(|d| [0, 1, 3, 4].contains(d)) && seen.last() == Some(&4),
             "{seen:?}"
         );
         assert_eq!(
             unsee::gpu::readback::waits_on_this_thread(),
             waits,
-            "a step waited for a readback"
+            "starting or stepping the run waited for a readback"
         );
         let waited = explain::occlusion_map(
             gpu,
@@ -247,7 +248,8 @@ fn cam_maps_and_suggested_masks() {
         // map.
         let pipeline = std::sync::Arc::new(pipeline);
         let pending =
-            explain::cam_map_on_worker(gpu, &pipeline, std::sync::Arc::new(img.clone()), class);
+            explain::cam_map_on_worker(gpu, &pipeline, std::sync::Arc::new(img.clone()), class)
+                .unwrap();
         let polled = loop {
             if let Some(map) = pending.try_take(gpu) {
                 break map.unwrap();
