@@ -20,11 +20,10 @@ impl RuntimeDir {
         if usable {
             return Self(None);
         }
-        let dir = std::env::temp_dir().join(format!("unsee-runtime-{}", std::process::id()));
-        if create_private(&dir).is_err() {
+        let Some(dir) = fresh_dir(&std::env::temp_dir(), std::process::id()) else {
             // Not being able to quiet Mesa is no reason to fail the command.
             return Self(None);
-        }
+        };
         // SAFETY: the caller guarantees no other thread reads or writes the environment.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
         Self(Some(dir))
@@ -39,10 +38,39 @@ impl Drop for RuntimeDir {
     }
 }
 
+/// Creates and returns a new private folder for process `pid` in `tmp`. A folder of that id may
+/// be left by an earlier process with the same id that was killed before it could remove it:
+/// it is never adopted; the next free name is taken.
+fn fresh_dir(tmp: &std::path::Path, pid: u32) -> Option<PathBuf> {
+    (0..64)
+        .map(|n| tmp.join(format!("unsee-runtime-{pid}-{n}")))
+        .find(|dir| create_private(dir).is_ok())
+}
+
 /// Creates `dir` with mode 0700; fails if it exists (never adopts a folder someone else made).
 fn create_private(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_left_by_an_earlier_process_is_not_adopted() {
+        let tmp = std::env::temp_dir().join(format!("unsee-runtime-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        // What a killed process with the same id left behind.
+        let stale = tmp.join("unsee-runtime-42-0");
+        std::fs::create_dir(&stale).unwrap();
+        let dir = fresh_dir(&tmp, 42).unwrap();
+        assert_ne!(dir, stale);
+        assert!(dir.is_dir());
+        assert_eq!(fresh_dir(&tmp, 43), Some(tmp.join("unsee-runtime-43-0")));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 }
