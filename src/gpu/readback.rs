@@ -179,6 +179,9 @@ impl Readback {
             return Ok(values);
         }
         count_wait();
+        // Sleeps from 50 µs doubling to 2 ms: a short wait (a real GPU's) is noticed at once, and
+        // a long one (a software adapter's seconds) costs the cores that do the work little.
+        let mut pause = std::time::Duration::from_micros(50);
         loop {
             device
                 .poll(wgpu::PollType::Poll)
@@ -191,7 +194,8 @@ impl Readback {
             if let Some(state) = state {
                 return self.finish(state);
             }
-            std::thread::sleep(std::time::Duration::from_micros(250));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(2));
         }
     }
 
