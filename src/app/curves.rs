@@ -10,13 +10,14 @@ use std::sync::Arc;
 use image::GrayImage;
 
 use crate::Result;
+use crate::background::Task;
 use crate::editor::{CamMethod, Editor, ViewSettings};
 use crate::engine::Engine;
 use crate::explain::batches::{ErasedBatches, window_batch};
 use crate::explain::curves::{self, Curve, Direction};
 use crate::explain::evaluate::{self, MethodCurves};
+use crate::explain::gradcam;
 use crate::explain::variants::Eraser;
-use crate::explain::{PendingMap, gradcam};
 use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
 
@@ -80,10 +81,10 @@ pub struct CurveRun {
 
 /// Where a run stands.
 enum Stage {
-    /// The map that orders the pixels, on its way; the eraser waits for its masks.
-    Map {
-        pending: PendingMap,
-        view: (u32, u32),
+    /// The map that orders the pixels and the masks that follow from it, being made on the
+    /// background thread; the eraser waits for them.
+    Masks {
+        task: Task<Result<Vec<GrayImage>>>,
         eraser: Box<Eraser>,
     },
     /// The variants, a batch at a time.
@@ -99,27 +100,44 @@ enum Stage {
 const VARIANTS: usize = 2 * 2 * (STEPS as usize + 1);
 
 impl CurveRun {
-    /// Starts the run: the map of the original at the model's input size is handed to a worker,
-    /// not waited for (the masks follow from it in a later step).
+    /// Starts the run: the map of the original at the model's input size, and the masks of
+    /// both orders, are handed to the background thread, not waited for.
     pub fn new(engine: &mut Engine, editor: &Editor, key: CurveKey) -> Result<Self> {
         engine.pipeline(key.model)?;
         let pipeline = engine.require_shared(key.model)?;
-        let gpu = &engine.gpu;
+        let gpu = engine.gpu.clone();
         let view = evaluate::model_view(&pipeline, editor.original_image());
-        let gradient = match key.method {
-            CamMethod::Cam => None,
-            CamMethod::Gradient(method) => Some((method, key.layer.to_owned())),
-        };
-        let eraser = Box::new(Eraser::new(gpu, &pipeline, &view)?);
-        let size = view.dimensions();
-        let pending = evaluate::start_class_map(gpu, &pipeline, view, key.class, gradient)?;
+        let eraser = Box::new(Eraser::new(&gpu, &pipeline, &view)?);
+        let (class, method, layer) = (key.class, key.method, key.layer);
+        let task = crate::background::spawn(move |_| {
+            let gradient = match method {
+                CamMethod::Cam => None,
+                CamMethod::Gradient(method) => Some((method, layer)),
+            };
+            let map = || evaluate::class_map(&gpu, &pipeline, &view, class, gradient);
+            let (map, place) = if pipeline.on_gpu {
+                map()?
+            } else {
+                // The CPU kernels' threads woken once for the whole pass.
+                crate::models::cpu_layers::on_pool(map)?
+            };
+            let size = view.dimensions();
+            let orders = [
+                curves::order_by_map(&map, &place, size),
+                curves::random_order(size, evaluate::random_block(size), 0),
+            ];
+            Ok(orders
+                .iter()
+                .flat_map(|order| {
+                    [Direction::Deletion, Direction::Insertion]
+                        .into_iter()
+                        .flat_map(move |d| curves::masks(order, size, STEPS, d))
+                })
+                .collect())
+        })?;
         Ok(Self {
             key,
-            stage: Stage::Map {
-                pending,
-                view: size,
-                eraser,
-            },
+            stage: Stage::Masks { task, eraser },
         })
     }
 
@@ -127,7 +145,7 @@ impl CurveRun {
     pub fn progress(&self) -> (usize, usize) {
         match &self.stage {
             Stage::Variants { batches, .. } => batches.progress(),
-            Stage::Map { .. } | Stage::Moving => (0, VARIANTS),
+            Stage::Masks { .. } | Stage::Moving => (0, VARIANTS),
         }
     }
 
@@ -138,30 +156,21 @@ impl CurveRun {
         let Some(pipeline) = engine.loaded_shared(self.key.model) else {
             return Ok(None);
         };
-        if let Stage::Map { pending, .. } = &self.stage {
-            let Some(map) = pending.try_take(&engine.gpu) else {
+        if let Stage::Masks { task, .. } = &self.stage {
+            let Some(masks) = task.try_take() else {
                 return Ok(None);
             };
-            let map = map?;
-            let Stage::Map { view, eraser, .. } = std::mem::replace(&mut self.stage, Stage::Moving)
+            let masks = masks??;
+            if masks.len() != VARIANTS {
+                return Err(crate::Error::Invalid(format!(
+                    "{} masks for {VARIANTS} curve steps",
+                    masks.len()
+                )));
+            }
+            let Stage::Masks { eraser, .. } = std::mem::replace(&mut self.stage, Stage::Moving)
             else {
                 return Ok(None);
             };
-            let layer = matches!(self.key.method, CamMethod::Gradient(_)).then_some(self.key.layer);
-            let place = evaluate::class_map_placement(&pipeline, view, layer, map.grid);
-            let orders = [
-                curves::order_by_map(&map, &place, view),
-                curves::random_order(view, evaluate::random_block(view), 0),
-            ];
-            let masks: Vec<GrayImage> = orders
-                .iter()
-                .flat_map(|order| {
-                    [Direction::Deletion, Direction::Insertion]
-                        .into_iter()
-                        .flat_map(move |d| curves::masks(order, view, STEPS, d))
-                })
-                .collect();
-            debug_assert_eq!(masks.len(), VARIANTS);
             let batches = Box::new(ErasedBatches::new(*eraser, self.key.class, masks.len()));
             self.stage = Stage::Variants {
                 masks: Arc::new(masks),

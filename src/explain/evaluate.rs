@@ -2,8 +2,6 @@
 //! CAM, Grad-CAM, sliding occlusion and a random order, all on the image the classifier sees
 //! (squashed to its input size, so every step is one fill at 224² or 227²).
 
-use std::sync::Arc;
-
 use burn::tensor::Tensor;
 use image::RgbaImage;
 
@@ -118,29 +116,6 @@ pub fn class_map(
         PendingMap::start(gpu, class_map_tensor(pipeline, input, class, gradient)?)?.wait(gpu)?;
     let place = class_map_placement(pipeline, img.dimensions(), gradient.map(|g| g.1), map.grid);
     Ok((map, place))
-}
-
-/// [`class_map`] computed on the background thread (with its own handles to the device), for a window's
-/// frame: the frame neither records the passes (burn may wait for the GPU while it records) nor
-/// waits for the map. Place the map with [`class_map_placement`] when it arrives.
-pub fn start_class_map(
-    gpu: &GpuContext,
-    pipeline: &Arc<ClassifyPipeline>,
-    img: RgbaImage,
-    class: usize,
-    gradient: Option<(GradMethod, String)>,
-) -> Result<PendingMap> {
-    let (gpu, pipeline) = (gpu.clone(), Arc::clone(pipeline));
-    PendingMap::on_worker(move || {
-        let layer = gradient.as_ref().map(|(m, l)| (*m, l.as_str()));
-        let map = || class_map(&gpu, &pipeline, &img, class, layer).map(|(map, _)| map);
-        if pipeline.on_gpu {
-            map()
-        } else {
-            // The CPU kernels' threads woken once for the whole pass.
-            crate::models::cpu_layers::on_pool(map)
-        }
-    })
 }
 
 /// The model's input for a class map of `img`: the CAM on the GPU preprocesses the uploaded
