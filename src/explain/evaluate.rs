@@ -153,7 +153,7 @@ fn class_map_tensor(
 /// Where the cells of a class map of `grid` over an image of `size` sit: the last layer's at its
 /// receptive-field centres (the CAM's, or a gradient map's there: `layer`), an earlier layer's
 /// spread evenly.
-pub fn class_map_placement(
+fn class_map_placement(
     pipeline: &ClassifyPipeline,
     size: (u32, u32),
     layer: Option<&str>,

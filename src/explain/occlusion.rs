@@ -239,25 +239,6 @@ impl OcclusionRun {
                 window_masks(&rects, size)(range)
             })
     }
-
-    /// The next `batch` windows, erased, classified and waited for.
-    pub fn step_waiting(
-        &mut self,
-        gpu: &GpuContext,
-        inpainter: &Inpainter,
-        pipeline: &ClassifyPipeline,
-        fill: &InpaintParams,
-        batch: usize,
-    ) -> Result<()> {
-        let masks = window_masks(&self.windows.rects, self.batches.image().dimensions());
-        self.batches
-            .step_waiting(gpu, inpainter, pipeline, fill, batch, masks)
-    }
-
-    /// Waits for the batch in flight, if any.
-    pub fn wait(&mut self) -> Result<()> {
-        self.batches.wait()
-    }
 }
 
 /// The masks of a range of variants over an image of `(w, h)`: variant 0 none (the untouched
@@ -299,7 +280,9 @@ pub fn occlusion_map(
         if let Some(map) = run.finished() {
             return Ok(map);
         }
-        run.step_waiting(gpu, inpainter, pipeline, fill, batch)?;
+        let masks = window_masks(&run.windows.rects, run.batches.image().dimensions());
+        run.batches
+            .step_waiting(gpu, inpainter, pipeline, fill, batch, masks)?;
         let (done, total) = run.progress();
         progress(done, total);
     }
