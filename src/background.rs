@@ -1,11 +1,12 @@
-//! One long-lived thread for the viewer's background work (occlusion and curve batches, class
-//! maps, Fill A/B, the other model's classifications): tasks run one after another, off the
-//! window's thread, and hand their answers back through a [`Task`] a frame polls.
+//! Two long-lived threads for the viewer's work off the window's thread, one per [`Lane`]: the
+//! live edit's job (fill + classify of the state on screen) and the exploration tools (occlusion
+//! and curve batches, class maps, Fill A/B, the other model's classifications). Tasks on a lane
+//! run one after another and hand their answers back through a [`Task`] a frame polls.
 //!
-//! One thread, not one per task: burn's wgpu backend gives every OS thread a stream of its own,
-//! with memory pools only that stream reuses, so a thread per task would leave a pool of GPU
-//! pages behind each time. The live CPU job keeps its own worker (`editor::cpu_path`): it must
-//! never queue behind a background task.
+//! A thread per lane, not per task: burn's wgpu backend gives every OS thread a stream of its
+//! own, with memory pools only that stream reuses, so a thread per task would leave a pool of
+//! GPU pages behind each time. Two lanes, not one: the live job must never queue behind a
+//! tool's batch (seconds on a software adapter).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -15,8 +16,26 @@ use crate::{Error, Result};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// The background thread's queue (started on first use, restarted if it ever ended).
-static QUEUE: Mutex<Option<Sender<Job>>> = Mutex::new(None);
+/// Which thread a task runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// The exploration tools' thread.
+    Tools,
+    /// The live edit's thread: at most one job at a time, the one the tables wait for.
+    Live,
+}
+
+impl Lane {
+    fn name(self) -> &'static str {
+        match self {
+            Lane::Tools => "unsee-background",
+            Lane::Live => "unsee-live",
+        }
+    }
+}
+
+/// Each lane's queue (its thread started on first use, restarted if it ever ended).
+static QUEUES: [Mutex<Option<Sender<Job>>>; 2] = [Mutex::new(None), Mutex::new(None)];
 
 /// A task's answer on its way. Dropping it cancels the task: one not started yet is skipped, and
 /// a running one can see it through its [`Cancel`].
@@ -56,8 +75,16 @@ fn stopped() -> Error {
     Error::Invalid("a background task stopped without an answer".into())
 }
 
-/// Queues `work` on the background thread; its answer comes back through the returned task.
+/// Queues `work` on the tools' thread; its answer comes back through the returned task.
 pub fn spawn<T: Send + 'static>(
+    work: impl FnOnce(&Cancel) -> T + Send + 'static,
+) -> Result<Task<T>> {
+    spawn_on(Lane::Tools, work)
+}
+
+/// Queues `work` on `lane`'s thread; its answer comes back through the returned task.
+pub fn spawn_on<T: Send + 'static>(
+    lane: Lane,
     work: impl FnOnce(&Cancel) -> T + Send + 'static,
 ) -> Result<Task<T>> {
     let alive = Arc::new(());
@@ -70,13 +97,13 @@ pub fn spawn<T: Send + 'static>(
         // A dropped receiver (the task was cancelled meanwhile) only means nobody wants it.
         let _ = tx.send(work(&cancel));
     });
-    send(job)?;
+    send(lane, job)?;
     Ok(Task { rx, _alive: alive })
 }
 
-/// Hands `job` to the thread, starting it (again) where needed.
-fn send(job: Job) -> Result<()> {
-    let mut queue = QUEUE
+/// Hands `job` to `lane`'s thread, starting it (again) where needed.
+fn send(lane: Lane, job: Job) -> Result<()> {
+    let mut queue = QUEUES[lane as usize]
         .lock()
         .map_err(|_| Error::Invalid("the background queue is poisoned".into()))?;
     let job = match queue.as_ref() {
@@ -89,7 +116,7 @@ fn send(job: Job) -> Result<()> {
     };
     let (tx, rx) = channel::<Job>();
     std::thread::Builder::new()
-        .name("unsee-background".into())
+        .name(lane.name().into())
         .spawn(move || {
             while let Ok(job) = rx.recv() {
                 // A task that panics ends without an answer (its task sees it); the thread and
@@ -97,7 +124,7 @@ fn send(job: Job) -> Result<()> {
                 let _ = catch_unwind(AssertUnwindSafe(job));
             }
         })
-        .map_err(|e| Error::Invalid(format!("starting the background thread: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("starting the {} thread: {e}", lane.name())))?;
     tx.send(job)
         .map_err(|_| Error::Invalid("the background thread ended at once".into()))?;
     *queue = Some(tx);
@@ -116,6 +143,21 @@ mod tests {
         assert_eq!(a.wait().unwrap(), 1);
         assert!(b.wait().is_err(), "a panicked task has no answer");
         assert_eq!(c.wait().unwrap(), 3);
+    }
+
+    #[test]
+    fn the_live_lane_does_not_wait_for_a_tool() {
+        let (go_tx, go_rx) = channel::<()>();
+        // Holds the tools' thread until the live task has answered.
+        let tool = spawn(move |_| go_rx.recv().is_ok()).unwrap();
+        let live = spawn_on(Lane::Live, |_| {
+            std::thread::current().name().map(str::to_owned)
+        })
+        .unwrap();
+        assert_eq!(live.wait().unwrap().as_deref(), Some("unsee-live"));
+        assert!(tool.try_take().is_none(), "the tool is still held");
+        go_tx.send(()).unwrap();
+        assert!(tool.wait().unwrap());
     }
 
     #[test]

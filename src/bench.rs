@@ -355,15 +355,17 @@ pub fn standard_strokes(w: u32, h: u32) -> (Vec<crate::editor::Stroke>, crate::e
 /// What one live stroke → answer round cost.
 #[derive(Clone, Copy, Debug)]
 pub struct StrokeRound {
-    /// CPU time of the frame that records the job (painting the mask, planning and encoding the
-    /// fill and the classification), ms: the thread's CPU time where the OS reports it, so that
-    /// waiting on the GPU is excluded (wall time elsewhere).
+    /// CPU time of the frame that makes the edit and starts the job (the CPU mask, painting the
+    /// GPU mask, copying it in queue order, handing the job to the live lane, composing the
+    /// pictures), ms: the thread's CPU time where the OS reports it, so that waiting on the GPU
+    /// is excluded (wall time elsewhere). The live lane's share (planning, recording the fill and
+    /// the classification) is in `phases`.
     pub host_ms: f64,
     /// Wall time of that frame, ms (includes any wait on the GPU inside it).
     pub frame_ms: f64,
     /// Our passes' GPU dispatches in the round (burn's kernels not counted).
     pub dispatches: u64,
-    /// Where the host's time in that frame went, by phase of the job.
+    /// Where the host's time went, by phase of the job (the frame's and the live lane's).
     pub phases: crate::host_clock::HostPhases,
 }
 
@@ -411,9 +413,9 @@ impl StrokeBench {
         })
     }
 
-    /// One round: the edit changes, one frame's `Editor::update` records the job (timed: the
-    /// host's share), then the answer is waited for (untimed here; the caller's wall time
-    /// includes it).
+    /// One round: the edit changes and one frame's `Editor::update` starts the job (timed: the
+    /// frame thread's share), then the answer is waited for (untimed here; the caller's wall
+    /// time includes it).
     pub fn once(&mut self) -> Result<StrokeRound> {
         self.rounds += 1;
         let dispatches = crate::passes::dispatches();

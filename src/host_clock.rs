@@ -47,11 +47,14 @@ impl Lap {
     }
 }
 
-/// Where the host's CPU time went in the last live job on the GPU path (ms each).
+/// Where the host's CPU time went in the last live job on the GPU path (ms each): the frame's
+/// thread paints and hands the job over; the live lane's thread does the rest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HostPhases {
     /// Recording the new strokes into the GPU mask (the CPU copy is painted as they arrive).
     pub paint: f64,
+    /// Copying the mask in queue order and handing the job to the live lane (frame thread).
+    pub handoff: f64,
     /// The hole's box and depth (the fill's plan).
     pub plan: f64,
     /// Recording and submitting the fill.

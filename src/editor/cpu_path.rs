@@ -9,7 +9,6 @@
 //! `unsee inpaint` + `unsee classify`).
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use burn::tensor::Tensor;
@@ -40,21 +39,21 @@ pub(super) struct CpuAnswer {
     pub classify_ms: f64,
 }
 
-/// The receiving end of a worker's answer.
-pub(super) type CpuJob = Receiver<Result<CpuAnswer>>;
+/// A job's answer on its way from the live lane.
+pub(super) type CpuJob = crate::background::Task<Result<CpuAnswer>>;
 
 /// What the worker starts from.
 enum Input {
     /// Classify this image as it is.
     Classify(Arc<RgbaImage>),
     /// Fill the original where the mask is set, then classify.
-    Fill(Arc<RgbaImage>, GrayImage, InpaintParams),
+    Fill(Arc<RgbaImage>, Arc<GrayImage>, InpaintParams),
     /// A preview: fill the original squashed to the model's input size (given), then classify;
     /// the full-size picture gets that fill scaled up in the hole.
     Preview {
         original: Arc<RgbaImage>,
         small: Arc<RgbaImage>,
-        mask: GrayImage,
+        mask: Arc<GrayImage>,
         params: InpaintParams,
     },
 }
@@ -91,22 +90,20 @@ impl Editor {
                 Input::Preview {
                     original,
                     small,
-                    mask: self.hole_plan.clone(),
+                    mask: Arc::clone(&self.hole_plan),
                     params: settings.inpaint,
                 }
             }
             Plan::Modified { refill: true, .. } => {
-                Input::Fill(original, self.hole_plan.clone(), settings.inpaint)
+                Input::Fill(original, Arc::clone(&self.hole_plan), settings.inpaint)
             }
             Plan::Modified { refill: false, .. } => {
                 Input::Classify(self.filled_cpu.clone().unwrap_or(original))
             }
         };
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(run(&pipeline, input));
-        });
-        Ok(rx)
+        crate::background::spawn_on(crate::background::Lane::Live, move |_| {
+            run(&pipeline, input)
+        })
     }
 }
 

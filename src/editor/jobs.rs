@@ -1,21 +1,24 @@
-//! The edit's inpaint + classify jobs: start the plan the scheduler names (on the GPU, or on a
-//! worker thread on the CPU path), collect its answer without waiting, and record failures so
-//! that a state that failed is not tried again every frame.
+//! The edit's inpaint + classify jobs: start the plan the scheduler names on the live lane (GPU
+//! recording in `gpu_job`, or the CPU path's fill and inference in `cpu_path`), collect its
+//! answer without waiting, and record failures so that a state that failed is not tried again
+//! every frame.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::Tensor;
 
 use super::cpu_path::CpuJob;
+use super::gpu_job::{GpuJob, Recorded, Refill};
 use super::schedule::Plan;
 use super::{Editor, Scores, ViewSettings};
+use crate::Result;
+use crate::background::{self, Lane, Task};
 use crate::engine::Engine;
 use crate::gpu::readback::Readback;
 use crate::gpu::texture;
 use crate::host_clock::{HostPhases, Lap};
-use crate::inpaint::{InpaintParams, Method};
-use crate::passes::HoleBounds;
-use crate::{Error, Result};
+use crate::passes::paint::PAINT_MASK_FORMAT;
 
 /// A job in flight.
 pub(super) struct Job {
@@ -31,10 +34,18 @@ pub(super) struct Job {
 
 /// Where a job's answer comes from.
 pub(super) enum Answer {
-    /// Scores on their way back from the GPU, and the feature map of the same pass.
-    Gpu(Box<(Readback, Tensor<4>)>),
+    /// The GPU path.
+    Gpu(GpuAnswer),
     /// A worker thread on the CPU path.
     Cpu(CpuJob),
+}
+
+/// A GPU job's answer, in its two stages.
+pub(super) enum GpuAnswer {
+    /// Being recorded on the live lane.
+    Recording(Task<Recorded>),
+    /// Scores on their way back from the GPU, and the feature map of the same pass.
+    Reading(Box<(Readback, Tensor<4>)>),
 }
 
 impl Editor {
@@ -92,6 +103,8 @@ impl Editor {
         Ok(())
     }
 
+    /// Hands the job to the live lane (GPU path). The frame's share: a copy of the mask in
+    /// queue order (later strokes are painted after it) and the hand-over.
     fn launch_gpu(
         &mut self,
         engine: &Engine,
@@ -99,59 +112,74 @@ impl Editor {
         plan: Plan,
         warm: bool,
     ) -> Result<Answer> {
-        let modified = matches!(plan, Plan::Modified { .. });
-        // The stage timer is handed back whatever happens, so a failure loses no timings.
-        let mut stages = if modified { self.stages.take() } else { None };
-        let result = self.encode_gpu(engine, settings, plan, warm, &mut stages);
-        if stages.is_some() {
-            self.stages = stages;
+        let mut lap = Lap::start();
+        let gpu = &engine.gpu;
+        let refill = match plan {
+            Plan::Modified { refill: true, .. } => {
+                let size = self.size;
+                let copy = self.mask_job.get_or_insert_with(|| {
+                    super::make_texture(&gpu.device, size, PAINT_MASK_FORMAT, "editor.mask_job")
+                });
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                encoder.copy_texture_to_texture(
+                    self.mask.as_image_copy(),
+                    copy.as_image_copy(),
+                    texture::extent(size.0, size.1),
+                );
+                gpu.queue.submit([encoder.finish()]);
+                Some(Refill {
+                    plan: Arc::clone(&self.hole_plan),
+                    params: settings.inpaint,
+                    warm,
+                })
+            }
+            _ => None,
+        };
+        let job = GpuJob {
+            gpu: gpu.clone(),
+            inpainter: engine.inpainter.clone(),
+            pipeline: engine.require_shared(settings.model)?,
+            original: self.original.clone(),
+            // Only a refill reads it.
+            mask: self.mask_job.clone().unwrap_or_else(|| self.mask.clone()),
+            modified: self.modified.clone(),
+            refill,
+            classify_original: matches!(plan, Plan::Original(_)),
+            kept: std::mem::take(&mut self.kept),
+        };
+        let task = background::spawn_on(Lane::Live, move |_| job.record())?;
+        if matches!(plan, Plan::Modified { .. }) {
+            self.stats.host = HostPhases {
+                paint: std::mem::take(&mut self.paint_cpu_ms),
+                handoff: lap.lap(),
+                ..HostPhases::default()
+            };
         }
-        result
+        Ok(Answer::Gpu(GpuAnswer::Recording(task)))
     }
 
-    fn encode_gpu(
-        &mut self,
-        engine: &Engine,
-        settings: &ViewSettings,
-        plan: Plan,
-        warm: bool,
-        stages: &mut Option<crate::gpu::timer::StageTimer>,
-    ) -> Result<Answer> {
-        let gpu = &engine.gpu;
-        if let Some(t) = stages.as_mut() {
-            t.stamp(&gpu.device, &gpu.queue, 0);
-        }
-        let mut host = HostPhases {
-            paint: std::mem::take(&mut self.paint_cpu_ms),
-            ..HostPhases::default()
-        };
-        if let Plan::Modified { refill: true, .. } = plan {
-            (host.plan, host.fill) = self.inpaint(engine, &settings.inpaint, warm)?;
+    /// Takes back what the live lane recorded: the editor's buffers, the fill's marks on the
+    /// pictures, and the scores' readback (or the job's error).
+    fn recorded(&mut self, recorded: Recorded, plan: &Plan) -> Result<(Readback, Tensor<4>)> {
+        self.kept = recorded.kept;
+        self.pm_primed = false;
+        if recorded.overwrote {
             self.schedule.overwritten();
+            // The modified texture was rewritten: the next composition must be whole.
+            self.mask_change = super::Region::Whole;
+            self.modified_differs = super::Region::Whole;
         }
-        if let Some(t) = stages.as_mut() {
-            t.stamp(&gpu.device, &gpu.queue, 1);
+        let outcome = recorded.outcome?;
+        if let Some((notice, primed)) = outcome.refilled {
+            self.notice = notice;
+            self.pm_primed = primed;
         }
-        let mut lap = Lap::start();
-        let image = match plan {
-            Plan::Modified { .. } => &self.modified,
-            Plan::Original(_) => &self.original,
-        };
-        let pipeline = engine.require(settings.model)?;
-        let input = pipeline.input_from_texture(gpu, image)?;
-        let out = pipeline.forward(input);
-        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
-        crate::gpu::burn_buffer::flush(&probabilities)?;
-        if let Some(t) = stages.as_mut() {
-            t.stamp(&gpu.device, &gpu.queue, 2);
-        }
-        host.classify = lap.lap();
-        let readback = Readback::start(gpu, &probabilities)?;
-        host.readback = lap.lap();
         if matches!(plan, Plan::Modified { .. }) {
-            self.stats.host = host;
+            let host = &mut self.stats.host;
+            (host.plan, host.fill) = (outcome.host.plan, outcome.host.fill);
+            (host.classify, host.readback) = (outcome.host.classify, outcome.host.readback);
         }
-        Ok(Answer::Gpu(Box::new((readback, out.features))))
+        Ok((outcome.readback, outcome.features))
     }
 
     /// Picks up a finished job (waiting for it with `wait`). A job that failed on its way is
@@ -170,57 +198,80 @@ impl Editor {
         }
     }
 
-    fn receive(&mut self, engine: &Engine, job: Job, wait: bool) -> Result<()> {
+    /// Advances a GPU job's answer: the probabilities and features once they are there, or the
+    /// answer still on its way (never waits unless `wait`).
+    fn advance_gpu(
+        &mut self,
+        engine: &Engine,
+        plan: &Plan,
+        answer: GpuAnswer,
+        wait: bool,
+    ) -> Result<std::result::Result<(Vec<f32>, Tensor<4>), GpuAnswer>> {
         let device = &engine.gpu.device;
+        let (readback, features) = match answer {
+            GpuAnswer::Recording(task) => {
+                let recorded = if wait {
+                    task.wait()?
+                } else {
+                    match task.try_take() {
+                        Some(recorded) => recorded?,
+                        None => return Ok(Err(GpuAnswer::Recording(task))),
+                    }
+                };
+                self.recorded(recorded, plan)?
+            }
+            GpuAnswer::Reading(pending) => *pending,
+        };
+        let probabilities = if wait {
+            readback.wait(device)?
+        } else {
+            match readback.try_take(device) {
+                Some(r) => r?,
+                None => return Ok(Err(GpuAnswer::Reading(Box::new((readback, features))))),
+            }
+        };
+        engine.gpu.health.check()?;
+        if let Some((fill, classify)) = self.kept.stages.as_mut().and_then(|t| t.take_ms(device)) {
+            self.stats.inpaint_ms = fill;
+            self.stats.classify_ms = classify;
+        }
+        Ok(Ok((probabilities, features)))
+    }
+
+    fn receive(&mut self, engine: &Engine, job: Job, wait: bool) -> Result<()> {
         let model = match job.plan {
             Plan::Original(m) => m,
             Plan::Modified { key, .. } => key.model,
         };
         let mut canonical = job.canonical;
         let scores = match job.answer {
-            Answer::Gpu(pending) => {
-                let (readback, features) = *pending;
-                let probabilities = if wait {
-                    readback.wait(device)?
-                } else {
-                    match readback.try_take(device) {
-                        Some(r) => r?,
-                        None => {
-                            self.job = Some(Job {
-                                answer: Answer::Gpu(Box::new((readback, features))),
-                                ..job
-                            });
-                            return Ok(());
-                        }
-                    }
-                };
-                engine.gpu.health.check()?;
-                if let Some((fill, classify)) = self.stages.as_mut().and_then(|t| t.take_ms(device))
-                {
-                    self.stats.inpaint_ms = fill;
-                    self.stats.classify_ms = classify;
-                }
-                Scores {
+            Answer::Gpu(answer) => match self.advance_gpu(engine, &job.plan, answer, wait)? {
+                Ok((probabilities, features)) => Scores {
                     model,
                     probabilities,
                     features,
+                },
+                Err(answer) => {
+                    self.job = Some(Job {
+                        answer: Answer::Gpu(answer),
+                        ..job
+                    });
+                    return Ok(());
                 }
-            }
-            Answer::Cpu(rx) => {
-                let stopped = || Error::Invalid("the CPU job stopped unexpectedly".into());
+            },
+            Answer::Cpu(task) => {
                 let answer = if wait {
-                    rx.recv().map_err(|_| stopped())?
+                    task.wait()?
                 } else {
-                    match rx.try_recv() {
-                        Ok(answer) => answer,
-                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    match task.try_take() {
+                        Some(answer) => answer?,
+                        None => {
                             self.job = Some(Job {
-                                answer: Answer::Cpu(rx),
+                                answer: Answer::Cpu(task),
                                 ..job
                             });
                             return Ok(());
                         }
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(stopped()),
                     }
                 }?;
                 if let Some(filled) = answer.filled {
@@ -297,80 +348,8 @@ impl Editor {
             .modified_change
             .union(super::Region::Rect([x0, y0, x1, y1]));
     }
-
-    /// Restores the modified image from the original and fills the hole (recorded on the queue).
-    /// PatchMatch warm-starts (`warm`) only for live previews; where it cannot work (no known
-    /// patch to copy from) Telea fills instead, with a notice — a choice made by the state alone,
-    /// so the fill stays canonical. Returns the host's CPU time (ms) planning the fill and
-    /// recording it.
-    fn inpaint(
-        &mut self,
-        engine: &Engine,
-        params: &InpaintParams,
-        warm: bool,
-    ) -> Result<(f64, f64)> {
-        let mut lap = Lap::start();
-        // The modified texture is rewritten: the next composition must be whole.
-        self.mask_change = super::Region::Whole;
-        self.modified_differs = super::Region::Whole;
-        let hole = HoleBounds::from_mask(&self.hole_plan);
-        let plan_ms = lap.lap();
-        let device = &engine.gpu.device;
-        let mut encoder = device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_texture(
-            self.original.as_image_copy(),
-            self.modified.as_image_copy(),
-            texture::extent(self.size.0, self.size.1),
-        );
-        self.pm_primed = false;
-        if let Some(hole) = hole {
-            // Telea through the edit's kept buffers (nothing created per job); PatchMatch through
-            // its cache.
-            let telea = |scratch: &mut crate::passes::TeleaScratch,
-                         encoder: &mut wgpu::CommandEncoder| {
-                engine.inpainter.telea().encode_reusing(
-                    device,
-                    &engine.gpu.queue,
-                    encoder,
-                    &self.original,
-                    &self.mask,
-                    &self.modified,
-                    &hole,
-                    &params.telea,
-                    scratch,
-                )
-            };
-            self.notice = None;
-            match params.method {
-                Method::Telea => telea(&mut self.telea_scratch, &mut encoder)?,
-                Method::PatchMatch => match engine.inpainter.encode(
-                    device,
-                    &mut encoder,
-                    &self.original,
-                    &self.mask,
-                    &self.modified,
-                    &self.hole_plan,
-                    &hole,
-                    params,
-                    &mut self.pm_cache,
-                    warm,
-                ) {
-                    Ok(()) => self.pm_primed = true,
-                    Err(e) => {
-                        self.notice = Some(format!("{e}; filled with Telea instead"));
-                        telea(&mut self.telea_scratch, &mut encoder)?;
-                    }
-                },
-            }
-        } else if self.hole_plan.pixels().any(|p| p[0] != 0) {
-            return Err(Error::Invalid(
-                "the mask covers the whole image: there is nothing left to fill from".into(),
-            ));
-        }
-        engine.gpu.queue.submit([encoder.finish()]);
-        Ok((plan_ms, lap.lap()))
-    }
 }
+
 /// The smallest rectangle (x0, y0, x1, y1, exclusive) holding every pixel where `a` and `b`
 /// differ; `None` when they are equal. Same-size images.
 pub(super) fn difference_bounds(a: &image::RgbaImage, b: &image::RgbaImage) -> Option<[u32; 4]> {

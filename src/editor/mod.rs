@@ -6,8 +6,10 @@
 //! state it answers.
 
 mod cpu_path;
+mod gpu_job;
 pub mod history;
 mod jobs;
+mod mask_cache;
 mod pictures;
 pub mod schedule;
 pub mod side;
@@ -22,11 +24,13 @@ use crate::engine::Engine;
 use crate::gpu::texture::{self, IMAGE_FORMAT};
 use crate::inpaint::InpaintParams;
 use crate::models::ModelKind;
+use crate::passes::Segment;
 use crate::passes::compose::ComposeTarget;
 use crate::passes::paint::PAINT_MASK_FORMAT;
 use crate::passes::paint::PaintTarget;
-use crate::passes::{PatchMatchCache, Segment};
 use crate::{Error, Result, cpu};
+#[doc(hidden)]
+pub use gpu_job::LIVE_DELAY_MS;
 pub use history::{History, MaskStep, Stroke};
 use jobs::Job;
 pub use schedule::{EditKey, FillKey, Plan, Schedule};
@@ -153,6 +157,9 @@ pub struct Editor {
     /// before must have been dropped (`OtherModel` keeps one in flight and drops it first).
     modified_copy: std::cell::OnceCell<wgpu::Texture>,
     mask: wgpu::Texture,
+    /// The mask as the job in flight fills it: copied from `mask` in queue order when a GPU job
+    /// starts, so strokes painted meanwhile cannot reach the fill. Made on first use.
+    mask_job: Option<wgpu::Texture>,
     display: wgpu::Texture,
     display_original: wgpu::Texture,
     /// The compose pass's resources for `display` and `display_original`, kept for the image.
@@ -161,8 +168,12 @@ pub struct Editor {
     /// The paint pass's resources for `mask`, kept for the image.
     paint_target: PaintTarget,
     /// CPU rasterisation of the strokes, kept only to bound the hole (region and depth) when
-    /// planning the Telea dispatches; the GPU mask is painted by the paint pass.
-    hole_plan: GrayImage,
+    /// planning the Telea dispatches; the GPU mask is painted by the paint pass. Shared with the
+    /// job in flight, which plans from it as it was when the job started (a stroke painted
+    /// meanwhile copies it first).
+    hole_plan: std::sync::Arc<GrayImage>,
+    /// `hole_plan` of recent settled states, for undo and redo.
+    mask_cache: mask_cache::MaskCache,
     history: History,
     pending: Vec<MaskStep>,
     /// Scratch for whole-mask operations: made on the first one, kept for the image.
@@ -188,10 +199,9 @@ pub struct Editor {
     pub stats: Stats,
     /// Something the user should know (e.g. a fallback taken), until the next fill.
     pub notice: Option<String>,
-    /// PatchMatch's buffers, kept for warm-started previews while a stroke is drawn.
-    pm_cache: PatchMatchCache,
-    /// Telea's buffers and bind groups, kept for the image (a live job creates none).
-    telea_scratch: crate::passes::TeleaScratch,
+    /// The fills' buffers (Telea's, PatchMatch's for warm-started previews) and the stage
+    /// timer, kept for the image (a live job creates none); the GPU job in flight holds them.
+    kept: gpu_job::Kept,
     /// The original squashed to a model's input size, for previews on the CPU path.
     preview_base: Option<(u32, std::sync::Arc<RgbaImage>)>,
     /// The edit (its time) the Modified table last answered first.
@@ -213,7 +223,6 @@ pub struct Editor {
     /// A map shown over the original picture instead of its CAM (an occlusion map).
     original_overlay: Option<crate::explain::Map>,
     overlay_version: u64,
-    stages: Option<crate::gpu::timer::StageTimer>,
     /// The host's CPU time painting strokes into the GPU mask since the last job started (ms).
     paint_cpu_ms: f64,
 }
@@ -331,12 +340,14 @@ impl Editor {
             modified,
             modified_copy: std::cell::OnceCell::new(),
             mask,
+            mask_job: None,
             display,
             display_original,
             compose_display,
             compose_original,
             paint_target,
-            hole_plan: GrayImage::new(size.0, size.1),
+            hole_plan: std::sync::Arc::new(GrayImage::new(size.0, size.1)),
+            mask_cache: Default::default(),
             mask_scratch: None,
             history: History::default(),
             pending: Vec::new(),
@@ -353,8 +364,10 @@ impl Editor {
             cams: None,
             stats: Stats::default(),
             notice: None,
-            pm_cache: PatchMatchCache::default(),
-            telea_scratch: Default::default(),
+            kept: gpu_job::Kept {
+                stages: crate::gpu::timer::StageTimer::new(device, &engine.gpu.queue),
+                ..Default::default()
+            },
             preview_base: None,
             answered_edit: None,
             mask_change: Region::None,
@@ -366,7 +379,6 @@ impl Editor {
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
-            stages: crate::gpu::timer::StageTimer::new(device, &engine.gpu.queue),
             paint_cpu_ms: 0.0,
         })
     }
@@ -428,13 +440,22 @@ impl Editor {
             )),
             MaskStep::Op(_) => Region::Whole,
         });
-        apply_step(&mut self.hole_plan, step);
+        apply_step(std::sync::Arc::make_mut(&mut self.hole_plan), step);
         self.pending.push(step);
         self.touched();
     }
 
+    /// Keeps the CPU mask of the state the strokes are leaving (a settled one), for undo.
+    fn remember_mask(&mut self) {
+        if !self.drawing() {
+            self.mask_cache
+                .remember(self.history.key(), &self.hole_plan);
+        }
+    }
+
     /// Presses the brush (or the eraser, `restore`) at image point `p`.
     pub fn begin_stroke(&mut self, restore: bool, radius: f32, p: (f32, f32)) {
+        self.remember_mask();
         let seg = self.history.begin(restore, radius, p);
         self.queue(MaskStep::Paint(seg));
     }
@@ -472,6 +493,7 @@ impl Editor {
 
     /// Adds a whole stroke in one step (replaying a session, or a suggested mask).
     pub fn push_stroke(&mut self, stroke: Stroke) {
+        self.remember_mask();
         for step in self.history.push(stroke) {
             self.queue(step);
         }
@@ -489,10 +511,16 @@ impl Editor {
 
     fn rebuild(&mut self) {
         self.mask_change = Region::Whole;
-        self.hole_plan = GrayImage::new(self.size.0, self.size.1);
-        for step in self.history.steps() {
-            apply_step(&mut self.hole_plan, step);
-        }
+        self.hole_plan = match self.mask_cache.get(self.history.key()) {
+            Some(mask) => mask,
+            None => {
+                let mut plan = GrayImage::new(self.size.0, self.size.1);
+                for step in self.history.steps() {
+                    apply_step(&mut plan, step);
+                }
+                std::sync::Arc::new(plan)
+            }
+        };
         self.pending.clear();
         self.replay = true;
         self.touched();
@@ -500,6 +528,7 @@ impl Editor {
 
     /// Undoes the last stroke.
     pub fn undo(&mut self) -> bool {
+        self.remember_mask();
         let changed = self.history.undo();
         if changed {
             self.rebuild();
@@ -509,6 +538,7 @@ impl Editor {
 
     /// Redoes the last undone stroke.
     pub fn redo(&mut self) -> bool {
+        self.remember_mask();
         let changed = self.history.redo();
         if changed {
             self.rebuild();
@@ -518,6 +548,7 @@ impl Editor {
 
     /// Forgets the whole edit.
     pub fn reset(&mut self) {
+        self.remember_mask();
         self.history.reset();
         self.rebuild();
     }

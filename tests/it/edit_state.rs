@@ -417,3 +417,62 @@ fn the_settled_table_equals_the_clis_inpaint_then_classify() {
         }
     }
 }
+
+/// GPU path: a stroke painted while the live job is still on the live lane (made late on
+/// purpose) does not reach that job: its fill is the fill of the strokes as they were when it
+/// started, byte for byte, and the state after it is filled by the next job.
+#[test]
+fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
+    let Some((mut engine, img)) = engine(Inference::Gpu) else {
+        return;
+    };
+    engine.pipeline(ModelKind::SqueezeNet).unwrap();
+    let s = ViewSettings::default();
+    let read = |engine: &Engine, editor: &Editor| {
+        let g = &engine.gpu;
+        read_rgba(&g.device, &g.queue, editor.modified()).unwrap()
+    };
+    let (p0, p1, p2) = ((30.0, 40.0), (90.0, 60.0), (160.0, 120.0));
+    let mut fresh = Editor::new(&engine, &img).unwrap();
+    fresh.begin_stroke(false, 9.0, p0);
+    fresh.extend_stroke(p1);
+    fresh.end_stroke();
+    fresh.settle(&mut engine, &s).unwrap();
+    let expected = read(&engine, &fresh);
+
+    let mut live = Editor::new(&engine, &img).unwrap();
+    live.settle(&mut engine, &s).unwrap();
+    let delay = &unsee::editor::LIVE_DELAY_MS;
+    delay.store(300, std::sync::atomic::Ordering::Relaxed);
+    live.begin_stroke(false, 9.0, p0);
+    live.extend_stroke(p1);
+    let first = live.key(&s);
+    live.update(&mut engine, &s).unwrap();
+    // Painted while the first job sleeps on the live lane, before it records its fill.
+    live.extend_stroke(p2);
+    live.update(&mut engine, &s).unwrap();
+    let started = std::time::Instant::now();
+    while live.answered_key() != Some(first) {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first job never landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        live.update(&mut engine, &s).unwrap();
+    }
+    // The update that took the first answer started the next job, which sleeps before it
+    // writes anything: the modified image still holds the first job's fill.
+    let answered = read(&engine, &live);
+    delay.store(0, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        answered == expected,
+        "the job in flight filled a mask painted after it started"
+    );
+    live.end_stroke();
+    let settled = result(&mut engine, &mut live, &s);
+    assert_ne!(
+        settled.0,
+        expected.into_raw(),
+        "the later stroke was filled next"
+    );
+}

@@ -1,0 +1,229 @@
+//! The edit's jobs on the GPU path, recorded on the live lane: the frame copies the mask in
+//! queue order and hands the job over; the lane plans the hole, records the fill and the
+//! classification, and starts the scores' readback. The frame only paints strokes and polls.
+//!
+//! Exactness: the job reads the original (never changes), the mask copy and CPU mask taken when
+//! it started (later strokes cannot reach them), and writes the modified image, which no other
+//! job touches until this one has landed (one job in flight). The lane keeps the editor's fill
+//! buffers while it runs and hands them back with the answer, so nothing is created per job.
+
+use std::sync::Arc;
+
+use burn::tensor::Tensor;
+use image::GrayImage;
+
+use crate::Result;
+use crate::classify::ClassifyPipeline;
+use crate::gpu::GpuContext;
+use crate::gpu::readback::Readback;
+use crate::gpu::texture;
+use crate::gpu::timer::StageTimer;
+use crate::host_clock::{HostPhases, Lap};
+use crate::inpaint::{InpaintParams, Inpainter, Method};
+use crate::passes::{HoleBounds, PatchMatchCache, TeleaScratch};
+
+/// Test seam: milliseconds a GPU job sleeps on the live lane before it records anything, so a
+/// test can paint while a job is in flight (0, the default, in the program).
+#[doc(hidden)]
+pub static LIVE_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// What a job holds of the editor's while it runs, handed back with its answer.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// Telea's buffers and bind groups for this image.
+    pub telea: TeleaScratch,
+    /// PatchMatch's buffers (and the correspondences of the last fill, for warm starts).
+    pub patchmatch: PatchMatchCache,
+    /// GPU timestamps around the fill and the classification (modified image only).
+    pub stages: Option<StageTimer>,
+}
+
+/// A refill: where the hole is and how to fill it.
+pub(super) struct Refill {
+    /// The mask as the strokes define it when the job started (CPU), to plan the hole.
+    pub plan: Arc<GrayImage>,
+    pub params: InpaintParams,
+    /// Warm-start PatchMatch from the previous fill (live previews only).
+    pub warm: bool,
+}
+
+/// One job, as the live lane receives it.
+pub(super) struct GpuJob {
+    pub gpu: GpuContext,
+    pub inpainter: Inpainter,
+    pub pipeline: Arc<ClassifyPipeline>,
+    pub original: wgpu::Texture,
+    /// The GPU mask as it was when the job started (a copy the frame recorded in queue order).
+    pub mask: wgpu::Texture,
+    pub modified: wgpu::Texture,
+    /// Refill the modified image first; `None` classifies `image` as it is.
+    pub refill: Option<Refill>,
+    /// Classify the original (not the modified image).
+    pub classify_original: bool,
+    pub kept: Kept,
+}
+
+/// What the lane sends back: the editor's buffers, and the job's outcome.
+pub(super) struct Recorded {
+    pub kept: Kept,
+    /// Whether the modified image was rewritten (the fill reached the queue), even if the job
+    /// failed after that.
+    pub overwrote: bool,
+    pub outcome: Result<Outcome>,
+}
+
+/// A job recorded in full: its answer is on its way from the GPU.
+pub(super) struct Outcome {
+    pub readback: Readback,
+    /// The feature map of the same forward pass, for the CAM.
+    pub features: Tensor<4>,
+    /// The lane's CPU time by phase (plan, fill, classify, readback).
+    pub host: HostPhases,
+    /// The refill's notice (a fallback taken) and whether PatchMatch's cache now holds its
+    /// correspondences; `None` when nothing was refilled.
+    pub refilled: Option<(Option<String>, bool)>,
+}
+
+impl GpuJob {
+    /// Runs the job on the calling thread (the live lane).
+    pub fn record(mut self) -> Recorded {
+        let delay = LIVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        }
+        let mut overwrote = false;
+        let outcome = self.record_into(&mut overwrote);
+        Recorded {
+            kept: self.kept,
+            overwrote,
+            outcome,
+        }
+    }
+
+    fn record_into(&mut self, overwrote: &mut bool) -> Result<Outcome> {
+        // Only the modified image's jobs are timed. The timer is handed back whatever happens,
+        // so a failure loses no timings.
+        let mut stages = if self.classify_original {
+            None
+        } else {
+            self.kept.stages.take()
+        };
+        let result = self.record_timed(&mut stages, overwrote);
+        if stages.is_some() {
+            self.kept.stages = stages;
+        }
+        result
+    }
+
+    fn record_timed(
+        &mut self,
+        stages: &mut Option<StageTimer>,
+        overwrote: &mut bool,
+    ) -> Result<Outcome> {
+        let stamp = |job: &Self, stages: &mut Option<StageTimer>, index| {
+            if let Some(t) = stages.as_mut() {
+                t.stamp(&job.gpu.device, &job.gpu.queue, index);
+            }
+        };
+        stamp(self, stages, 0);
+        let mut host = HostPhases::default();
+        let mut refilled = None;
+        if let Some(refill) = self.refill.take() {
+            let (plan, fill, notice, primed) = self.fill(&refill, overwrote)?;
+            (host.plan, host.fill) = (plan, fill);
+            refilled = Some((notice, primed));
+        }
+        stamp(self, stages, 1);
+        let mut lap = Lap::start();
+        let image = if self.classify_original {
+            &self.original
+        } else {
+            &self.modified
+        };
+        let input = self.pipeline.input_from_texture(&self.gpu, image)?;
+        let out = self.pipeline.forward(input);
+        let probabilities = burn::tensor::activation::softmax(out.logits, 1);
+        crate::gpu::burn_buffer::flush(&probabilities)?;
+        stamp(self, stages, 2);
+        host.classify = lap.lap();
+        let readback = Readback::start(&self.gpu, &probabilities)?;
+        host.readback = lap.lap();
+        Ok(Outcome {
+            readback,
+            features: out.features,
+            host,
+            refilled,
+        })
+    }
+
+    /// Restores the modified image from the original and fills the hole (recorded on the
+    /// queue). PatchMatch warm-starts only where `warm` says; where it cannot work (no known
+    /// patch to copy from) Telea fills instead, with a notice — a choice made by the state
+    /// alone, so the fill stays canonical. Returns the CPU time (ms) planning the fill and
+    /// recording it, the notice, and whether PatchMatch's cache holds this fill.
+    fn fill(
+        &mut self,
+        refill: &Refill,
+        overwrote: &mut bool,
+    ) -> Result<(f64, f64, Option<String>, bool)> {
+        let mut lap = Lap::start();
+        let hole = HoleBounds::from_mask(&refill.plan);
+        let plan_ms = lap.lap();
+        let device = &self.gpu.device;
+        let queue = &self.gpu.queue;
+        let (w, h) = (self.original.width(), self.original.height());
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            self.original.as_image_copy(),
+            self.modified.as_image_copy(),
+            texture::extent(w, h),
+        );
+        let (mut notice, mut primed) = (None, false);
+        if let Some(hole) = hole {
+            let kept = &mut self.kept;
+            // Telea through the image's kept buffers (nothing created per job); PatchMatch
+            // through its cache.
+            let telea = |scratch: &mut TeleaScratch, encoder: &mut wgpu::CommandEncoder| {
+                self.inpainter.telea().encode_reusing(
+                    device,
+                    queue,
+                    encoder,
+                    &self.original,
+                    &self.mask,
+                    &self.modified,
+                    &hole,
+                    &refill.params.telea,
+                    scratch,
+                )
+            };
+            match refill.params.method {
+                Method::Telea => telea(&mut kept.telea, &mut encoder)?,
+                Method::PatchMatch => match self.inpainter.encode(
+                    device,
+                    &mut encoder,
+                    &self.original,
+                    &self.mask,
+                    &self.modified,
+                    &refill.plan,
+                    &hole,
+                    &refill.params,
+                    &mut kept.patchmatch,
+                    refill.warm,
+                ) {
+                    Ok(()) => primed = true,
+                    Err(e) => {
+                        notice = Some(format!("{e}; filled with Telea instead"));
+                        telea(&mut kept.telea, &mut encoder)?;
+                    }
+                },
+            }
+        } else if refill.plan.pixels().any(|p| p[0] != 0) {
+            return Err(crate::Error::Invalid(
+                "the mask covers the whole image: there is nothing left to fill from".into(),
+            ));
+        }
+        queue.submit([encoder.finish()]);
+        *overwrote = true;
+        Ok((plan_ms, lap.lap(), notice, primed))
+    }
+}
