@@ -440,6 +440,7 @@ impl Variants<'_> {
                 masks,
                 &params,
                 Batching::Single,
+                &|| !self.cancel.cancelled(),
             );
             return Ok(match started {
                 Ok(pending) => Comparison {

@@ -102,10 +102,14 @@ impl ErasedBatches {
         let (gpu, inpainter, pipeline) = (gpu.clone(), inpainter.clone(), Arc::clone(pipeline));
         let (eraser, fill) = (Arc::clone(&self.eraser), *fill);
         // The masks are made there too (a batch of full-size masks is not a frame's work).
-        self.pending = Some(crate::background::spawn(move |_| {
+        self.pending = Some(crate::background::spawn(move |cancel| {
             let masks = counted(masks, range)?;
+            // A run dropped meanwhile (the state changed) stops between the batch's fills.
+            let wanted = || !cancel.cancelled();
             match eraser.lock() {
-                Ok(eraser) => eraser.probabilities(&gpu, &inpainter, &pipeline, &masks, &fill),
+                Ok(eraser) => {
+                    eraser.probabilities_while(&gpu, &inpainter, &pipeline, &masks, &fill, &wanted)
+                }
                 Err(_) => Err(worker_stopped()),
             }
         })?);

@@ -116,13 +116,38 @@ impl Eraser {
         masks: &[GrayImage],
         fill: &InpaintParams,
     ) -> Result<Vec<Vec<f32>>> {
-        self.start(gpu, inpainter, pipeline, masks, fill, Batching::Atlas)?
-            .wait(gpu)
+        self.probabilities_while(gpu, inpainter, pipeline, masks, fill, &|| true)
+    }
+
+    /// [`Eraser::probabilities`], given up (an error) as soon as `wanted` says the answer is no
+    /// longer wanted: checked before each variant's fill, so a cancelled batch on the CPU path
+    /// stops between its fills rather than after them all and the forward pass.
+    pub fn probabilities_while(
+        &self,
+        gpu: &GpuContext,
+        inpainter: &Inpainter,
+        pipeline: &ClassifyPipeline,
+        masks: &[GrayImage],
+        fill: &InpaintParams,
+        wanted: Wanted<'_>,
+    ) -> Result<Vec<Vec<f32>>> {
+        self.start(
+            gpu,
+            inpainter,
+            pipeline,
+            masks,
+            fill,
+            Batching::Atlas,
+            wanted,
+        )?
+        .wait(gpu)
     }
 
     /// [`Eraser::probabilities`] without waiting: the batch's fills, preprocessing and forward
     /// pass are recorded on the GPU's queue (on the CPU path, computed) and its rows start on
-    /// their way back. `batching` says whether Telea variants share an atlas.
+    /// their way back. `batching` says whether Telea variants share an atlas; `wanted` is
+    /// checked before each variant (see [`Eraser::probabilities_while`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         &self,
         gpu: &GpuContext,
@@ -131,12 +156,13 @@ impl Eraser {
         masks: &[GrayImage],
         fill: &InpaintParams,
         batching: Batching,
+        wanted: Wanted<'_>,
     ) -> Result<PendingRows> {
         let size = self.img.dimensions();
         check_masks(size, masks)?;
         let Some((original, scratch)) = &self.textures else {
             return Ok(PendingRows::ready(probabilities_cpu(
-                &self.img, pipeline, masks, fill,
+                &self.img, pipeline, masks, fill, wanted,
             )?));
         };
         // With debug logging on (RUST_LOG=unsee::explain=debug), each phase is waited for and
@@ -148,6 +174,9 @@ impl Eraser {
         let bounds = hole_bounds(masks);
         phases.end("mask bounds")?;
         for (i, (mask, &(holes, hole))) in masks.iter().zip(&bounds).enumerate() {
+            if !wanted() {
+                return Err(not_wanted());
+            }
             if holes == mask.as_raw().len() {
                 inputs.push(Some(pipeline.input_from_image(&mean_colour(&self.img))));
                 continue;
@@ -462,12 +491,13 @@ fn hole_bounds(masks: &[GrayImage]) -> Vec<(usize, Option<HoleBounds>)> {
 /// Class probabilities of `img` with each mask's pixels removed, in mask order, all on the CPU:
 /// the fills (independent sequential runs) one per core, then one forward pass of them all. As
 /// on the GPU path, an empty mask leaves the image as it is and a mask over every pixel gives
-/// the mean colour.
+/// the mean colour. Given up (an error) before any fill started after `wanted` says no.
 pub fn probabilities_cpu(
     img: &RgbaImage,
     pipeline: &ClassifyPipeline,
     masks: &[GrayImage],
     fill: &InpaintParams,
+    wanted: Wanted<'_>,
 ) -> Result<Vec<Vec<f32>>> {
     use rayon::prelude::*;
     check_masks(img.dimensions(), masks)?;
@@ -479,6 +509,9 @@ pub fn probabilities_cpu(
         .par_iter()
         .zip(&bounds)
         .map(|(mask, &(holes, hole))| {
+            if !wanted() {
+                return Err(not_wanted());
+            }
             Ok(if holes == mask.as_raw().len() {
                 pipeline.input_from_image(&mean_colour(img))
             } else if hole.is_none() {
@@ -502,6 +535,13 @@ pub fn probabilities_cpu(
         .chunks(probabilities.len() / n)
         .map(<[f32]>::to_vec)
         .collect())
+}
+
+/// Whether a batch's answer is still wanted (its task not cancelled); checked between variants.
+pub type Wanted<'a> = &'a (dyn Fn() -> bool + Sync);
+
+fn not_wanted() -> Error {
+    Error::Invalid("the batch was cancelled".into())
 }
 
 /// `img` with `mask`'s pixels inpainted on the CPU. A PatchMatch fill that cannot run (too few

@@ -259,3 +259,41 @@ fn cam_maps_and_suggested_masks() {
         assert_eq!(polled, map);
     }
 }
+
+/// A batch whose answer stops being wanted (its run was cancelled) gives up before the fills
+/// still to come, on the CPU path, and answers in full while it is wanted.
+#[test]
+fn a_cpu_batch_stops_between_its_fills_once_unwanted() {
+    let Some(gpu) = common::gpu() else { return };
+    let img = dog();
+    let inpainter = Inpainter::new(&gpu.device).unwrap();
+    let pipeline = ClassifyPipeline::with_inference(
+        gpu,
+        ModelKind::SqueezeNet,
+        Preset::Default,
+        &common::models_dir(),
+        false,
+    )
+    .unwrap();
+    let eraser = explain::variants::Eraser::new(gpu, &pipeline, &img).unwrap();
+    let masks: Vec<image::GrayImage> = (0..6u32)
+        .map(|i| {
+            image::GrayImage::from_fn(256, 192, |x, y| {
+                image::Luma([u8::from((x / 40 == i) && (40..100).contains(&y)) * 255])
+            })
+        })
+        .collect();
+    let fill = InpaintParams::default();
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    // Wanted for the first variant only.
+    let wanted = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+    let stopped = eraser.probabilities_while(gpu, &inpainter, &pipeline, &masks, &fill, &wanted);
+    assert!(
+        stopped.is_err_and(|e| e.to_string().contains("cancelled")),
+        "an unwanted batch went on to its end"
+    );
+    let rows = eraser
+        .probabilities_while(gpu, &inpainter, &pipeline, &masks, &fill, &|| true)
+        .unwrap();
+    assert_eq!(rows.len(), masks.len());
+}
