@@ -1,5 +1,5 @@
 //! Inpainting behind one entry point: which method, and a blocking helper for whole images (the
-//! CLI, tests and benches; the viewer records the passes into its own frame instead).
+//! CLI, tests and benches; the viewer's live job records the passes on its own thread instead).
 
 use image::{GrayImage, RgbaImage};
 
@@ -59,8 +59,8 @@ pub struct InpaintParams {
     pub patchmatch: PatchMatchParams,
 }
 
-/// The GPU inpainting passes, built once (a clone shares them: a worker thread records with its
-/// own handle).
+/// The GPU inpainting passes, built once (a clone shares them: another thread — the live lane,
+/// the tools' — records with its own handle).
 #[derive(Clone)]
 pub struct Inpainter {
     telea: TeleaPass,

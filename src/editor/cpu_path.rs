@@ -1,5 +1,5 @@
-//! The edit's jobs on the CPU, for machines whose only adapter is a software rasterizer: a worker
-//! thread fills with the CPU implementation and classifies on burn's CPU backend, so the window
+//! The edit's jobs on the CPU, for machines whose only adapter is a software rasterizer: the live
+//! lane's thread fills with the CPU implementation and classifies on burn's CPU backend, so the window
 //! keeps drawing meanwhile; the result is uploaded for display when it lands.
 //!
 //! While a stroke is being drawn a job is a *preview*: the hole is filled at the classifier's
@@ -59,7 +59,7 @@ enum Input {
 }
 
 impl Editor {
-    /// Starts `plan` on a worker thread; `collect` picks the answer up.
+    /// Starts `plan` on the live lane; `collect` picks the answer up.
     /// `preview`: fill at the model's input size (a stroke is being drawn).
     pub(super) fn start_cpu_job(
         &mut self,

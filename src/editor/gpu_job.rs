@@ -7,7 +7,9 @@
 //! job touches until this one has landed (one job in flight). The lane keeps the editor's fill
 //! buffers while it runs and hands them back with the answer, so nothing is created per job.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Tensor;
 use image::GrayImage;
@@ -56,11 +58,13 @@ pub(super) struct GpuJob {
     /// The GPU mask as it was when the job started (a copy the frame recorded in queue order).
     pub mask: wgpu::Texture,
     pub modified: wgpu::Texture,
-    /// Refill the modified image first; `None` classifies `image` as it is.
+    /// Refill the modified image first; `None` classifies it (or the original) as it is.
     pub refill: Option<Refill>,
     /// Classify the original (not the modified image).
     pub classify_original: bool,
     pub kept: Kept,
+    /// Set once the fill is submitted (the frame's next composition is then whole).
+    pub wrote: Arc<AtomicBool>,
 }
 
 /// What the lane sends back: the editor's buffers, and the job's outcome.
@@ -85,14 +89,20 @@ pub(super) struct Outcome {
 }
 
 impl GpuJob {
-    /// Runs the job on the calling thread (the live lane).
+    /// Runs the job on the calling thread (the live lane). The editor's buffers come back
+    /// whatever happens, a panic in the recording included (then as an error).
     pub fn record(mut self) -> Recorded {
-        let delay = LIVE_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);
+        let delay = LIVE_DELAY_MS.load(Ordering::Relaxed);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_millis(delay));
         }
         let mut overwrote = false;
-        let outcome = self.record_into(&mut overwrote);
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.record_into(&mut overwrote)))
+            .unwrap_or_else(|_| {
+                Err(crate::Error::Gpu(
+                    "recording the live job failed unexpectedly".into(),
+                ))
+            });
         Recorded {
             kept: self.kept,
             overwrote,
@@ -224,6 +234,7 @@ impl GpuJob {
         }
         queue.submit([encoder.finish()]);
         *overwrote = true;
+        self.wrote.store(true, Ordering::Release);
         Ok((plan_ms, lap.lap(), notice, primed))
     }
 }

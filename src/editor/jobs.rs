@@ -36,7 +36,7 @@ pub(super) struct Job {
 pub(super) enum Answer {
     /// The GPU path.
     Gpu(GpuAnswer),
-    /// A worker thread on the CPU path.
+    /// The CPU path's job on the live lane.
     Cpu(CpuJob),
 }
 
@@ -146,7 +146,13 @@ impl Editor {
             refill,
             classify_original: matches!(plan, Plan::Original(_)),
             kept: std::mem::take(&mut self.kept),
+            wrote: Arc::clone(&self.lane_wrote),
         };
+        if matches!(plan, Plan::Modified { refill: true, .. }) {
+            // From here the modified image holds no state until the job lands: should the job
+            // fail, whether or not its fill was written, the table no longer pairs with it.
+            self.schedule.overwritten();
+        }
         let task = background::spawn_on(Lane::Live, move |_| job.record())?;
         if matches!(plan, Plan::Modified { .. }) {
             self.stats.host = HostPhases {
@@ -162,9 +168,10 @@ impl Editor {
     /// pictures, and the scores' readback (or the job's error).
     fn recorded(&mut self, recorded: Recorded, plan: &Plan) -> Result<(Readback, Tensor<4>)> {
         self.kept = recorded.kept;
-        self.pm_primed = false;
+        if matches!(plan, Plan::Modified { refill: true, .. }) {
+            self.pm_primed = false;
+        }
         if recorded.overwrote {
-            self.schedule.overwritten();
             // The modified texture was rewritten: the next composition must be whole.
             self.mask_change = super::Region::Whole;
             self.modified_differs = super::Region::Whole;

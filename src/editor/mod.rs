@@ -167,10 +167,10 @@ pub struct Editor {
     compose_original: ComposeTarget,
     /// The paint pass's resources for `mask`, kept for the image.
     paint_target: PaintTarget,
-    /// CPU rasterisation of the strokes, kept only to bound the hole (region and depth) when
-    /// planning the Telea dispatches; the GPU mask is painted by the paint pass. Shared with the
-    /// job in flight, which plans from it as it was when the job started (a stroke painted
-    /// meanwhile copies it first).
+    /// CPU rasterisation of the strokes: the GPU path bounds the hole (region and depth) with it
+    /// when planning the fill, the CPU path and Fill A/B fill from it; the GPU mask is painted by
+    /// the paint pass. Shared with the job in flight, which uses it as it was when the job
+    /// started (a stroke painted meanwhile copies it first: 1 MB at the 1024 working size).
     hole_plan: std::sync::Arc<GrayImage>,
     /// `hole_plan` of recent settled states, for undo and redo.
     mask_cache: mask_cache::MaskCache,
@@ -202,6 +202,8 @@ pub struct Editor {
     /// The fills' buffers (Telea's, PatchMatch's for warm-started previews) and the stage
     /// timer, kept for the image (a live job creates none); the GPU job in flight holds them.
     kept: gpu_job::Kept,
+    /// Set by the live lane when it has submitted a fill (see `compose`).
+    lane_wrote: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The original squashed to a model's input size, for previews on the CPU path.
     preview_base: Option<(u32, std::sync::Arc<RgbaImage>)>,
     /// The edit (its time) the Modified table last answered first.
@@ -379,6 +381,7 @@ impl Editor {
             pm_primed: false,
             original_overlay: None,
             overlay_version: 0,
+            lane_wrote: Default::default(),
             paint_cpu_ms: 0.0,
         })
     }

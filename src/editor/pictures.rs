@@ -183,7 +183,15 @@ impl Editor {
             return Ok(());
         }
         // Only the mask or the modified image changed (a stroke being painted, a fill from the
-        // CPU landing): redraw where they changed.
+        // CPU landing): redraw where they changed. A fill the live lane has submitted since the
+        // last composition rewrote all of the modified image: redraw it whole, so no picture
+        // shows parts of two fills.
+        if self
+            .lane_wrote
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.mask_change = super::Region::Whole;
+        }
         let changed = self.mask_change.union(self.modified_change);
         let rect = self
             .composed

@@ -419,7 +419,7 @@ fn the_settled_table_equals_the_clis_inpaint_then_classify() {
 }
 
 /// GPU path: a stroke painted while the live job is still on the live lane (made late on
-/// purpose) does not reach that job: its fill is the fill of the strokes as they were when it
+/// purpose: every live job in the process sleeps meanwhile) does not reach that job: its fill is the fill of the strokes as they were when it
 /// started, byte for byte, and the state after it is filled by the next job.
 #[test]
 fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
@@ -442,8 +442,15 @@ fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
 
     let mut live = Editor::new(&engine, &img).unwrap();
     live.settle(&mut engine, &s).unwrap();
-    let delay = &unsee::editor::LIVE_DELAY_MS;
-    delay.store(300, std::sync::atomic::Ordering::Relaxed);
+    /// Puts the live lane's delay back however the test ends (other tests share the process).
+    struct Delay;
+    impl Drop for Delay {
+        fn drop(&mut self) {
+            unsee::editor::LIVE_DELAY_MS.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let delay = Delay;
+    unsee::editor::LIVE_DELAY_MS.store(600, std::sync::atomic::Ordering::Relaxed);
     live.begin_stroke(false, 9.0, p0);
     live.extend_stroke(p1);
     let first = live.key(&s);
@@ -460,10 +467,10 @@ fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
         std::thread::sleep(std::time::Duration::from_millis(5));
         live.update(&mut engine, &s).unwrap();
     }
-    // The update that took the first answer started the next job, which sleeps before it
-    // writes anything: the modified image still holds the first job's fill.
+    // The update that took the first answer started the next job, which sleeps (600 ms) before
+    // it writes anything: the modified image still holds the first job's fill.
     let answered = read(&engine, &live);
-    delay.store(0, std::sync::atomic::Ordering::Relaxed);
+    drop(delay);
     assert!(
         answered == expected,
         "the job in flight filled a mask painted after it started"
