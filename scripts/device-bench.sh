@@ -3,9 +3,11 @@
 # Carry: .device/ from scripts/pack-device.sh (the stripped, xz-compressed release binary) and,
 # where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes); models/
 # travels with the working tree. Runs the adapter list, `unsee bench --json`, an occlusion map,
-# `unsee evaluate` of every bundled photo with both models, and scripts/compare.py (onnxruntime /
-# OpenCV / PyTorch CUDA, whichever are installed there), writing six files into OUT_DIR (log.txt,
-# bench.json, occlusion.png, evaluate.json, curves.tar, compare.txt). Well under 10 minutes.
+# `unsee evaluate` of every bundled photo with both models, the viewer's scripted stroke drawn
+# offscreen (no display there: no vsync, no present), and scripts/compare.py (onnxruntime /
+# OpenCV / PyTorch CUDA, whichever are installed there), writing seven files into OUT_DIR
+# (log.txt, bench.json, occlusion.png, evaluate.json, curves.tar, viewer.json, compare.txt).
+# Well under 10 minutes.
 #
 # usage: scripts/device-bench.sh OUT_DIR [BINARY]     (QUICK=1: 5 runs a case)
 set -uo pipefail
@@ -58,6 +60,14 @@ for model in squeezenet mobilenet; do
     echo "evaluate $model exit $?" >> "$log"
 done
 tar -C /tmp -cf "$out/curves.tar" curves
+# The viewer's frame loop with its scripted stroke (1400x900 offscreen), one JSON line a run.
+for run in "gpu telea" "gpu patchmatch" "cpu telea" "gpu telea --no-stroke"; do
+    set -- $run
+    step "viewer $run"
+    timeout 60 "$bin" --inference "$1" view models/gallery/dog.jpg --fill "$2" "${@:3}" \
+        --frames 240 --offscreen >> "$out/viewer.json" 2>> "$log"
+    echo "viewer $run exit $?" >> "$log"
+done
 step compare
 shared=()
 [ -d .device/shared ] && shared=(--shared .device/shared)

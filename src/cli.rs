@@ -243,6 +243,10 @@ pub struct ViewArgs {
     /// (`unsee replay DIR` re-runs it).
     #[arg(long, requires = "frames")]
     pub save: Option<PathBuf>,
+    /// With --frames: draw the frames into an offscreen texture of the window's default size
+    /// instead of a window (measuring the viewer on a machine with no display).
+    #[arg(long, requires = "frames")]
+    pub offscreen: bool,
 }
 
 /// `unsee classify`.

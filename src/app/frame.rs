@@ -339,7 +339,7 @@ impl Viewer {
             // A job landed or the pictures changed after the panel was laid out: the next
             // frame shows them (this one was laid out with the old tables).
             if (editor.picture_version(), editor.stats.jobs) != before {
-                self.window.request_redraw();
+                self.target.request_redraw();
             }
         }
     }
@@ -352,16 +352,15 @@ impl Viewer {
         had_input: bool,
         content_signature: u64,
     ) -> anyhow::Result<bool> {
-        self.egui_state
-            .handle_platform_output(&self.window, output.platform_output.clone());
-        let size = self.window.inner_size();
-        if size.width == 0 || size.height == 0 {
+        self.target.platform_output(output.platform_output.clone());
+        let (width, height) = self.target.size();
+        if width == 0 || height == 0 {
             return Ok(self.count_frame());
         }
         // A frame with no input, no landed result and nothing animating repaints nothing: the
         // window already shows this picture (on a software rasterizer a repaint is most of a
         // frame's cost).
-        let signature = (content_signature, size.width, size.height);
+        let signature = (content_signature, width, height);
         let animating = output
             .viewport_output
             .values()
@@ -378,20 +377,8 @@ impl Viewer {
         }
         self.painted = Some(signature);
         self.painted_last = true;
-        let frame = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(f)
-            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
-            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
-                self.surface
-                    .configure(&self.engine.gpu.device, &self.config);
-                return Ok(true);
-            }
-            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
-                return Ok(true);
-            }
-            wgpu::CurrentSurfaceTexture::Validation => {
-                anyhow::bail!("the window surface failed validation")
-            }
+        let Some(frame) = self.target.acquire(&self.engine.gpu.device)? else {
+            return Ok(true);
         };
         let gpu = &self.engine.gpu;
         let egui_frame = crate::gpu::egui_paint::EguiFrame {
@@ -399,7 +386,7 @@ impl Viewer {
             textures: vec![&output.textures_delta],
             pixels_per_point: output.pixels_per_point,
         };
-        let size = [self.config.width, self.config.height];
+        let size = self.target.configured_size();
         let repainted = if let Some(canvas) = &mut self.canvas {
             let changes = match (&mut self.editor, self.display_ids) {
                 (Some(e), Some(ids)) => view::picture_changes(e.size, e.take_picture_damage(), ids),
@@ -412,13 +399,13 @@ impl Viewer {
                     &self.egui_ctx,
                     egui_frame,
                     &changes,
-                    &frame.texture,
+                    frame.texture(),
                     BACKGROUND,
                     "viewer.frame",
                 )
                 .area(size)
         } else {
-            let view = frame.texture.create_view(&Default::default());
+            let view = frame.texture().create_view(&Default::default());
             crate::gpu::egui_paint::paint(
                 gpu,
                 &mut self.egui_renderer,
@@ -426,7 +413,7 @@ impl Viewer {
                 egui_frame,
                 &view,
                 size,
-                crate::gpu::canvas::clear_color(BACKGROUND, self.config.format),
+                crate::gpu::canvas::clear_color(BACKGROUND, self.target.format()),
                 "viewer.frame",
             );
             u64::from(size[0]) * u64::from(size[1])
@@ -435,13 +422,13 @@ impl Viewer {
         self.repainted.1 += u64::from(size[0]) * u64::from(size[1]);
         if last && let Some(path) = self.screenshot.clone() {
             // Let the last job land so the screenshot shows the answer to the scripted stroke.
-            save::save_screenshot(gpu, &frame.texture, &path)?;
+            save::save_screenshot(gpu, frame.texture(), &path)?;
         }
         if last && let Some(dir) = self.save_at_exit.clone() {
             self.save_session(&dir, true)
                 .with_context(|| format!("saving the session to {}", dir.display()))?;
         }
-        gpu.queue.present(frame);
+        self.target.present(&gpu.queue, frame);
         Ok(self.count_frame())
     }
 }

@@ -8,6 +8,7 @@ mod frame;
 pub mod pointer;
 pub mod save;
 pub mod state;
+mod target;
 pub mod ui;
 mod view;
 
@@ -60,6 +61,9 @@ pub struct ViewOptions {
     pub fill: Option<crate::inpaint::Method>,
     /// With `frames`: write the session of the scripted edit here at exit.
     pub save: Option<PathBuf>,
+    /// With `frames`: draw into an offscreen texture of the default window's size instead of a
+    /// window (a GPU machine with no display).
+    pub offscreen: bool,
 }
 
 /// Opens the window and runs until it is closed (or the scripted frames are done).
@@ -70,6 +74,9 @@ pub fn run(options: ViewOptions) -> anyhow::Result<()> {
         let inputs: Vec<&Path> = options.image.as_deref().into_iter().collect();
         crate::output::refuse_overwrite(&[path], &inputs)?;
     }
+    if options.offscreen {
+        return run_offscreen(&options);
+    }
     let event_loop = EventLoop::new()
         .context("cannot open a window: no display found (is DISPLAY or WAYLAND_DISPLAY set?)")?;
     let mut app = App {
@@ -79,6 +86,20 @@ pub fn run(options: ViewOptions) -> anyhow::Result<()> {
     };
     event_loop.run_app(&mut app).context("window event loop")?;
     app.result
+}
+
+/// The scripted frames drawn into an offscreen texture, paced as the window's event loop paces
+/// them (back to back while there is something to paint, else a poll every `POLL_INTERVAL`)
+/// but with no display's refresh to wait for.
+fn run_offscreen(options: &ViewOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(options.frames.is_some(), "--offscreen needs --frames");
+    let mut viewer = Viewer::offscreen(options)?;
+    while viewer.redraw()? {
+        if !viewer.painted_last {
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+    Ok(())
 }
 
 struct App {
@@ -95,8 +116,12 @@ impl App {
         let Some(old) = self.viewer.take() else {
             return;
         };
-        let carry = old.carry();
-        // The old device goes before the new one is made.
+        let Some(carry) = old.carry() else {
+            self.viewer = Some(old);
+            return;
+        };
+        // The old device goes before the new one is made (a job still on the live lane holds
+        // its handles until it ends: on a lost device, at once with an error).
         drop(old);
         match Viewer::with_window(event_loop, &self.options, Some(carry)) {
             Ok(v) => self.viewer = Some(v),
@@ -134,7 +159,10 @@ impl ApplicationHandler for App {
         let Some(viewer) = &mut self.viewer else {
             return;
         };
-        let response = viewer.egui_state.on_window_event(&viewer.window, &event);
+        let repaint = match &mut viewer.target {
+            target::Target::Window(w) => w.egui_state.on_window_event(&w.window, &event).repaint,
+            target::Target::Offscreen(_) => false,
+        };
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::Resized(size) => viewer.resize(size.width, size.height),
@@ -149,8 +177,8 @@ impl ApplicationHandler for App {
             },
             _ => {}
         }
-        if response.repaint {
-            viewer.window.request_redraw();
+        if repaint {
+            viewer.target.request_redraw();
         }
         if viewer.reconnect {
             self.reconnect(event_loop);
@@ -161,7 +189,7 @@ impl ApplicationHandler for App {
         if matches!(cause, StartCause::ResumeTimeReached { .. })
             && let Some(viewer) = &self.viewer
         {
-            viewer.window.request_redraw();
+            viewer.target.request_redraw();
         }
     }
 
@@ -172,7 +200,7 @@ impl ApplicationHandler for App {
         };
         if viewer.painted_last {
             event_loop.set_control_flow(ControlFlow::Wait);
-            viewer.window.request_redraw();
+            viewer.target.request_redraw();
         } else {
             // The last frame had nothing to paint (waiting on a job): poll again shortly
             // rather than spin, which would take a core from the worker.
@@ -203,12 +231,11 @@ fn fit_window(want: (f64, f64), limit: Option<(f64, f64)>) -> (f64, f64) {
 
 struct Viewer {
     // Field order is drop order: egui's GPU resources and the surface go before the device
-    // (inside `engine`) and the window.
+    // (inside `engine`).
     egui_renderer: egui_wgpu::Renderer,
-    egui_state: egui_winit::State,
     egui_ctx: egui::Context,
-    surface: wgpu::Surface<'static>,
-    config: wgpu::SurfaceConfiguration,
+    /// The window (surface, egui's event state), or an offscreen texture.
+    target: target::Target,
     editor: Option<Editor>,
     display_ids: Option<(egui::TextureId, egui::TextureId)>,
     engine: Engine,
@@ -239,7 +266,6 @@ struct Viewer {
     scripted_stroke: bool,
     last_frame: Instant,
     started: Instant,
-    window: Arc<Window>,
 }
 
 impl Viewer {
@@ -247,10 +273,10 @@ impl Viewer {
         Self::with_window(event_loop, options, None)
     }
 
-    /// The plain data a new device needs (`App::reconnect`).
-    fn carry(&self) -> Carry {
-        Carry {
-            window: self.window.clone(),
+    /// The plain data a new device needs (`App::reconnect`); none offscreen.
+    fn carry(&self) -> Option<Carry> {
+        Some(Carry {
+            window: self.target.window()?.clone(),
             state: self.state.clone(),
             original: self.editor.as_ref().map(|e| e.original_image().clone()),
             strokes: self
@@ -258,7 +284,7 @@ impl Viewer {
                 .as_ref()
                 .map(|e| e.history().strokes().to_vec())
                 .unwrap_or_default(),
-        }
+        })
     }
 
     /// A viewer in a new window, or on a new device in the window `carry` brings (with its
@@ -341,8 +367,45 @@ impl Viewer {
             None,
             Some(gpu.device.limits().max_texture_dimension_2d as usize),
         );
-        let egui_renderer =
-            egui_wgpu::Renderer::new(&gpu.device, format, egui_wgpu::RendererOptions::default());
+        let target = target::Target::Window(Box::new(target::WindowTarget {
+            surface,
+            config,
+            egui_state,
+            window,
+        }));
+        Self::build(target, egui_ctx, gpu, canvas, options, carry)
+    }
+
+    /// A viewer drawing into an offscreen texture the size of the default window
+    /// (`--offscreen`): the same frames with no display, no input and no presenting.
+    fn offscreen(options: &ViewOptions) -> anyhow::Result<Self> {
+        let gpu = GpuContext::headless(&options.gpu)?;
+        let (w, h) = fit_window((1400.0, 900.0), None);
+        let format = wgpu::TextureFormat::Rgba8Unorm;
+        let target = target::Target::Offscreen(target::Offscreen::new(
+            &gpu.device,
+            (w as u32, h as u32),
+            format,
+        ));
+        let canvas = Some(WindowCanvas::new(format));
+        Self::build(target, egui::Context::default(), gpu, canvas, options, None)
+    }
+
+    /// The viewer around its frames' target and device: the engine, the gallery, the first
+    /// photo (or the photo and strokes `carry` brings).
+    fn build(
+        target: target::Target,
+        egui_ctx: egui::Context,
+        gpu: GpuContext,
+        canvas: Option<WindowCanvas>,
+        options: &ViewOptions,
+        carry: Option<Carry>,
+    ) -> anyhow::Result<Self> {
+        let egui_renderer = egui_wgpu::Renderer::new(
+            &gpu.device,
+            target.format(),
+            egui_wgpu::RendererOptions::default(),
+        );
         let engine = Engine::with_inference(gpu, options.models_dir.clone(), options.inference)?;
         let mut gallery: Vec<PathBuf> = std::fs::read_dir(options.models_dir.join("gallery"))
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -351,10 +414,8 @@ impl Viewer {
 
         let mut viewer = Self {
             egui_renderer,
-            egui_state,
             egui_ctx,
-            surface,
-            config,
+            target,
             editor: None,
             display_ids: None,
             engine,
@@ -376,7 +437,6 @@ impl Viewer {
             scripted_stroke: options.scripted_stroke,
             last_frame: Instant::now(),
             started: Instant::now(),
-            window,
         };
         if let Some(carry) = carry {
             viewer.state = carry.state;
@@ -448,10 +508,7 @@ impl Viewer {
         if width == 0 || height == 0 {
             return;
         }
-        self.config.width = width;
-        self.config.height = height;
-        self.surface
-            .configure(&self.engine.gpu.device, &self.config);
+        self.target.resize(&self.engine.gpu.device, width, height);
     }
 
     /// Opens `path`, keeping the current edit when it cannot be read.
@@ -513,7 +570,7 @@ impl Viewer {
         self.tick_clock();
         self.script_frame();
         self.step_work();
-        let raw = self.egui_state.take_egui_input(&self.window);
+        let raw = self.target.raw_input();
         let had_input = !raw.events.is_empty();
         let data = self.panel_data();
         let (output, actions, strokes) = self.lay_out(raw, &data);

@@ -140,3 +140,51 @@ fn window_reports_unreadable_image() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("not-an-image.png"), "{stderr}");
 }
+
+/// `--offscreen` draws the same frames with no display at all (a GPU machine with none): the
+/// scripted stroke is painted, the tables answer it, and the measurements are printed.
+#[test]
+fn the_viewer_runs_offscreen_without_a_display() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = common::output_dir("window_offscreen");
+    let shot = dir.join("offscreen.png");
+    let photo = common::models_dir().join("gallery/dog.jpg");
+    let out = Command::new(env!("CARGO_BIN_EXE_unsee"))
+        .arg("view")
+        .arg(&photo)
+        .args(["--frames", "12", "--offscreen", "--screenshot"])
+        .arg(&shot)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "unsee view --offscreen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["frames"], 12);
+    assert!(report["fps"].as_f64().is_some_and(|f| f > 0.0), "{report}");
+    assert!(report["painting_fps"].as_f64().is_some(), "{report}");
+    assert!(
+        report["last_stroke_to_answer_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 0.0),
+        "the stroke was answered: {report}"
+    );
+    let img = image::open(&shot).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (1400, 900), "the default window's size");
+    // The panel's dark background and the photo's variety are both there.
+    let luma: Vec<f32> = img
+        .pixels()
+        .step_by(97)
+        .map(|p| f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2]))
+        .collect();
+    let mean = luma.iter().sum::<f32>() / luma.len() as f32;
+    let sd = (luma.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / luma.len() as f32).sqrt();
+    assert!(sd > 60.0, "a flat frame (sd {sd:.1}): nothing drawn?");
+}
