@@ -4,7 +4,7 @@
 # where the machine has no Vulkan loader, its .deb files in .gl/ (see the device notes); models/
 # travels with the working tree. Runs the adapter list, `unsee bench --json`, an occlusion map,
 # `unsee evaluate` of every bundled photo with both models, the viewer's scripted stroke drawn
-# offscreen (no display there: no vsync, no present), and scripts/compare.py (onnxruntime /
+# offscreen (no display there: no present; frames paced to 60 Hz, then unpaced), and scripts/compare.py (onnxruntime /
 # OpenCV / PyTorch CUDA, whichever are installed there), writing seven files into OUT_DIR
 # (log.txt, bench.json, occlusion.png, evaluate.json, curves.tar, viewer.json, compare.txt).
 # Well under 10 minutes.
@@ -60,8 +60,10 @@ for model in squeezenet mobilenet; do
     echo "evaluate $model exit $?" >> "$log"
 done
 tar -C /tmp -cf "$out/curves.tar" curves
-# The viewer's frame loop with its scripted stroke (1400x900 offscreen), one JSON line a run.
-for run in "gpu telea" "gpu patchmatch" "cpu telea" "gpu telea --no-stroke"; do
+# The viewer's frame loop with its scripted stroke (1400x900 offscreen), one JSON line a run:
+# painted frames paced to a 60 Hz display, then back to back (--refresh-hz 0), then idle.
+for run in "gpu telea" "gpu patchmatch" "cpu telea" "gpu telea --refresh-hz 0" \
+    "gpu patchmatch --refresh-hz 0" "gpu telea --no-stroke"; do
     set -- $run
     step "viewer $run"
     timeout 60 "$bin" --inference "$1" view models/gallery/dog.jpg --fill "$2" "${@:3}" \

@@ -247,6 +247,11 @@ pub struct ViewArgs {
     /// instead of a window (measuring the viewer on a machine with no display).
     #[arg(long, requires = "frames")]
     pub offscreen: bool,
+    /// With --offscreen: the display refresh its painted frames wait for, as a window's vsync
+    /// makes them wait (0: none, frames back to back): 0..=1000.
+    #[arg(long, requires = "offscreen", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(clap_range(&limits::REFRESH_HZ)))]
+    pub refresh_hz: u32,
 }
 
 /// `unsee classify`.

@@ -45,6 +45,10 @@ pub const TOP: RangeInclusive<u16> = 1..=1000;
 /// Frames of a scripted viewer run (`view --frames`).
 pub const FRAMES: RangeInclusive<u32> = 1..=100_000;
 
+/// `unsee view --offscreen --refresh-hz`: the display refresh the offscreen frames are paced
+/// to (0: unpaced).
+pub const REFRESH_HZ: RangeInclusive<u32> = 0..=1000;
+
 /// `range` as the `i64` bounds clap's integer value parsers take.
 pub fn clap_range<T: Copy + Into<i64>>(range: &RangeInclusive<T>) -> RangeInclusive<i64> {
     (*range.start()).into()..=(*range.end()).into()

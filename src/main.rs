@@ -72,7 +72,7 @@ fn run(args: cli::Args, gpu_options: GpuOptions, models: std::path::PathBuf) -> 
             inference: args.inference,
             fill: a.fill,
             save: a.save,
-            offscreen: a.offscreen,
+            offscreen: a.offscreen.then_some(a.refresh_hz),
         }),
         cli::Command::Classify(a) => {
             commands::classify::run(a, gpu_options, models, args.inference)

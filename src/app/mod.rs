@@ -62,8 +62,9 @@ pub struct ViewOptions {
     /// With `frames`: write the session of the scripted edit here at exit.
     pub save: Option<PathBuf>,
     /// With `frames`: draw into an offscreen texture of the default window's size instead of a
-    /// window (a GPU machine with no display).
-    pub offscreen: bool,
+    /// window (a GPU machine with no display), painted frames paced to this refresh rate in Hz
+    /// as a window's vsync paces them (0: back to back).
+    pub offscreen: Option<u32>,
 }
 
 /// Opens the window and runs until it is closed (or the scripted frames are done).
@@ -74,8 +75,8 @@ pub fn run(options: ViewOptions) -> anyhow::Result<()> {
         let inputs: Vec<&Path> = options.image.as_deref().into_iter().collect();
         crate::output::refuse_overwrite(&[path], &inputs)?;
     }
-    if options.offscreen {
-        return run_offscreen(&options);
+    if let Some(hz) = options.offscreen {
+        return run_offscreen(&options, hz);
     }
     let event_loop = EventLoop::new()
         .context("cannot open a window: no display found (is DISPLAY or WAYLAND_DISPLAY set?)")?;
@@ -89,14 +90,26 @@ pub fn run(options: ViewOptions) -> anyhow::Result<()> {
 }
 
 /// The scripted frames drawn into an offscreen texture, paced as the window's event loop paces
-/// them (back to back while there is something to paint, else a poll every `POLL_INTERVAL`)
-/// but with no display's refresh to wait for.
-fn run_offscreen(options: &ViewOptions) -> anyhow::Result<()> {
+/// them: a frame that painted waits for the next refresh of a `hz` display (as presenting with
+/// vsync waits; `hz` 0: none, back to back), one that had nothing to paint polls again after
+/// `POLL_INTERVAL`.
+fn run_offscreen(options: &ViewOptions, hz: u32) -> anyhow::Result<()> {
     anyhow::ensure!(options.frames.is_some(), "--offscreen needs --frames");
     let mut viewer = Viewer::offscreen(options)?;
+    let period = (hz > 0).then(|| std::time::Duration::from_secs_f64(1.0 / f64::from(hz)));
+    let mut vblank = Instant::now();
     while viewer.redraw()? {
-        if !viewer.painted_last {
-            std::thread::sleep(POLL_INTERVAL);
+        match period {
+            Some(period) if viewer.painted_last => {
+                // The next refresh after this frame (a slow frame misses the ones it overran).
+                let now = Instant::now();
+                while vblank <= now {
+                    vblank += period;
+                }
+                std::thread::sleep(vblank - now);
+            }
+            None if viewer.painted_last => {}
+            _ => std::thread::sleep(POLL_INTERVAL),
         }
     }
     Ok(())
