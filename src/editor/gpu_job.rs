@@ -71,7 +71,7 @@ pub(super) struct GpuJob {
 pub(super) struct Recorded {
     pub kept: Kept,
     /// Whether the modified image was rewritten (the fill reached the queue), even if the job
-    /// failed after that.
+    /// failed after that, a panic included.
     pub overwrote: bool,
     pub outcome: Result<Outcome>,
 }

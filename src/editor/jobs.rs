@@ -148,11 +148,6 @@ impl Editor {
             kept: std::mem::take(&mut self.kept),
             wrote: Arc::clone(&self.lane_wrote),
         };
-        if matches!(plan, Plan::Modified { refill: true, .. }) {
-            // From here the modified image holds no state until the job lands: should the job
-            // fail, whether or not its fill was written, the table no longer pairs with it.
-            self.schedule.overwritten();
-        }
         let task = background::spawn_on(Lane::Live, move |_| job.record())?;
         if matches!(plan, Plan::Modified { .. }) {
             self.stats.host = HostPhases {
@@ -172,7 +167,10 @@ impl Editor {
             self.pm_primed = false;
         }
         if recorded.overwrote {
-            // The modified texture was rewritten: the next composition must be whole.
+            // The modified image holds no answered state until this job lands (should it fail
+            // now, the table no longer pairs with the picture), and the next composition must
+            // be whole.
+            self.schedule.overwritten();
             self.mask_change = super::Region::Whole;
             self.modified_differs = super::Region::Whole;
         }
@@ -218,14 +216,24 @@ impl Editor {
         let (readback, features) = match answer {
             GpuAnswer::Recording(task) => {
                 let recorded = if wait {
-                    task.wait()?
+                    task.wait()
                 } else {
                     match task.try_take() {
-                        Some(recorded) => recorded?,
+                        Some(recorded) => recorded,
                         None => return Ok(Err(GpuAnswer::Recording(task))),
                     }
                 };
-                self.recorded(recorded, plan)?
+                match recorded {
+                    Ok(recorded) => self.recorded(recorded, plan)?,
+                    Err(e) => {
+                        // The lane ended without saying how far the job got: the modified
+                        // image may hold part of its fill.
+                        if matches!(plan, Plan::Modified { refill: true, .. }) {
+                            self.schedule.overwritten();
+                        }
+                        return Err(e);
+                    }
+                }
             }
             GpuAnswer::Reading(pending) => *pending,
         };
