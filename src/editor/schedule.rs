@@ -194,11 +194,6 @@ impl Schedule {
     pub fn overwritten(&mut self) {
         self.overwrote = true;
     }
-
-    /// Everything on the GPU is gone (a new device): only the plain data survives.
-    pub fn forget_gpu(&mut self) {
-        *self = Self::default();
-    }
 }
 
 #[cfg(test)]

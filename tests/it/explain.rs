@@ -12,6 +12,12 @@ fn dog() -> image::RgbaImage {
     image::imageops::resize(&img, 256, 192, image::imageops::FilterType::Triangle)
 }
 
+/// `kind` on the GPU or on burn's CPU backend (the software path's classifier).
+fn classifier(gpu: &unsee::gpu::GpuContext, kind: ModelKind, on_gpu: bool) -> ClassifyPipeline {
+    ClassifyPipeline::with_inference(gpu, kind, Preset::Default, &common::models_dir(), on_gpu)
+        .unwrap()
+}
+
 /// Centre of a cell as fractions of the image.
 fn centre(map: &Map, (x, y): (u32, u32)) -> (f32, f32) {
     (
@@ -32,14 +38,7 @@ fn occlusion_by_inpainting_finds_the_dog() {
     let inpainter = Inpainter::new(&gpu.device).unwrap();
     for kind in ModelKind::ALL {
         // Burn's CPU backend: 49 variants in a few seconds even without a GPU.
-        let pipeline = ClassifyPipeline::with_inference(
-            gpu,
-            kind,
-            Preset::Default,
-            &common::models_dir(),
-            false,
-        )
-        .unwrap();
+        let pipeline = classifier(gpu, kind, false);
         let class = pipeline.classify_image(gpu, &img, 1).unwrap()[0].index;
         let mut calls = 0;
         let map = explain::occlusion_map(
@@ -84,14 +83,7 @@ fn occlusion_by_inpainting_finds_the_dog() {
         &common::models_dir(),
     )
     .unwrap();
-    let cpu_pipe = ClassifyPipeline::with_inference(
-        gpu,
-        ModelKind::SqueezeNet,
-        Preset::Default,
-        &common::models_dir(),
-        false,
-    )
-    .unwrap();
+    let cpu_pipe = classifier(gpu, ModelKind::SqueezeNet, false);
     let class = cpu_pipe.classify_image(gpu, &img, 1).unwrap()[0].index;
     let run = |p: &ClassifyPipeline| {
         explain::occlusion_map(
@@ -129,16 +121,7 @@ fn occlusion_steps_never_wait_and_give_the_same_map() {
     let img = dog();
     let inpainter = Inpainter::new(&gpu.device).unwrap();
     for on_gpu in [true, false] {
-        let pipeline = std::sync::Arc::new(
-            ClassifyPipeline::with_inference(
-                gpu,
-                ModelKind::SqueezeNet,
-                Preset::Default,
-                &common::models_dir(),
-                on_gpu,
-            )
-            .unwrap(),
-        );
+        let pipeline = std::sync::Arc::new(classifier(gpu, ModelKind::SqueezeNet, on_gpu));
         let class = 0;
         let windows = || Windows::grid(img.dimensions(), 2).unwrap();
         let fill = InpaintParams::default();
@@ -211,14 +194,7 @@ fn cam_maps_and_suggested_masks() {
     let Some(gpu) = common::gpu() else { return };
     let img = dog();
     for on_gpu in [true, false] {
-        let pipeline = ClassifyPipeline::with_inference(
-            gpu,
-            ModelKind::MobileNetV2,
-            Preset::Default,
-            &common::models_dir(),
-            on_gpu,
-        )
-        .unwrap();
+        let pipeline = classifier(gpu, ModelKind::MobileNetV2, on_gpu);
         let class = pipeline.classify_image(gpu, &img, 1).unwrap()[0].index;
         let map = explain::cam_map(gpu, &pipeline, &img, class).unwrap();
         assert_eq!(
@@ -267,14 +243,7 @@ fn a_cpu_batch_stops_between_its_fills_once_unwanted() {
     let Some(gpu) = common::gpu() else { return };
     let img = dog();
     let inpainter = Inpainter::new(&gpu.device).unwrap();
-    let pipeline = ClassifyPipeline::with_inference(
-        gpu,
-        ModelKind::SqueezeNet,
-        Preset::Default,
-        &common::models_dir(),
-        false,
-    )
-    .unwrap();
+    let pipeline = classifier(gpu, ModelKind::SqueezeNet, false);
     let eraser = explain::variants::Eraser::new(gpu, &pipeline, &img).unwrap();
     let masks: Vec<image::GrayImage> = (0..6u32)
         .map(|i| {
