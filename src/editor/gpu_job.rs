@@ -38,6 +38,8 @@ pub(super) struct Kept {
     pub patchmatch: PatchMatchCache,
     /// GPU timestamps around the fill and the classification (modified image only).
     pub stages: Option<StageTimer>,
+    /// Telea's buffers for warm previews (their own textures: no rebinding per job).
+    pub telea_grown: TeleaScratch,
 }
 
 /// A refill: where the hole is and how to fill it.
@@ -47,6 +49,16 @@ pub(super) struct Refill {
     pub params: InpaintParams,
     /// Warm-start PatchMatch from the previous fill (live previews only).
     pub warm: bool,
+    /// A warm Telea preview: fill only what the hole gained since `base`.
+    pub grown: Option<Grown>,
+}
+
+/// A warm Telea preview's inputs: the mask the modified image's fill answers, and the editor's
+/// textures for the previous fill and for the hole's new part.
+pub(super) struct Grown {
+    pub base: Arc<GrayImage>,
+    pub source: wgpu::Texture,
+    pub mask: wgpu::Texture,
 }
 
 /// One job, as the live lane receives it.
@@ -166,6 +178,73 @@ impl GpuJob {
         })
     }
 
+    /// A warm Telea preview: fills only `part` (what the hole gained since the fill the modified
+    /// image holds), from the modified image itself, so the chain is as long as the new part is
+    /// deep rather than the whole hole. Not canonical: the released stroke is filled whole.
+    fn fill_grown(
+        &mut self,
+        refill: &Refill,
+        grown: &Grown,
+        part: &GrayImage,
+        overwrote: &mut bool,
+    ) -> Result<(f64, f64, Option<String>, bool)> {
+        let mut lap = Lap::start();
+        let hole = HoleBounds::from_mask(part);
+        let plan_ms = lap.lap();
+        let Some(hole) = hole else {
+            // Nothing new to fill: the modified image already answers this mask.
+            return Ok((plan_ms, lap.lap(), None, false));
+        };
+        let (w, h) = (part.width(), part.height());
+        // The pass reads the mask over the hole's box grown by the radius and its band, and one
+        // pixel around that (as `TeleaPass` computes its region): written here, the rest of the
+        // texture is never read.
+        let margin = refill.params.telea.radius.clamp(1, 100) + 3;
+        let [hx, hy, hw, hh] = hole.rect;
+        let (x0, y0) = (hx.saturating_sub(margin), hy.saturating_sub(margin));
+        let (x1, y1) = ((hx + hw + margin).min(w), (hy + hh + margin).min(h));
+        let values: Vec<f32> = (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .map(|(x, y)| f32::from(u8::from(part.get_pixel(x, y)[0] != 0)))
+            .collect();
+        let device = &self.gpu.device;
+        let queue = &self.gpu.queue;
+        queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                origin: wgpu::Origin3d { x: x0, y: y0, z: 0 },
+                ..grown.mask.as_image_copy()
+            },
+            bytemuck::cast_slice(&values),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * (x1 - x0)),
+                rows_per_image: Some(y1 - y0),
+            },
+            texture::extent(x1 - x0, y1 - y0),
+        );
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_texture(
+            self.modified.as_image_copy(),
+            grown.source.as_image_copy(),
+            texture::extent(w, h),
+        );
+        self.inpainter.telea().encode_reusing(
+            device,
+            queue,
+            &mut encoder,
+            &grown.source,
+            &grown.mask,
+            &self.modified,
+            &hole,
+            &refill.params.telea,
+            &mut self.kept.telea_grown,
+        )?;
+        queue.submit([encoder.finish()]);
+        *overwrote = true;
+        self.wrote.store(true, Ordering::Release);
+        Ok((plan_ms, lap.lap(), None, false))
+    }
+
     /// Restores the modified image from the original and fills the hole (recorded on the
     /// queue). PatchMatch warm-starts only where `warm` says; where it cannot work (no known
     /// patch to copy from) Telea fills instead, with a notice — a choice made by the state
@@ -176,6 +255,11 @@ impl GpuJob {
         refill: &Refill,
         overwrote: &mut bool,
     ) -> Result<(f64, f64, Option<String>, bool)> {
+        if let Some(grown) = &refill.grown
+            && let Some(part) = grown_part(&grown.base, &refill.plan)
+        {
+            return self.fill_grown(refill, grown, &part, overwrote);
+        }
         let mut lap = Lap::start();
         let hole = HoleBounds::from_mask(&refill.plan);
         let plan_ms = lap.lap();
@@ -236,5 +320,42 @@ impl GpuJob {
         *overwrote = true;
         self.wrote.store(true, Ordering::Release);
         Ok((plan_ms, lap.lap(), notice, primed))
+    }
+}
+
+/// What `plan` holds beyond `base` (non-zero where `plan` is and `base` is not), or `None` when
+/// `base` is not inside `plan` (the hole shrank: a warm start cannot build on its fill).
+fn grown_part(base: &GrayImage, plan: &GrayImage) -> Option<GrayImage> {
+    if base.dimensions() != plan.dimensions() {
+        return None;
+    }
+    let mut part = vec![0u8; plan.as_raw().len()];
+    for ((out, &b), &p) in part.iter_mut().zip(base.as_raw()).zip(plan.as_raw()) {
+        if b != 0 && p == 0 {
+            return None;
+        }
+        *out = if b == 0 { p } else { 0 };
+    }
+    GrayImage::from_raw(plan.width(), plan.height(), part)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grown_part;
+    use image::{GrayImage, Luma};
+
+    #[test]
+    fn the_grown_part_is_what_the_hole_gained_and_only_while_it_grows() {
+        let mut base = GrayImage::new(8, 4);
+        base.put_pixel(1, 1, Luma([255]));
+        let mut plan = base.clone();
+        plan.put_pixel(5, 2, Luma([255]));
+        let part = grown_part(&base, &plan).unwrap();
+        assert_eq!(part.get_pixel(5, 2)[0], 255);
+        assert_eq!(part.get_pixel(1, 1)[0], 0, "the old hole is filled already");
+        assert_eq!(part.pixels().filter(|p| p[0] != 0).count(), 1);
+        // Shrunk (an eraser, an undo): no warm start.
+        assert!(grown_part(&plan, &base).is_none());
+        assert!(grown_part(&base, &GrayImage::new(4, 4)).is_none());
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use burn::tensor::Tensor;
 
 use super::cpu_path::CpuJob;
-use super::gpu_job::{GpuJob, Recorded, Refill};
+use super::gpu_job::{GpuJob, Grown, Recorded, Refill};
 use super::schedule::Plan;
 use super::{Editor, Scores, ViewSettings};
 use crate::Result;
@@ -18,6 +18,7 @@ use crate::engine::Engine;
 use crate::gpu::readback::Readback;
 use crate::gpu::texture;
 use crate::host_clock::{HostPhases, Lap};
+use crate::inpaint::Method;
 use crate::passes::paint::PAINT_MASK_FORMAT;
 
 /// A job in flight.
@@ -71,7 +72,12 @@ impl Editor {
         engine.pipeline(settings.model)?;
         let mut canonical = plan.canonical(self.schedule.filled);
         let refill = matches!(plan, Plan::Modified { refill: true, .. });
-        let warm = matches!(plan, Plan::Modified { warm: true, .. }) && self.pm_primed;
+        let warm = matches!(plan, Plan::Modified { warm: true, .. })
+            && match settings.inpaint.method {
+                Method::PatchMatch => self.pm_primed,
+                // The lane fills only what the hole gained since the fill the picture holds.
+                Method::Telea => engine.inference_on_gpu && self.filled_plan.is_some(),
+            };
         // On the CPU path a fill is a preview at the model's size while the stroke is drawn, and
         // first for any released state nothing has answered yet (a stroke released before its
         // last preview started, an undo, a setting changed): that table lands in a fraction of
@@ -127,10 +133,40 @@ impl Editor {
                     texture::extent(size.0, size.1),
                 );
                 gpu.queue.submit([encoder.finish()]);
+                let grown = match (warm, settings.inpaint.method, &self.filled_plan) {
+                    (true, Method::Telea, Some(base)) => Some(Grown {
+                        base: Arc::clone(base),
+                        source: self
+                            .modified_prev
+                            .get_or_insert_with(|| {
+                                super::make_texture(
+                                    &gpu.device,
+                                    size,
+                                    texture::IMAGE_FORMAT,
+                                    "editor.modified_prev",
+                                )
+                            })
+                            .clone(),
+                        mask: self
+                            .mask_grown
+                            .get_or_insert_with(|| {
+                                super::make_texture(
+                                    &gpu.device,
+                                    size,
+                                    PAINT_MASK_FORMAT,
+                                    "editor.mask_grown",
+                                )
+                            })
+                            .clone(),
+                    }),
+                    _ => None,
+                };
+                self.launched_plan = Some(Arc::clone(&self.hole_plan));
                 Some(Refill {
                     plan: Arc::clone(&self.hole_plan),
                     params: settings.inpaint,
                     warm,
+                    grown,
                 })
             }
             _ => None,
@@ -171,6 +207,7 @@ impl Editor {
             // now, the table no longer pairs with the picture), and the next composition must
             // be whole.
             self.schedule.overwritten();
+            self.filled_plan = None;
             self.mask_change = super::Region::Whole;
             self.modified_differs = super::Region::Whole;
         }
@@ -178,6 +215,8 @@ impl Editor {
         if let Some((notice, primed)) = outcome.refilled {
             self.notice = notice;
             self.pm_primed = primed;
+            // The modified image now holds the fill of this mask (a warm Telea start's base).
+            self.filled_plan = self.launched_plan.take();
         }
         if matches!(plan, Plan::Modified { .. }) {
             let host = &mut self.stats.host;

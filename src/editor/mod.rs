@@ -160,6 +160,14 @@ pub struct Editor {
     /// The mask as the job in flight fills it: copied from `mask` in queue order when a GPU job
     /// starts, so strokes painted meanwhile cannot reach the fill. Made on first use.
     mask_job: Option<wgpu::Texture>,
+    /// A warm Telea preview's source (the previous fill) and mask (the hole's new part), made
+    /// on first use.
+    modified_prev: Option<wgpu::Texture>,
+    mask_grown: Option<wgpu::Texture>,
+    /// The CPU mask whose fill the modified image holds (GPU path; `None` when unknown), and
+    /// that of the refill in flight.
+    filled_plan: Option<std::sync::Arc<GrayImage>>,
+    launched_plan: Option<std::sync::Arc<GrayImage>>,
     display: wgpu::Texture,
     display_original: wgpu::Texture,
     /// The compose pass's resources for `display` and `display_original`, kept for the image.
@@ -343,6 +351,10 @@ impl Editor {
             modified_copy: std::cell::OnceCell::new(),
             mask,
             mask_job: None,
+            modified_prev: None,
+            mask_grown: None,
+            filled_plan: None,
+            launched_plan: None,
             display,
             display_original,
             compose_display,

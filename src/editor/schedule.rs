@@ -131,12 +131,12 @@ impl Schedule {
                     .is_some_and(|f| f.key == key.fill && (f.canonical || !canonical_needed))
             };
             let refill = !holds(!drawing);
-            // A warm start reuses the previous fill's correspondences: only a live preview, only
-            // while the hole grows (a brush stroke) and under the same settings.
+            // A warm start builds on the previous fill (PatchMatch: its correspondences; Telea:
+            // its pixels, filling only the hole's new part): only a live preview, only while the
+            // hole grows (a brush stroke) and under the same settings.
             let warm = refill
                 && drawing
                 && brush
-                && key.fill.fill.method == Method::PatchMatch
                 && self.filled.is_some_and(|f| f.key.fill == key.fill.fill);
             Plan::Modified {
                 key: *key,

@@ -483,3 +483,59 @@ fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
         "the later stroke was filled next"
     );
 }
+
+/// GPU path, Telea: while a brush stroke is drawn, a preview fills only what the hole gained
+/// (the fill already shown stays as it is), and the released stroke is filled whole: the same
+/// bytes as a fresh editor's.
+#[test]
+fn a_telea_preview_fills_only_the_new_part_and_the_release_fills_whole() {
+    let Some((mut engine, img)) = engine(Inference::Gpu) else {
+        return;
+    };
+    engine.pipeline(ModelKind::SqueezeNet).unwrap();
+    let s = ViewSettings::default();
+    let read = |engine: &Engine, editor: &Editor| {
+        let g = &engine.gpu;
+        read_rgba(&g.device, &g.queue, editor.modified()).unwrap()
+    };
+    let points = [(30.0, 40.0), (90.0, 60.0), (150.0, 70.0)];
+    let mut live = Editor::new(&engine, &img).unwrap();
+    live.settle(&mut engine, &s).unwrap();
+    live.begin_stroke(false, 8.0, points[0]);
+    live.extend_stroke(points[1]);
+    live.settle(&mut engine, &s).unwrap();
+    let first = read(&engine, &live);
+    let first_hole = live.mask_image().clone();
+    live.extend_stroke(points[2]);
+    live.settle(&mut engine, &s).unwrap();
+    assert!(live.answers(&s), "the preview answers while drawing");
+    let preview = read(&engine, &live);
+    let hole = live.mask_image().clone();
+    let (mut kept, mut filled) = (0, 0);
+    for (x, y, m) in hole.enumerate_pixels() {
+        if first_hole.get_pixel(x, y)[0] != 0 {
+            assert_eq!(
+                preview.get_pixel(x, y),
+                first.get_pixel(x, y),
+                "({x}, {y}): the preview refilled the part already shown"
+            );
+            kept += 1;
+        } else if m[0] != 0 && preview.get_pixel(x, y) != img.get_pixel(x, y) {
+            filled += 1;
+        }
+    }
+    assert!(kept > 0 && filled > 0, "kept {kept}, filled {filled}");
+    live.end_stroke();
+    let settled = result(&mut engine, &mut live, &s);
+
+    let mut fresh = Editor::new(&engine, &img).unwrap();
+    fresh.begin_stroke(false, 8.0, points[0]);
+    for &p in &points[1..] {
+        fresh.extend_stroke(p);
+    }
+    fresh.end_stroke();
+    assert!(
+        settled == result(&mut engine, &mut fresh, &s),
+        "the released stroke's fill and table are a fresh editor's"
+    );
+}
