@@ -3,8 +3,9 @@
 //! classification, and starts the scores' readback. The frame only paints strokes and polls.
 //!
 //! Exactness: the job reads the original (never changes), the mask copy and CPU mask taken when
-//! it started (later strokes cannot reach them), and writes the modified image, which no other
-//! job touches until this one has landed (one job in flight). The lane keeps the editor's fill
+//! it started (later strokes cannot reach them), and the modified image (a warm Telea preview
+//! builds on the fill there), which it writes and no other job touches until this one has
+//! landed (one job in flight). The lane keeps the editor's fill
 //! buffers while it runs and hands them back with the answer, so nothing is created per job.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -49,7 +50,7 @@ pub(super) struct Refill {
     pub params: InpaintParams,
     /// Warm-start PatchMatch from the previous fill (live previews only).
     pub warm: bool,
-    /// A warm Telea preview: fill only what the hole gained since `base`.
+    /// A warm Telea preview (live previews only): fill only what the hole gained since `base`.
     pub grown: Option<Grown>,
 }
 
@@ -86,6 +87,26 @@ pub(super) struct Recorded {
     /// failed after that, a panic included.
     pub overwrote: bool,
     pub outcome: Result<Outcome>,
+}
+
+/// A fill recorded: the CPU time (ms) planning and recording it, its notice (a fallback taken)
+/// and whether PatchMatch's cache now holds it.
+struct FillDone {
+    plan_ms: f64,
+    fill_ms: f64,
+    notice: Option<String>,
+    primed: bool,
+}
+
+impl FillDone {
+    fn new(plan_ms: f64, fill_ms: f64, notice: Option<String>, primed: bool) -> Self {
+        Self {
+            plan_ms,
+            fill_ms,
+            notice,
+            primed,
+        }
+    }
 }
 
 /// A job recorded in full: its answer is on its way from the GPU.
@@ -151,9 +172,9 @@ impl GpuJob {
         let mut host = HostPhases::default();
         let mut refilled = None;
         if let Some(refill) = self.refill.take() {
-            let (plan, fill, notice, primed) = self.fill(&refill, overwrote)?;
-            (host.plan, host.fill) = (plan, fill);
-            refilled = Some((notice, primed));
+            let done = self.fill(&refill, overwrote)?;
+            (host.plan, host.fill) = (done.plan_ms, done.fill_ms);
+            refilled = Some((done.notice, done.primed));
         }
         stamp(self, stages, 1);
         let mut lap = Lap::start();
@@ -181,19 +202,25 @@ impl GpuJob {
     /// A warm Telea preview: fills only `part` (what the hole gained since the fill the modified
     /// image holds), from the modified image itself, so the chain is as long as the new part is
     /// deep rather than the whole hole. Not canonical: the released stroke is filled whole.
+    /// `None`: the part cannot be filled on its own (the cold fill decides).
     fn fill_grown(
         &mut self,
         refill: &Refill,
         grown: &Grown,
         part: &GrayImage,
         overwrote: &mut bool,
-    ) -> Result<(f64, f64, Option<String>, bool)> {
+    ) -> Result<Option<FillDone>> {
         let mut lap = Lap::start();
         let hole = HoleBounds::from_mask(part);
         let plan_ms = lap.lap();
         let Some(hole) = hole else {
-            // Nothing new to fill: the modified image already answers this mask.
-            return Ok((plan_ms, lap.lap(), None, false));
+            // Nothing new to fill: the modified image already answers this mask. A new part
+            // that is the whole image (nothing known around it) goes the cold way, which says so.
+            return Ok(if part.as_raw().iter().any(|&v| v != 0) {
+                None
+            } else {
+                Some(FillDone::new(plan_ms, lap.lap(), None, false))
+            });
         };
         let (w, h) = (part.width(), part.height());
         // The pass reads the mask over the hole's box grown by the radius and its band, and one
@@ -242,23 +269,21 @@ impl GpuJob {
         queue.submit([encoder.finish()]);
         *overwrote = true;
         self.wrote.store(true, Ordering::Release);
-        Ok((plan_ms, lap.lap(), None, false))
+        Ok(Some(FillDone::new(plan_ms, lap.lap(), None, false)))
     }
 
     /// Restores the modified image from the original and fills the hole (recorded on the
-    /// queue). PatchMatch warm-starts only where `warm` says; where it cannot work (no known
+    /// queue) — or, for a warm Telea preview, fills only the hole's new part in place
+    /// (`fill_grown`). PatchMatch warm-starts only where `warm` says; where it cannot work (no known
     /// patch to copy from) Telea fills instead, with a notice — a choice made by the state
     /// alone, so the fill stays canonical. Returns the CPU time (ms) planning the fill and
     /// recording it, the notice, and whether PatchMatch's cache holds this fill.
-    fn fill(
-        &mut self,
-        refill: &Refill,
-        overwrote: &mut bool,
-    ) -> Result<(f64, f64, Option<String>, bool)> {
+    fn fill(&mut self, refill: &Refill, overwrote: &mut bool) -> Result<FillDone> {
         if let Some(grown) = &refill.grown
             && let Some(part) = grown_part(&grown.base, &refill.plan)
+            && let Some(done) = self.fill_grown(refill, grown, &part, overwrote)?
         {
-            return self.fill_grown(refill, grown, &part, overwrote);
+            return Ok(done);
         }
         let mut lap = Lap::start();
         let hole = HoleBounds::from_mask(&refill.plan);
@@ -319,7 +344,7 @@ impl GpuJob {
         queue.submit([encoder.finish()]);
         *overwrote = true;
         self.wrote.store(true, Ordering::Release);
-        Ok((plan_ms, lap.lap(), notice, primed))
+        Ok(FillDone::new(plan_ms, lap.lap(), notice, primed))
     }
 }
 

@@ -82,9 +82,10 @@ impl Editor {
         // first for any released state nothing has answered yet (a stroke released before its
         // last preview started, an undo, a setting changed): that table lands in a fraction of
         // the full-size fill's time, shown as updating, and the canonical fill replaces it next.
-        // A preview shares its plan with the canonical fill: should it fail, the state is not
-        // tried again until it changes (the full-size fill would fail the same way: the preview
-        // falls back to it where the small mask leaves nothing to fill from).
+        // A preview of a released state shares its plan with the canonical fill: should it fail,
+        // the state is not tried again until it changes (the full-size fill would fail the same
+        // way: the preview falls back to it where the small mask leaves nothing to fill from).
+        // While a brush stroke is drawn the plan is a warm one, so the release tries once more.
         let unanswered = match plan {
             Plan::Modified { key, .. } => self.schedule.modified.is_none_or(|(k, _)| k != key),
             Plan::Original(_) => false,
@@ -269,6 +270,7 @@ impl Editor {
                         // image may hold part of its fill.
                         if matches!(plan, Plan::Modified { refill: true, .. }) {
                             self.schedule.overwritten();
+                            self.filled_plan = None;
                         }
                         return Err(e);
                     }

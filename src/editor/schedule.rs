@@ -65,7 +65,8 @@ pub enum Plan {
         key: EditKey,
         /// Fill again (false: the modified image already holds this state's fill).
         refill: bool,
-        /// Warm-start PatchMatch from the fill held now (a preview; never for a settled state).
+        /// Build on the fill held now (a preview; never for a settled state): PatchMatch from its
+        /// correspondences, Telea (GPU path) by filling only what the hole gained.
         warm: bool,
     },
 }
@@ -319,6 +320,18 @@ mod tests {
             })
         );
         assert!(s.settled(&k1, false));
+        // Telea previews build on the fill held too.
+        let t0 = key(10, Method::Telea, ModelKind::SqueezeNet);
+        while run(&mut s, &t0, false).is_some() {}
+        let t1 = key(11, Method::Telea, ModelKind::SqueezeNet);
+        assert_eq!(
+            s.next(&t1, true, true),
+            Some(Plan::Modified {
+                key: t1,
+                refill: true,
+                warm: true
+            })
+        );
         // An eraser stroke never warm-starts.
         let k2 = key(2, Method::PatchMatch, ModelKind::SqueezeNet);
         assert_eq!(

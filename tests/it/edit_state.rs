@@ -539,3 +539,27 @@ fn a_telea_preview_fills_only_the_new_part_and_the_release_fills_whole() {
         "the released stroke's fill and table are a fresh editor's"
     );
 }
+
+/// GPU path, Telea: a brush stroke that covers the whole image while drawing (a preview would
+/// build on the empty mask's fill) is refused as the cold fill refuses it, not shown unfilled.
+#[test]
+fn a_preview_over_the_whole_image_is_refused() {
+    let Some((mut engine, img)) = engine(Inference::Gpu) else {
+        return;
+    };
+    engine.pipeline(ModelKind::SqueezeNet).unwrap();
+    let s = ViewSettings::default();
+    let mut editor = Editor::new(&engine, &img).unwrap();
+    editor.begin_stroke(false, 8.0, (30.0, 40.0));
+    editor.extend_stroke((90.0, 60.0));
+    editor.end_stroke();
+    editor.settle(&mut engine, &s).unwrap();
+    // Back to the empty mask, filled (the modified image is the original again).
+    assert!(editor.undo());
+    editor.settle(&mut engine, &s).unwrap();
+    let (w, h) = editor.size;
+    editor.begin_stroke(false, 4.0 * w.max(h) as f32, (0.0, 0.0));
+    editor.extend_stroke((w as f32, h as f32));
+    let err = editor.settle(&mut engine, &s).unwrap_err().to_string();
+    assert!(err.contains("whole image"), "{err}");
+}
