@@ -24,16 +24,13 @@ pub fn render(
     let image_h = IMAGE_WIDTH * original.height() as f32 / original.width().max(1) as f32;
     let (w, h) = ((IMAGE_WIDTH * 2.0 + 60.0) as u32, (image_h + 180.0) as u32);
     let format = texture::IMAGE_FORMAT;
-    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("figure.target"),
-        size: texture::extent(w, h),
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
+    let target = texture::create_2d(
+        &gpu.device,
+        (w, h),
         format,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+        wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        "figure.target",
+    );
     let mut renderer =
         egui_wgpu::Renderer::new(&gpu.device, format, egui_wgpu::RendererOptions::default());
     let register = |r: &mut egui_wgpu::Renderer, img: &RgbaImage| -> Result<egui::TextureId> {

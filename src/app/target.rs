@@ -52,18 +52,15 @@ impl Offscreen {
         (width, height): (u32, u32),
         format: wgpu::TextureFormat,
     ) -> Self {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("viewer.offscreen"),
-            size: crate::gpu::texture::extent(width, height),
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
+        let texture = crate::gpu::texture::create_2d(
+            device,
+            (width, height),
             format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+            wgpu::TextureUsages::RENDER_ATTACHMENT
                 | wgpu::TextureUsages::COPY_DST
                 | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+            "viewer.offscreen",
+        );
         Self {
             texture,
             started: Instant::now(),

@@ -298,19 +298,16 @@ pub(super) fn make_texture(
     format: wgpu::TextureFormat,
     label: &str,
 ) -> wgpu::Texture {
-    gpu.create_texture(&wgpu::TextureDescriptor {
-        label: Some(label),
-        size: texture::extent(w, h),
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
+    texture::create_2d(
+        gpu,
+        (w, h),
         format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING
+        wgpu::TextureUsages::TEXTURE_BINDING
             | wgpu::TextureUsages::STORAGE_BINDING
             | wgpu::TextureUsages::COPY_DST
             | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    })
+        label,
+    )
 }
 
 impl Editor {

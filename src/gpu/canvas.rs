@@ -51,16 +51,13 @@ impl WindowCanvas {
             .as_ref()
             .is_none_or(|(t, _)| [t.width(), t.height()] != size)
         {
-            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("window.canvas"),
-                size: super::texture::extent(size[0], size[1]),
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: self.format,
-                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-                view_formats: &[],
-            });
+            let texture = super::texture::create_2d(
+                &gpu.device,
+                (size[0], size[1]),
+                self.format,
+                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+                "window.canvas",
+            );
             let view = texture.create_view(&Default::default());
             self.target = Some((texture, view));
             self.tracker.invalidate();

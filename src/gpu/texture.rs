@@ -23,19 +23,16 @@ pub fn upload_rgba(
             "image {width}x{height} exceeds the GPU's texture limit of {max} pixels a side"
         )));
     }
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some(label),
-        size: extent(width, height),
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: IMAGE_FORMAT,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING
+    let texture = create_2d(
+        device,
+        (width, height),
+        IMAGE_FORMAT,
+        wgpu::TextureUsages::TEXTURE_BINDING
             | wgpu::TextureUsages::STORAGE_BINDING
             | wgpu::TextureUsages::COPY_DST
             | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+        label,
+    );
     queue.write_texture(
         texture.as_image_copy(),
         img.as_raw(),
@@ -47,6 +44,26 @@ pub fn upload_rgba(
         extent(width, height),
     );
     Ok(texture)
+}
+
+/// A plain 2D texture (one mip level, one sample) of `size` pixels.
+pub fn create_2d(
+    device: &wgpu::Device,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+    label: &str,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: extent(width, height),
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage,
+        view_formats: &[],
+    })
 }
 
 /// A 2D extent of one layer.
@@ -163,18 +180,15 @@ pub fn upload_mask(
     label: &str,
 ) -> wgpu::Texture {
     let (width, height) = mask.dimensions();
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some(label),
-        size: extent(width, height),
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: MASK_FORMAT,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING
+    let texture = create_2d(
+        device,
+        (width, height),
+        MASK_FORMAT,
+        wgpu::TextureUsages::TEXTURE_BINDING
             | wgpu::TextureUsages::COPY_DST
             | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+        label,
+    );
     queue.write_texture(
         texture.as_image_copy(),
         mask.as_raw(),
