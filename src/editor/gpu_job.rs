@@ -91,11 +91,11 @@ pub(super) struct Recorded {
 
 /// A fill recorded: the CPU time (ms) planning and recording it, its notice (a fallback taken)
 /// and whether PatchMatch's cache now holds it.
-struct FillDone {
-    plan_ms: f64,
-    fill_ms: f64,
-    notice: Option<String>,
-    primed: bool,
+pub(super) struct FillDone {
+    pub plan_ms: f64,
+    pub fill_ms: f64,
+    pub notice: Option<String>,
+    pub primed: bool,
 }
 
 impl FillDone {
@@ -116,9 +116,8 @@ pub(super) struct Outcome {
     pub features: Tensor<4>,
     /// The lane's CPU time by phase (plan, fill, classify, readback).
     pub host: HostPhases,
-    /// The refill's notice (a fallback taken) and whether PatchMatch's cache now holds its
-    /// correspondences; `None` when nothing was refilled.
-    pub refilled: Option<(Option<String>, bool)>,
+    /// The refill, if the job refilled.
+    pub refilled: Option<FillDone>,
 }
 
 impl GpuJob {
@@ -174,7 +173,7 @@ impl GpuJob {
         if let Some(refill) = self.refill.take() {
             let done = self.fill(&refill, overwrote)?;
             (host.plan, host.fill) = (done.plan_ms, done.fill_ms);
-            refilled = Some((done.notice, done.primed));
+            refilled = Some(done);
         }
         stamp(self, stages, 1);
         let mut lap = Lap::start();
@@ -223,9 +222,9 @@ impl GpuJob {
             });
         };
         let (w, h) = (part.width(), part.height());
-        // The pass reads the mask over the hole's box grown by the radius and its band, and one
-        // pixel around that (as `TeleaPass` computes its region): written here, the rest of the
-        // texture is never read.
+        // The pass reads the mask (and the source) over the hole's box grown by the radius and
+        // its band, and one pixel around that (as `TeleaPass` computes its region): written
+        // here, the rest of the textures is never read.
         let margin = refill.params.telea.radius.clamp(1, 100) + 3;
         let [hx, hy, hw, hh] = hole.rect;
         let (x0, y0) = (hx.saturating_sub(margin), hy.saturating_sub(margin));
@@ -249,11 +248,19 @@ impl GpuJob {
             },
             texture::extent(x1 - x0, y1 - y0),
         );
+        // The source is read over the same region: only that is copied.
+        let region = wgpu::Origin3d { x: x0, y: y0, z: 0 };
         let mut encoder = device.create_command_encoder(&Default::default());
         encoder.copy_texture_to_texture(
-            self.modified.as_image_copy(),
-            grown.source.as_image_copy(),
-            texture::extent(w, h),
+            wgpu::TexelCopyTextureInfo {
+                origin: region,
+                ..self.modified.as_image_copy()
+            },
+            wgpu::TexelCopyTextureInfo {
+                origin: region,
+                ..grown.source.as_image_copy()
+            },
+            texture::extent(x1 - x0, y1 - y0),
         );
         self.inpainter.telea().encode_reusing(
             device,

@@ -213,9 +213,9 @@ impl Editor {
             self.modified_differs = super::Region::Whole;
         }
         let outcome = recorded.outcome?;
-        if let Some((notice, primed)) = outcome.refilled {
-            self.notice = notice;
-            self.pm_primed = primed;
+        if let Some(done) = outcome.refilled {
+            self.notice = done.notice;
+            self.pm_primed = done.primed;
             // The modified image now holds the fill of this mask (a warm Telea start's base).
             self.filled_plan = self.launched_plan.take();
         }
