@@ -39,15 +39,27 @@ fn patchmatch(seed: u32) -> ViewSettings {
     }
 }
 
+/// The modified image as the GPU holds it now.
+fn modified(engine: &Engine, editor: &Editor) -> image::RgbaImage {
+    let g = &engine.gpu;
+    read_rgba(&g.device, &g.queue, editor.modified()).unwrap()
+}
+
+/// A whole brush stroke through `points`: pressed, dragged, released, with no frame between.
+fn draw(editor: &mut Editor, radius: f32, points: &[(f32, f32)]) {
+    editor.begin_stroke(false, radius, points[0]);
+    for &p in &points[1..] {
+        editor.extend_stroke(p);
+    }
+    editor.end_stroke();
+}
+
 /// The modified image and probabilities of the settled state.
 fn result(engine: &mut Engine, editor: &mut Editor, s: &ViewSettings) -> (Vec<u8>, Vec<f32>) {
     editor.settle(engine, s).unwrap();
     assert!(editor.is_current(s), "settled");
-    let g = &engine.gpu;
     (
-        read_rgba(&g.device, &g.queue, editor.modified())
-            .unwrap()
-            .into_raw(),
+        modified(engine, editor).into_raw(),
         editor
             .modified_scores
             .as_ref()
@@ -419,8 +431,9 @@ fn the_settled_table_equals_the_clis_inpaint_then_classify() {
 }
 
 /// GPU path: a stroke painted while the live job is still on the live lane (made late on
-/// purpose: every live job in the process sleeps meanwhile) does not reach that job: its fill is the fill of the strokes as they were when it
-/// started, byte for byte, and the state after it is filled by the next job.
+/// purpose: every live job in the process sleeps meanwhile) does not reach that job: its fill
+/// is the fill of the strokes as they were when it started, byte for byte, and the state after
+/// it is filled by the next job.
 #[test]
 fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
     let Some((mut engine, img)) = engine(Inference::Gpu) else {
@@ -428,17 +441,11 @@ fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
     };
     engine.pipeline(ModelKind::SqueezeNet).unwrap();
     let s = ViewSettings::default();
-    let read = |engine: &Engine, editor: &Editor| {
-        let g = &engine.gpu;
-        read_rgba(&g.device, &g.queue, editor.modified()).unwrap()
-    };
     let (p0, p1, p2) = ((30.0, 40.0), (90.0, 60.0), (160.0, 120.0));
     let mut fresh = Editor::new(&engine, &img).unwrap();
-    fresh.begin_stroke(false, 9.0, p0);
-    fresh.extend_stroke(p1);
-    fresh.end_stroke();
+    draw(&mut fresh, 9.0, &[p0, p1]);
     fresh.settle(&mut engine, &s).unwrap();
-    let expected = read(&engine, &fresh);
+    let expected = modified(&engine, &fresh);
 
     let mut live = Editor::new(&engine, &img).unwrap();
     live.settle(&mut engine, &s).unwrap();
@@ -469,7 +476,7 @@ fn a_job_in_flight_fills_the_mask_as_it_was_when_it_started() {
     }
     // The update that took the first answer started the next job, which sleeps (600 ms) before
     // it writes anything: the modified image still holds the first job's fill.
-    let answered = read(&engine, &live);
+    let answered = modified(&engine, &live);
     drop(delay);
     assert!(
         answered == expected,
@@ -494,22 +501,18 @@ fn a_telea_preview_fills_only_the_new_part_and_the_release_fills_whole() {
     };
     engine.pipeline(ModelKind::SqueezeNet).unwrap();
     let s = ViewSettings::default();
-    let read = |engine: &Engine, editor: &Editor| {
-        let g = &engine.gpu;
-        read_rgba(&g.device, &g.queue, editor.modified()).unwrap()
-    };
     let points = [(30.0, 40.0), (90.0, 60.0), (150.0, 70.0)];
     let mut live = Editor::new(&engine, &img).unwrap();
     live.settle(&mut engine, &s).unwrap();
     live.begin_stroke(false, 8.0, points[0]);
     live.extend_stroke(points[1]);
     live.settle(&mut engine, &s).unwrap();
-    let first = read(&engine, &live);
+    let first = modified(&engine, &live);
     let first_hole = live.mask_image().clone();
     live.extend_stroke(points[2]);
     live.settle(&mut engine, &s).unwrap();
     assert!(live.answers(&s), "the preview answers while drawing");
-    let preview = read(&engine, &live);
+    let preview = modified(&engine, &live);
     let hole = live.mask_image().clone();
     let (mut kept, mut filled) = (0, 0);
     for (x, y, m) in hole.enumerate_pixels() {
@@ -529,11 +532,7 @@ fn a_telea_preview_fills_only_the_new_part_and_the_release_fills_whole() {
     let settled = result(&mut engine, &mut live, &s);
 
     let mut fresh = Editor::new(&engine, &img).unwrap();
-    fresh.begin_stroke(false, 8.0, points[0]);
-    for &p in &points[1..] {
-        fresh.extend_stroke(p);
-    }
-    fresh.end_stroke();
+    draw(&mut fresh, 8.0, &points);
     assert!(
         settled == result(&mut engine, &mut fresh, &s),
         "the released stroke's fill and table are a fresh editor's"
@@ -550,9 +549,7 @@ fn a_preview_over_the_whole_image_is_refused() {
     engine.pipeline(ModelKind::SqueezeNet).unwrap();
     let s = ViewSettings::default();
     let mut editor = Editor::new(&engine, &img).unwrap();
-    editor.begin_stroke(false, 8.0, (30.0, 40.0));
-    editor.extend_stroke((90.0, 60.0));
-    editor.end_stroke();
+    draw(&mut editor, 8.0, &[(30.0, 40.0), (90.0, 60.0)]);
     editor.settle(&mut engine, &s).unwrap();
     // Back to the empty mask, filled (the modified image is the original again).
     assert!(editor.undo());
